@@ -1,0 +1,52 @@
+"""
+### evidence_seal — verify the evidence store, then seal new records into the hash chain
+
+Daily. `verify` re-hashes every record, checks every signature against the trusted keys, the seal
+chain and the witness head, and writes its own record (`evidence/verify`, clause 7.5.3). Only if the store is intact, `seal`
+writes one signed seal over every record not yet sealed: an RFC 6962 Merkle root of their manifest
+hashes, chained to the previous seal, and updates the witness outside the store.
+
+This DAG is the only writer of the chain (`max_active_runs=1`). See `docs/evidence-format.md`.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Param, dag, task
+
+from aimsflow import airflow_glue as glue
+from aimsflow.results import Subject
+
+
+@dag(
+    dag_id="evidence_seal",
+    schedule=glue.daily_timetable(),
+    start_date=glue.start_date(),
+    catchup=True,
+    max_active_runs=1,
+    default_args=glue.default_args(),
+    on_failure_callback=glue.on_dag_failure,
+    tags=["iso42001", "evidence"],
+    doc_md=__doc__,
+    params={
+        "period": Param(None, type=["null", "string"], description="Manual runs: period label for the verify record (e.g. 2026-11-25)."),
+    },
+)
+def evidence_seal():
+    @task
+    def verify(**context):
+        from aimsflow.evidence.jobs import VERIFY_CHECK, VERIFY_CONTROLS, verify_job
+
+        return glue.run_job(context, verify_job, check=VERIFY_CHECK, controls=VERIFY_CONTROLS, subject=Subject())
+
+    @task
+    def seal() -> dict:
+        from aimsflow.evidence.jobs import seal_job
+
+        result = seal_job()
+        head = result.head.as_dict() if result.head else None
+        return {"records_sealed": result.records_sealed, "new_seal": result.new_seal, "head": head}
+
+    verify() >> seal()
+
+
+evidence_seal()

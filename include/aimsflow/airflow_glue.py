@@ -1,0 +1,218 @@
+"""The one place that knows Airflow: turns job results into evidence records inside tasks, and holds
+the shared DAG wiring (timetables, default args, callbacks, Assets).
+
+A job is a plain function ``period -> JobResult``. :func:`run_job` gives every job the same
+semantics: ``passed``/``warning`` -> record, Asset events, task succeeds; ``failed`` -> record, then
+``AirflowFailException`` (no retry, Airflow alerts once); ``error`` (any exception) -> record with the
+redacted exception, then the exception is re-raised so retries apply, each try keeping its record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from aimsflow import settings
+from aimsflow.evidence.keys import Signer
+from aimsflow.evidence.record import Producer, RecordRef, RunContext, write_record
+from aimsflow.evidence.redact import redact_params, redact_text
+from aimsflow.evidence.storage import LocalStorage
+from aimsflow.periods import Period, to_utc
+from aimsflow.results import JobError, JobResult, Status, Subject
+from aimsflow.runperiod import PeriodError, period_extra, resolve_period
+
+log = logging.getLogger(__name__)
+
+APPROVED_TAGS = frozenset(
+    {"iso42001", "data-quality", "lineage", "fairness", "risk", "retention", "evidence", "compliance", "demo"}
+)
+
+
+# --- DAG wiring -------------------------------------------------------------------------------
+
+
+def daily_timetable():
+    """Daily UTC data intervals (CronDataIntervalTimetable: a real interval, unlike CronTrigger)."""
+    from airflow.sdk import CronDataIntervalTimetable
+
+    return CronDataIntervalTimetable("0 0 * * *", timezone="UTC")
+
+
+def start_date() -> dt.datetime:
+    """First period governance DAGs cover (``AIMSFLOW_START_DATE``, default 2026-11-01); with
+    ``catchup=True`` the scheduler fills every period from here, so downtime leaves no gap."""
+    return dt.datetime.fromisoformat(os.environ.get("AIMSFLOW_START_DATE", "2026-11-01")).replace(tzinfo=dt.UTC)
+
+
+def default_args() -> dict[str, Any]:
+    return {
+        "owner": "aims",
+        "retries": settings.task_retries(),
+        "retry_delay": dt.timedelta(seconds=settings.retry_delay_seconds()),
+        "on_failure_callback": on_task_failure,
+    }
+
+
+def dataset_asset(dataset_id: str):
+    """The Asset a dataset's new partitions are announced on."""
+    from airflow.sdk import Asset
+
+    return Asset(name=f"dataset/{dataset_id}", uri=f"aimsflow://dataset/{dataset_id}")
+
+
+def on_task_failure(context: Mapping[str, Any]) -> None:
+    """Task failure callback: one log line naming the task, try and cause (records are already written)."""
+    ti = context.get("ti") or context.get("task_instance")
+    exc = context.get("exception")
+    log.error(
+        "aimsflow task failed: dag=%s task=%s run=%s try=%s: %s",
+        getattr(ti, "dag_id", "?"),
+        getattr(ti, "task_id", "?"),
+        getattr(ti, "run_id", "?"),
+        getattr(ti, "try_number", "?"),
+        redact_text(str(exc)) if exc else "",
+    )
+
+
+def on_dag_failure(context: Mapping[str, Any]) -> None:
+    dag_run = context.get("dag_run")
+    log.error("aimsflow DAG run failed: %s %s", getattr(dag_run, "dag_id", "?"), getattr(dag_run, "run_id", "?"))
+
+
+# --- context -> period, producer ---------------------------------------------------------------
+
+
+def period_from_context(context: Mapping[str, Any]) -> Period:
+    dag_run = context["dag_run"]
+    extras = []
+    events = context.get("triggering_asset_events") or {}
+    for asset_events in events.values():
+        extras.extend(getattr(e, "extra", None) for e in asset_events)
+    params = context.get("params") or {}
+
+    def infer(run_after: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:
+        try:
+            from airflow.serialization.encoders import coerce_to_core_timetable
+
+            interval = coerce_to_core_timetable(context["dag"].timetable).infer_manual_data_interval(
+                run_after=run_after
+            )
+            return interval.start, interval.end
+        except Exception:  # pragma: no cover - depends on the timetable class
+            return None
+
+    return resolve_period(
+        run_type=str(dag_run.run_type),
+        run_after=to_utc(dag_run.run_after),
+        data_interval_start=dag_run.data_interval_start,
+        data_interval_end=dag_run.data_interval_end,
+        asset_event_extras=extras,
+        param_period=params.get("period") or None,
+        infer_manual=infer,
+    )
+
+
+def producer_from_context(context: Mapping[str, Any]) -> Producer:
+    ti = context["ti"]
+    dag_run = context["dag_run"]
+    return Producer(
+        kind="task",
+        dag_id=ti.dag_id,
+        run_id=ti.run_id,
+        task_id=ti.task_id,
+        map_index=ti.map_index if ti.map_index is not None else -1,
+        try_number=ti.try_number,
+        max_tries=getattr(ti, "max_tries", None),
+        run_type=str(dag_run.run_type),
+        run_after=to_utc(dag_run.run_after).isoformat(),
+        user=getattr(dag_run, "triggering_user_name", None),
+    )
+
+
+def _openlineage_run_id(context: Mapping[str, Any]) -> str | None:
+    try:
+        from airflow.providers.openlineage.conf import is_disabled
+        from airflow.providers.openlineage.plugins.macros import lineage_run_id
+
+        return None if is_disabled() else lineage_run_id(context["ti"])
+    except Exception:
+        return None
+
+
+# --- the wrapper -------------------------------------------------------------------------------
+
+
+def run_job(
+    context: Mapping[str, Any],
+    job: Callable[[Period], JobResult],
+    *,
+    check: str,
+    controls: Sequence[str],
+    subject: Subject,
+) -> dict[str, Any]:
+    """Run ``job`` for the run's period and write its record; see the module docstring."""
+    started = dt.datetime.now(dt.UTC)
+    producer = producer_from_context(context)
+    error: dict[str, Any] | None = None
+    caught: BaseException | None = None
+    try:
+        period = period_from_context(context)
+    except PeriodError as exc:
+        period = Period.day(to_utc(context["dag_run"].run_after).date())
+        caught = exc
+    result: JobResult
+    if caught is None:
+        try:
+            result = job(period)
+        except Exception as exc:
+            caught = exc
+    if caught is not None:
+        partial = caught.result if isinstance(caught, JobError) else None
+        result = partial or JobResult(check=check, subject=subject, status=Status.error, controls=tuple(controls))
+        result.status = Status.error
+        result.message = redact_text(str(caught))
+        error = {
+            "type": type(caught).__name__,
+            "message": redact_text(str(caught)),
+            "traceback": redact_text("".join(traceback.format_exception(caught))[-8000:]),
+            "final_try": producer.is_final_try,
+        }
+    dag_run = context["dag_run"]
+    ctx = RunContext(
+        period=period,
+        producer=producer,
+        started_at=started,
+        ended_at=dt.datetime.now(dt.UTC),
+        triggered_by=getattr(dag_run, "triggering_user_name", None),
+        params=redact_params(dict(context.get("params") or {})),
+        openlineage_run_id=_openlineage_run_id(context),
+        error=error,
+    )
+    ref = write_record(LocalStorage(settings.evidence_root()), result, ctx, Signer.from_settings())
+    log.info("evidence record %s: %s (%s)", result.status, ref.key, result.check)
+    if caught is not None:
+        raise caught
+    if result.status == Status.failed:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(f"{result.check} failed for {period.label}: {result.message} (record {ref.key})")
+    _emit_asset_events(context, result, period)
+    return _xcom(ref, period)
+
+
+def _emit_asset_events(context: Mapping[str, Any], result: JobResult, period: Period) -> None:
+    if not result.asset_events:
+        return
+    from airflow.sdk import Asset
+
+    outlet_events = context["outlet_events"]
+    for spec in result.asset_events:
+        outlet_events[Asset(name=spec.name, uri=spec.uri)].extra = {**spec.extra, **period_extra(period)}
+
+
+def _xcom(ref: RecordRef, period: Period) -> dict[str, Any]:
+    return {"record": ref.key, "status": str(ref.status), "period": period.label}

@@ -1,0 +1,240 @@
+"""The inventory: AI systems, certification cycles and datasets, validated with every problem listed.
+
+Three YAML files under the config folder (``ai_systems.yaml``, ``certification.yaml``,
+``datasets.yaml``). A bad file raises :class:`ConfigError` naming file, path inside the document,
+value and what was expected, for all problems at once rather than the first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from aimsflow import settings
+
+
+class ConfigError(ValueError):
+    """A configuration file is invalid; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("invalid configuration:\n  " + "\n  ".join(problems))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LifecycleStage(StrEnum):
+    design = "design"
+    development = "development"
+    validation = "validation"
+    deployment = "deployment"
+    operation = "operation"
+    retired = "retired"
+
+
+class RiskClass(StrEnum):
+    minimal = "minimal"
+    limited = "limited"
+    high = "high"
+    unacceptable = "unacceptable"
+
+
+class AISystem(_Model):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    purpose: str
+    ai_type: str
+    owner: str
+    lifecycle_stage: LifecycleStage
+    decisions_influenced: list[str] = Field(min_length=1)
+    affected_stakeholders: list[str] = Field(min_length=1)
+    risk_class: RiskClass
+    retirement_date: dt.date | None = None
+
+
+class CertificationCycle(_Model):
+    id: str
+    start: dt.date
+    end: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CertificationCycle:
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end} must be after start {self.start}")
+        return self
+
+
+class ColumnType(StrEnum):
+    string = "string"
+    integer = "integer"
+    float = "float"
+    boolean = "boolean"
+    date = "date"
+    datetime = "datetime"
+
+
+class Column(_Model):
+    type: ColumnType
+    personal: bool = False
+    description: str = ""
+
+
+class Role(StrEnum):
+    train = "train"
+    eval = "eval"
+    operational = "operational"
+
+
+class Format(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+class Provenance(_Model):
+    source: str
+    collection_method: str
+    legal_basis: str
+
+
+class Dataset(_Model):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    description: str = ""
+    uri: str
+    format: Format
+    columns: dict[str, Column] = Field(min_length=1)
+    owner: str
+    ai_system: str
+    role: Role
+    label_column: str | None = None
+    sensitive_features: list[str] = []
+    data_class: str
+    provenance: Provenance
+
+    @field_validator("uri")
+    @classmethod
+    def _has_date(cls, uri: str) -> str:
+        if "{date}" not in uri:
+            raise ValueError("must contain '{date}' so that the partition of each period is addressable")
+        return uri
+
+    @model_validator(mode="after")
+    def _columns_declared(self) -> Dataset:
+        missing = [c for c in [self.label_column, *self.sensitive_features] if c and c not in self.columns]
+        if missing:
+            raise ValueError(f"label/sensitive columns {missing} are not among the declared columns")
+        return self
+
+    @property
+    def personal_columns(self) -> frozenset[str]:
+        return frozenset(name for name, col in self.columns.items() if col.personal)
+
+    def partition_uri(self, day: dt.date) -> str:
+        """The partition of ``day`` (a file or a folder of versions), with ``{data}`` left unresolved."""
+        return self.uri.format(date=day.isoformat(), data="{data}")
+
+    def partition_path(self, day: dt.date, data_root: Path | None = None) -> Path:
+        root = data_root or settings.data_root()
+        return Path(self.uri.format(date=day.isoformat(), data=str(root)))
+
+
+@dataclass(frozen=True)
+class Inventory:
+    ai_systems: dict[str, AISystem]
+    certification_cycles: list[CertificationCycle]
+    datasets: dict[str, Dataset]
+    files: dict[str, Path]
+
+    def dataset(self, dataset_id: str) -> Dataset:
+        try:
+            return self.datasets[dataset_id]
+        except KeyError:
+            raise KeyError(
+                f"unknown dataset {dataset_id!r}; the catalog has {sorted(self.datasets)}"
+            ) from None
+
+    def cycle_of(self, day: dt.date) -> CertificationCycle | None:
+        return next((c for c in self.certification_cycles if c.start <= day < c.end), None)
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or "<root>"
+
+
+def _read_yaml(path: Path, problems: list[str]) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        problems.append(f"{path}: file not found")
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        problems.append(f"{path}: not valid YAML: {exc}")
+    return None
+
+
+def _validate_list(path: Path, doc: Any, key: str, model: type[_Model], problems: list[str]) -> list[Any]:
+    if doc is None:
+        return []
+    if not isinstance(doc, dict) or not isinstance(doc.get(key), list):
+        problems.append(
+            f"{path}: {key}: expected a list under the top-level key '{key}', got {type(doc).__name__}"
+        )
+        return []
+    items = []
+    for index, raw in enumerate(doc[key]):
+        try:
+            items.append(model.model_validate(raw))
+        except ValidationError as exc:
+            for err in exc.errors():
+                where = _location((key, index, *err["loc"]))
+                value = err.get("input")
+                shown = "<missing>" if err["type"] == "missing" else repr(value)[:120]
+                problems.append(f"{path}: {where}: value {shown}: {err['msg']}")
+    return items
+
+
+def _unique(path: Path, key: str, items: list[Any], problems: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        if item.id in out:
+            problems.append(f"{path}: {key}: id {item.id!r} is defined twice")
+        out[item.id] = item
+    return out
+
+
+def load_inventory(config: Path | None = None) -> Inventory:
+    """Load and cross-check the inventory, raising :class:`ConfigError` with every problem."""
+    config = config or settings.config_dir()
+    files = {name: config / f"{name}.yaml" for name in ("ai_systems", "certification", "datasets")}
+    problems: list[str] = []
+    docs = {name: _read_yaml(path, problems) for name, path in files.items()}
+    systems = _unique(
+        files["ai_systems"],
+        "ai_systems",
+        _validate_list(files["ai_systems"], docs["ai_systems"], "ai_systems", AISystem, problems),
+        problems,
+    )
+    cycles = _validate_list(
+        files["certification"], docs["certification"], "certification_cycles", CertificationCycle, problems
+    )
+    datasets = _unique(
+        files["datasets"],
+        "datasets",
+        _validate_list(files["datasets"], docs["datasets"], "datasets", Dataset, problems),
+        problems,
+    )
+    for index, ds in enumerate(datasets.values()):
+        if ds.ai_system not in systems:
+            problems.append(
+                f"{files['datasets']}: datasets[{index}].ai_system: value {ds.ai_system!r}: "
+                f"expected one of the AI systems {sorted(systems)}"
+            )
+    if problems:
+        raise ConfigError(problems)
+    return Inventory(systems, sorted(cycles, key=lambda c: c.start), datasets, files)

@@ -1,0 +1,51 @@
+"""Keep secrets and personal data out of evidence."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from aimsflow import settings
+
+MASK = "***"
+_SECRET_NAME = re.compile(r"pass(word)?|secret|token|private|credential|api[_-]?key|seed|signing", re.I)
+_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s]+@", re.I)
+
+
+def is_secret_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name))
+
+
+def _secret_values() -> Iterable[str]:
+    """Values that must never appear in a record: configured keys and Airflow connection URIs."""
+    for name, value in os.environ.items():
+        if len(value) >= 8 and (
+            name.startswith(("AIMSFLOW_SIGNING_KEY", "AIMSFLOW_PSEUDONYM_KEY", "AIRFLOW_CONN_"))
+            or (is_secret_name(name) and not name.endswith(("_ID", "_PATH", "_FILE", "_CONN_ID")))
+        ):
+            yield value
+
+
+def redact_text(text: str) -> str:
+    """Mask known secret values and passwords embedded in URLs."""
+    for value in _secret_values():
+        text = text.replace(value, MASK)
+    return _URL_PASSWORD.sub(rf"\g<scheme>{MASK}@", text)
+
+
+def redact_params(params: dict[str, Any]) -> dict[str, Any]:
+    """A run's Params for the manifest, with values of secret-looking names masked."""
+    return {k: (MASK if is_secret_name(k) else v) for k, v in params.items()}
+
+
+def pseudonymise(value: object, key: bytes | None = None) -> str:
+    """HMAC-SHA256 of a personal value: linkable across records, not reversible by trying every
+    value (unlike a plain hash of a birth date) while the key stays outside the store."""
+    key = key or settings.pseudonym_key()
+    if key is None:
+        return MASK
+    return "hmac:" + hmac.new(key, str(value).encode(), hashlib.sha256).hexdigest()[:16]

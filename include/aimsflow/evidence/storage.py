@@ -1,0 +1,156 @@
+"""The one path abstraction under the evidence store.
+
+Jobs and the store speak in POSIX keys relative to the store root (``records/2026-11-25/...``).
+:class:`LocalStorage` maps them to a folder; an object store needs only another class with these
+methods (write-once puts map to conditional PUTs with ``If-None-Match: *``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+
+class WriteOnceError(FileExistsError):
+    """An object or record already exists: evidence is never overwritten."""
+
+
+class Storage(Protocol):
+    def put_dir_once(self, key: str, files: dict[str, bytes | Path], last: tuple[str, ...] = ()) -> None: ...
+    def put_once(self, key: str, data: bytes) -> None: ...
+    def replace(self, key: str, data: bytes) -> None: ...
+    def get(self, key: str) -> bytes: ...
+    def exists(self, key: str) -> bool: ...
+    def size(self, key: str) -> int: ...
+    def sha256(self, key: str) -> str: ...
+    def list_files(self, prefix: str) -> list[str]: ...
+    def iter_dirs_with(self, prefix: str, marker: str) -> Iterator[str]: ...
+    def remove_dir(self, key: str) -> None: ...
+    def describe(self, key: str) -> str: ...
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalStorage:
+    """A folder. Writes are staged under ``.staging/`` and renamed into place, so a reader sees a
+    whole object or nothing, and a crash leaves at most an orphan in ``.staging/``."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def path(self, key: str) -> Path:
+        if key.startswith("/") or ".." in key.split("/"):
+            raise ValueError(f"invalid storage key {key!r}")
+        return self.root / key
+
+    def describe(self, key: str) -> str:
+        return str(self.path(key))
+
+    def _staging(self) -> Path:
+        staging = self.root / ".staging" / uuid.uuid4().hex
+        staging.mkdir(parents=True)
+        return staging
+
+    @staticmethod
+    def _write_file(path: Path, content: bytes | Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "xb") as out:
+            if isinstance(content, bytes):
+                out.write(content)
+            else:
+                with open(content, "rb") as src:
+                    shutil.copyfileobj(src, out, 1 << 20)
+            out.flush()
+            os.fsync(out.fileno())
+
+    def put_dir_once(self, key: str, files: dict[str, bytes | Path], last: tuple[str, ...] = ()) -> None:
+        """Write a folder of files atomically; ``last`` names (the manifest) are written after the rest,
+        each via temp file, fsync and rename. Raises :class:`WriteOnceError` if ``key`` exists."""
+        target = self.path(key)
+        if target.exists():
+            raise WriteOnceError(f"{target} already exists; evidence is write-once")
+        staging = self._staging()
+        try:
+            for name in sorted(files, key=lambda n: n in last):
+                if name in last:
+                    tmp = staging / f".{name}.tmp"
+                    self._write_file(tmp, files[name])
+                    os.rename(tmp, staging / name)
+                else:
+                    self._write_file(staging / name, files[name])
+            _fsync_dir(staging)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                raise WriteOnceError(f"{target} already exists; evidence is write-once")
+            # Renaming a folder onto an existing non-empty folder fails, so this cannot overwrite.
+            os.rename(staging, target)
+            _fsync_dir(target.parent)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+    def put_once(self, key: str, data: bytes) -> None:
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
+        self._write_file(tmp, data)
+        try:
+            os.link(tmp, target)  # link() fails if the target exists: no overwrite, no race
+        except FileExistsError:
+            raise WriteOnceError(f"{target} already exists; evidence is write-once") from None
+        finally:
+            tmp.unlink()
+        _fsync_dir(target.parent)
+
+    def replace(self, key: str, data: bytes) -> None:
+        """Atomic overwrite, for pointers outside the append-only store (the witness head)."""
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
+        self._write_file(tmp, data)
+        os.replace(tmp, target)
+        _fsync_dir(target.parent)
+
+    def get(self, key: str) -> bytes:
+        return self.path(key).read_bytes()
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).exists()
+
+    def size(self, key: str) -> int:
+        return self.path(key).stat().st_size
+
+    def sha256(self, key: str) -> str:
+        with open(self.path(key), "rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+
+    def list_files(self, prefix: str) -> list[str]:
+        """Every file below ``prefix`` as a key relative to it (hidden temp files included: they are
+        not part of any record, so verification reports them)."""
+        base = self.path(prefix)
+        return sorted(str(p.relative_to(base).as_posix()) for p in base.rglob("*") if p.is_file())
+
+    def iter_dirs_with(self, prefix: str, marker: str) -> Iterator[str]:
+        """Keys of folders under ``prefix`` that contain a file named ``marker``."""
+        base = self.path(prefix)
+        if not base.exists():
+            return
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames.sort()
+            if marker in filenames:
+                dirnames.clear()
+                yield Path(dirpath).relative_to(self.root).as_posix()
+
+    def remove_dir(self, key: str) -> None:
+        shutil.rmtree(self.path(key))

@@ -1,0 +1,292 @@
+"""Verify the store: every file hash, every signature, every seal link, coverage and the witness.
+
+Exit-worthy problems name the broken object; records not yet in a seal are reported as pending,
+not as problems (the next ``evidence_seal`` run covers them).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import os
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from aimsflow.evidence.dsse import PAYLOAD_TYPE, pae, parse_envelope
+from aimsflow.evidence.keys import TrustedKeys
+from aimsflow.evidence.merkle import merkle_root
+from aimsflow.evidence.record import ENVELOPE, MANIFEST, record_key
+from aimsflow.evidence.seal import (
+    SEAL_BODY,
+    SEAL_ENVELOPE,
+    SEAL_PAYLOAD_TYPE,
+    SealHead,
+    Witness,
+    seal_key,
+)
+from aimsflow.evidence.storage import Storage
+from aimsflow.periods import Period
+from aimsflow.results import sha256_bytes
+
+
+@dataclass(frozen=True)
+class Problem:
+    object: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.object}: {self.problem}"
+
+
+@dataclass
+class VerifyReport:
+    records_checked: int = 0
+    files_checked: int = 0
+    bytes_hashed: int = 0
+    seals_checked: int = 0
+    pending: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    head: SealHead | None = None
+    witness: SealHead | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def add(self, obj: str, problem: str) -> None:
+        self.problems.append(Problem(obj, problem))
+
+    def as_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "records_checked": self.records_checked,
+            "files_checked": self.files_checked,
+            "bytes_hashed": self.bytes_hashed,
+            "seals_checked": self.seals_checked,
+            "head": self.head.as_dict() if self.head else None,
+            "witness": self.witness.as_dict() if self.witness else None,
+            "pending": self.pending,
+            "problems": [{"object": p.object, "problem": p.problem} for p in self.problems],
+        }
+
+
+def _check_signature(
+    envelope: bytes, body: bytes, payload_type: str, keys: TrustedKeys, signed_at: dt.datetime
+) -> str | None:
+    try:
+        ptype, payload, signatures = parse_envelope(envelope)
+    except ValueError as exc:
+        return str(exc)
+    if ptype != payload_type:
+        return f"envelope payloadType {ptype!r}, expected {payload_type!r}"
+    if payload != body:
+        return "signed payload differs from the stored file (edited after signing)"
+    if not signatures:
+        return "envelope carries no signature"
+    problems = []
+    for sig in signatures:
+        try:
+            problem = keys.check(sig["keyid"], pae(ptype, payload), base64.b64decode(sig["sig"]), signed_at)
+        except (KeyError, ValueError) as exc:
+            problem = f"malformed signature entry: {exc!r}"
+        if problem is None:
+            return None
+        problems.append(problem)
+    return "; ".join(problems)
+
+
+def _group_files(storage: Storage, prefix: str) -> dict[str, set[str]]:
+    """Folder key -> names of the files directly in it, for every folder under ``prefix``."""
+    if not storage.exists(prefix):
+        return {}
+    out: dict[str, set[str]] = defaultdict(set)
+    for rel in storage.list_files(prefix):
+        folder, _, name = f"{prefix}/{rel}".rpartition("/")
+        out[folder].add(name)
+    return out
+
+
+def _verify_seals(storage: Storage, keys: TrustedKeys, report: VerifyReport) -> dict[str, list[tuple[int, str]]]:
+    """Check the chain; return record key -> [(seal sequence, manifest sha256)] from every leaf."""
+    leaves: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    folders = _group_files(storage, "seals")
+    numbered: dict[int, str] = {}
+    for folder in folders:
+        name = folder.rsplit("/", 1)[-1]
+        if folder.count("/") == 1 and name.isdigit():
+            numbered[int(name)] = folder
+        else:
+            report.add(folder, "unexpected object among the seals")
+    previous_sha: str | None = None
+    last = max(numbered, default=0)
+    for seq in range(1, last + 1):
+        key = seal_key(seq)
+        files = folders.get(key)
+        if files is None:
+            report.add(key, "seal missing (deleted): the chain is broken here")
+            previous_sha = None
+            continue
+        if SEAL_BODY not in files or SEAL_ENVELOPE not in files:
+            report.add(key, f"incomplete seal: has {sorted(files)}")
+            previous_sha = None
+            continue
+        body = storage.get(f"{key}/{SEAL_BODY}")
+        report.seals_checked += 1
+        try:
+            doc = json.loads(body)
+            sealed_at = dt.datetime.fromisoformat(doc["sealed_at"])
+        except (ValueError, KeyError) as exc:
+            report.add(key, f"unreadable seal body: {exc!r}")
+            previous_sha = None
+            continue
+        problem = _check_signature(
+            storage.get(f"{key}/{SEAL_ENVELOPE}"), body, SEAL_PAYLOAD_TYPE, keys, sealed_at
+        )
+        if problem:
+            report.add(key, problem)
+        if doc.get("sequence") != seq:
+            report.add(key, f"seal says sequence {doc.get('sequence')}, stored as {seq} (reordered or moved)")
+        if seq > 1 and previous_sha is not None and doc.get("previous_seal_sha256") != previous_sha:
+            report.add(key, "previous_seal_sha256 does not match the seal before it: the chain is broken")
+        if seq == 1 and doc.get("previous_seal_sha256") is not None:
+            report.add(key, "first seal names a previous seal: earlier seals were removed")
+        seal_leaves = doc.get("leaves", [])
+        root = merkle_root([bytes.fromhex(leaf["manifest_sha256"]) for leaf in seal_leaves]).hex()
+        if root != doc.get("merkle_root") or len(seal_leaves) != doc.get("tree_size"):
+            report.add(key, "Merkle root or tree size does not match the leaves")
+        for leaf in seal_leaves:
+            leaves[leaf["record"]].append((seq, leaf["manifest_sha256"]))
+        previous_sha = sha256_bytes(body)
+        report.head = SealHead(seq, previous_sha)
+    return leaves
+
+
+def _verify_witness(witness: Witness, storage: Storage, report: VerifyReport) -> None:
+    report.witness = witnessed = witness.read()
+    head = report.head
+    if witnessed is None:
+        if head is not None:
+            report.add("witness", f"no witness head at {witness.storage.describe('head.json')}, store has seals")
+        return
+    if head is None or witnessed.sequence > head.sequence:
+        ends = "no seals" if head is None else f"seal {head.sequence}"
+        report.add(
+            seal_key(witnessed.sequence),
+            f"witness head is seal {witnessed.sequence} but the store ends at {ends}: "
+            "the store was truncated or rolled back",
+        )
+        return
+    key = f"{seal_key(witnessed.sequence)}/{SEAL_BODY}"
+    if storage.exists(key) and storage.sha256(key) != witnessed.seal_sha256:
+        report.add(seal_key(witnessed.sequence), "seal differs from the one the witness recorded")
+    if head.sequence > witnessed.sequence:
+        report.add(seal_key(head.sequence), f"seals after {witnessed.sequence} are not witnessed yet")
+
+
+def verify_store(
+    storage: Storage,
+    keys: TrustedKeys,
+    witness: Witness,
+    period: Period | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
+) -> VerifyReport:
+    report = VerifyReport()
+    leaves = _verify_seals(storage, keys, report)
+    _verify_witness(witness, storage, report)
+
+    folders = _group_files(storage, "records")
+    record_folders = {f for f, names in folders.items() if ENVELOPE in names or MANIFEST in names}
+    record_files: dict[str, set[str]] = defaultdict(set)
+    for folder, names in folders.items():
+        owner = next((a for a in _ancestors(folder) if a in record_folders), None)
+        if owner is None:
+            report.add(folder, f"files outside any record: {sorted(names)}")
+            continue
+        prefix = folder.removeprefix(owner).lstrip("/")
+        record_files[owner].update(f"{prefix}/{n}" if prefix else n for n in names)
+
+    jobs: list[tuple[str, str, int]] = []  # (record key, file path, expected size)
+    expected: dict[tuple[str, str], str] = {}
+    checked_records: list[str] = []
+    for key in sorted(record_folders):
+        names = record_files[key]
+        if MANIFEST not in names or ENVELOPE not in names:
+            report.add(key, f"record lacks {MANIFEST if MANIFEST not in names else ENVELOPE} (deleted file)")
+            continue
+        manifest = storage.get(f"{key}/{MANIFEST}")
+        try:
+            predicate = json.loads(manifest)["predicate"]
+            record_period = Period.from_dict(predicate["period"])
+            ended_at = dt.datetime.fromisoformat(predicate["ended_at"])
+        except (ValueError, KeyError, TypeError) as exc:
+            report.add(key, f"unreadable manifest: {exc!r}")
+            continue
+        if period is not None and not record_period.overlaps(period):
+            continue
+        checked_records.append(key)
+        problem = _check_signature(storage.get(f"{key}/{ENVELOPE}"), manifest, PAYLOAD_TYPE, keys, ended_at)
+        if problem:
+            report.add(key, problem)
+        if record_key(record_period, predicate.get("check", ""), predicate.get("record_id", "")) != key:
+            report.add(key, "record is not at the place its manifest names (moved or renamed)")
+        listed = {entry["path"]: entry for entry in predicate.get("files", [])}
+        for extra in sorted(names - listed.keys() - {MANIFEST, ENVELOPE}):
+            report.add(f"{key}/{extra}", "file not listed in the manifest (added)")
+        for path, entry in sorted(listed.items()):
+            if path not in names:
+                report.add(f"{key}/{path}", "file listed in the manifest is missing (deleted)")
+                continue
+            jobs.append((key, path, int(entry["size"])))
+            expected[(key, path)] = entry["sha256"]
+        sealed_in = leaves.get(key, [])
+        if not sealed_in:
+            report.pending.append(key)
+        elif len(sealed_in) > 1:
+            report.add(key, f"record is in {len(sealed_in)} seals {[s for s, _ in sealed_in]}; expected one")
+        elif sealed_in[0][1] != sha256_bytes(manifest):
+            report.add(key, f"manifest differs from the one sealed in seal {sealed_in[0][0]}")
+    report.records_checked = len(checked_records)
+
+    for record, seals in sorted(leaves.items()):
+        if record not in record_folders and (period is None or _leaf_in_period(record, period)):
+            report.add(record, f"sealed in seal {seals[0][0]} but missing from the store (deleted record)")
+
+    total = len(jobs)
+
+    def hash_one(job: tuple[str, str, int]) -> tuple[str, str, int, str, int]:
+        key, path, size = job
+        full = f"{key}/{path}"
+        return key, path, size, storage.sha256(full), storage.size(full)
+
+    done = 0
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
+        for key, path, size, digest, actual_size in pool.map(hash_one, jobs, chunksize=16):
+            done += 1
+            report.files_checked += 1
+            report.bytes_hashed += actual_size
+            if actual_size != size or digest != expected[(key, path)]:
+                report.add(f"{key}/{path}", "content differs from the manifest's SHA-256 (changed)")
+            if progress is not None and (done % 200 == 0 or done == total):
+                progress(done, total)
+    report.problems.sort(key=lambda p: (p.object, p.problem))
+    return report
+
+
+def _ancestors(folder: str) -> list[str]:
+    """``a/b/c`` -> ``[a/b/c, a/b, a]``."""
+    parts = folder.split("/")
+    return ["/".join(parts[:i]) for i in range(len(parts), 0, -1)]
+
+
+def _leaf_in_period(record: str, period: Period) -> bool:
+    """A sealed record's period from its key (``records/<label>/...``), for period-filtered runs."""
+    from aimsflow.periods import parse_period
+
+    try:
+        return parse_period(record.split("/")[1]).overlaps(period)
+    except (ValueError, IndexError):
+        return True

@@ -1,0 +1,132 @@
+"""What a job returns. Jobs are plain functions that return a :class:`JobResult`; one wrapper
+(:mod:`aimsflow.airflow_glue`) turns it into a signed evidence record, the same way for every job."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+_CHUNK = 1 << 20
+
+
+class Status(StrEnum):
+    """Record statuses, ordered from best to worst."""
+
+    passed = "passed"
+    warning = "warning"  # findings below the critical level; the task succeeds
+    failed = "failed"  # a finding: the check ran and the data or policy fell short; no retry
+    error = "error"  # the job broke: bad input, misconfiguration, exception; retries apply
+
+    @property
+    def rank(self) -> int:
+        return list(Status).index(self)
+
+    @classmethod
+    def worst(cls, *statuses: Status) -> Status:
+        return max(statuses, key=lambda s: s.rank, default=cls.passed)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a check is about: an AI system, a dataset and its partition (each optional)."""
+
+    ai_system: str | None = None
+    dataset: str | None = None
+    partition: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"ai_system": self.ai_system, "dataset": self.dataset, "partition": self.partition}
+
+
+@dataclass(frozen=True)
+class DataRef:
+    """An input or output object, identified by content: URI, SHA-256, size, and rows/schema if tabular."""
+
+    uri: str
+    sha256: str
+    size: int
+    rows: int | None = None
+    schema: dict[str, str] | None = None
+    dataset: str | None = None
+
+    @classmethod
+    def of_file(
+        cls,
+        path: Path,
+        *,
+        rows: int | None = None,
+        schema: dict[str, str] | None = None,
+        dataset: str | None = None,
+    ) -> DataRef:
+        path = Path(path)
+        return cls(path.resolve().as_uri(), sha256_file(path), path.stat().st_size, rows, schema, dataset)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"uri": self.uri, "sha256": self.sha256, "size": self.size}
+        for key in ("rows", "schema", "dataset"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        return out
+
+
+@dataclass(frozen=True)
+class SpecRef:
+    """A specification a check ran against (suite, policy, config file), pinned by its SHA-256."""
+
+    path: str
+    sha256: str
+
+    @classmethod
+    def of_file(cls, path: Path) -> SpecRef:
+        return cls(str(path), sha256_file(Path(path)))
+
+
+@dataclass(frozen=True)
+class AssetEventSpec:
+    """An Asset event the wrapper emits after a ``passed``/``warning`` record (``extra['period']`` added)."""
+
+    name: str
+    uri: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class JobResult:
+    """The outcome of one job for one check, subject and period."""
+
+    check: str
+    subject: Subject
+    status: Status
+    controls: tuple[str, ...]
+    summary: dict[str, Any] = field(default_factory=dict)
+    # Result files to store in the record: name -> content (bytes) or an existing file to copy.
+    files: dict[str, bytes | Path] = field(default_factory=dict)
+    inputs: list[DataRef] = field(default_factory=list)
+    outputs: list[DataRef] = field(default_factory=list)
+    specs: list[SpecRef] = field(default_factory=list)
+    asset_events: list[AssetEventSpec] = field(default_factory=list)
+    message: str = ""
+
+
+class JobError(Exception):
+    """A job broke on bad input or configuration. ``result`` carries what is known (check, subject,
+    inputs) so the ``error`` record is as complete as possible."""
+
+    def __init__(self, message: str, result: JobResult | None = None):
+        super().__init__(message)
+        self.result = result

@@ -1,0 +1,45 @@
+"""Shared fixtures: every test gets its own evidence store, witness, keys and data root."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def new_key(key_id: str) -> tuple[str, str, str]:
+    """(key id, base64 seed, base64 public key)."""
+    private = Ed25519PrivateKey.generate()
+    seed = base64.b64encode(private.private_bytes_raw()).decode()
+    from aimsflow.evidence.keys import Signer
+
+    return key_id, seed, Signer.from_seed_b64(key_id, seed).public_key_b64
+
+
+@pytest.fixture
+def aims_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point every aimsflow location at ``tmp_path`` and configure a trusted signing key."""
+    from aimsflow.evidence.keys import add_trusted_key
+
+    monkeypatch.setenv("AIMSFLOW_EVIDENCE_ROOT", str(tmp_path / "evidence"))
+    monkeypatch.setenv("AIMSFLOW_WITNESS", str(tmp_path / "witness"))
+    monkeypatch.setenv("AIMSFLOW_DATA_ROOT", str(tmp_path / "data"))
+    monkeypatch.setenv("AIMSFLOW_KEYS_DIR", str(tmp_path / "keys"))
+    monkeypatch.setenv("AIMSFLOW_TRUSTED_KEYS", str(tmp_path / "keys" / "trusted_keys.json"))
+    monkeypatch.setenv("AIMSFLOW_PSEUDONYM_KEY", "test-pseudonym-key-not-secret")
+    key_id, seed, public = new_key("test-key-1")
+    add_trusted_key(
+        tmp_path / "keys" / "trusted_keys.json", key_id, public, dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    )
+    monkeypatch.setenv("AIMSFLOW_SIGNING_KEY", seed)
+    monkeypatch.setenv("AIMSFLOW_SIGNING_KEY_ID", key_id)
+    return tmp_path
