@@ -28,7 +28,11 @@ from aimsflow.results import Subject
     tags=["iso42001", "evidence"],
     doc_md=__doc__,
     params={
-        "period": Param(None, type=["null", "string"], description="Manual runs: period label for the verify record (e.g. 2026-11-25)."),
+        "period": Param(
+            None,
+            type=["null", "string"],
+            description="Manual runs: period label for the verify record (e.g. 2026-11-25).",
+        ),
     },
 )
 def evidence_seal():
@@ -36,7 +40,9 @@ def evidence_seal():
     def verify(**context):
         from aimsflow.evidence.jobs import VERIFY_CHECK, VERIFY_CONTROLS, verify_job
 
-        return glue.run_job(context, verify_job, check=VERIFY_CHECK, controls=VERIFY_CONTROLS, subject=Subject())
+        return glue.run_job(
+            context, verify_job, check=VERIFY_CHECK, controls=VERIFY_CONTROLS, subject=Subject()
+        )
 
     @task
     def seal() -> dict:

@@ -45,7 +45,9 @@ def daily_timetable():
 def start_date() -> dt.datetime:
     """First period governance DAGs cover (``AIMSFLOW_START_DATE``, default 2026-11-01); with
     ``catchup=True`` the scheduler fills every period from here, so downtime leaves no gap."""
-    return dt.datetime.fromisoformat(os.environ.get("AIMSFLOW_START_DATE", "2026-11-01")).replace(tzinfo=dt.UTC)
+    return dt.datetime.fromisoformat(os.environ.get("AIMSFLOW_START_DATE", "2026-11-01")).replace(
+        tzinfo=dt.UTC
+    )
 
 
 def default_args() -> dict[str, Any]:
@@ -80,7 +82,9 @@ def on_task_failure(context: Mapping[str, Any]) -> None:
 
 def on_dag_failure(context: Mapping[str, Any]) -> None:
     dag_run = context.get("dag_run")
-    log.error("aimsflow DAG run failed: %s %s", getattr(dag_run, "dag_id", "?"), getattr(dag_run, "run_id", "?"))
+    log.error(
+        "aimsflow DAG run failed: %s %s", getattr(dag_run, "dag_id", "?"), getattr(dag_run, "run_id", "?")
+    )
 
 
 # --- context -> period, producer ---------------------------------------------------------------
@@ -153,8 +157,13 @@ def run_job(
     check: str,
     controls: Sequence[str],
     subject: Subject,
+    announce: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Run ``job`` for the run's period and write its record; see the module docstring."""
+    """Run ``job`` for the run's period and write its record; see the module docstring.
+
+    ``announce`` names datasets whose Asset (:func:`dataset_asset`, declared in the task's
+    ``outlets``) gets an event after a ``passed``/``warning`` record, with the period in ``extra``.
+    """
     started = dt.datetime.now(dt.UTC)
     producer = producer_from_context(context)
     error: dict[str, Any] | None = None
@@ -172,7 +181,9 @@ def run_job(
             caught = exc
     if caught is not None:
         partial = caught.result if isinstance(caught, JobError) else None
-        result = partial or JobResult(check=check, subject=subject, status=Status.error, controls=tuple(controls))
+        result = partial or JobResult(
+            check=check, subject=subject, status=Status.error, controls=tuple(controls)
+        )
         result.status = Status.error
         result.message = redact_text(str(caught))
         error = {
@@ -199,19 +210,26 @@ def run_job(
     if result.status == Status.failed:
         from airflow.sdk.exceptions import AirflowFailException
 
-        raise AirflowFailException(f"{result.check} failed for {period.label}: {result.message} (record {ref.key})")
-    _emit_asset_events(context, result, period)
+        raise AirflowFailException(
+            f"{result.check} failed for {period.label}: {result.message} (record {ref.key})"
+        )
+    _emit_asset_events(context, result, period, ref, announce)
     return _xcom(ref, period)
 
 
-def _emit_asset_events(context: Mapping[str, Any], result: JobResult, period: Period) -> None:
-    if not result.asset_events:
-        return
+def _emit_asset_events(
+    context: Mapping[str, Any], result: JobResult, period: Period, ref: RecordRef, announce: Sequence[str]
+) -> None:
     from airflow.sdk import Asset
 
     outlet_events = context["outlet_events"]
     for spec in result.asset_events:
         outlet_events[Asset(name=spec.name, uri=spec.uri)].extra = {**spec.extra, **period_extra(period)}
+    for dataset_id in announce:
+        versions = [o.as_dict() for o in result.outputs if o.dataset == dataset_id]
+        versions = versions or [i.as_dict() for i in result.inputs if i.dataset == dataset_id]
+        extra = {"record": ref.key, "versions": [{"uri": v["uri"], "sha256": v["sha256"]} for v in versions]}
+        outlet_events[dataset_asset(dataset_id)].extra = {**extra, **period_extra(period)}
 
 
 def _xcom(ref: RecordRef, period: Period) -> dict[str, Any]:

@@ -63,7 +63,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
         with Progress(transient=True) as bar:
             task = bar.add_task("hashing", total=None)
             report = verify_store(
-                storage, keys, Witness(), period, progress=lambda done, total: bar.update(task, completed=done, total=total)
+                storage,
+                keys,
+                Witness(),
+                period,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
     else:
         report = verify_store(storage, keys, Witness(), period)
@@ -103,7 +107,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     header = f"{'period':<12} {'status':<8} {'check':<34} {'subject':<36} {'controls':<24} record"
     print(header)
     for r in records:
-        subject = "/".join(v for v in (r.subject.get("dataset") or r.subject.get("ai_system"), r.subject.get("partition")) if v)
+        subject = "/".join(
+            v
+            for v in (r.subject.get("dataset") or r.subject.get("ai_system"), r.subject.get("partition"))
+            if v
+        )
         mark = " (superseded)" if r.superseded else ""
         sealed = "" if r.sealed_in else " [pending seal]"
         print(
@@ -126,7 +134,9 @@ def cmd_keys_demo(args: argparse.Namespace) -> int:
 def cmd_demo_generate(args: argparse.Namespace) -> int:
     from aimsflow.demo.generator import generate_source_batches
 
-    end = dt.date.fromisoformat(args.end) if args.end else dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    end = (
+        dt.date.fromisoformat(args.end) if args.end else dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    )
     batches = generate_source_batches(settings.data_root(), end=end, days=args.days, seed=args.seed)
     print(f"source system: {len(batches)} daily batches up to {end} under {settings.data_root()}/raw")
     return 0
@@ -140,10 +150,14 @@ def cmd_cycle(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="aimsflow", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="aimsflow", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="area", required=True)
 
-    evidence = sub.add_parser("evidence", help="verify and list evidence records").add_subparsers(dest="cmd", required=True)
+    evidence = sub.add_parser("evidence", help="verify and list evidence records").add_subparsers(
+        dest="cmd", required=True
+    )
     verify = evidence.add_parser("verify", help="check hashes, signatures, seals and the witness")
     verify.add_argument("--root", help="evidence store (default AIMSFLOW_EVIDENCE_ROOT or ./evidence)")
     _period_args(verify)

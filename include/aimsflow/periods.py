@@ -73,6 +73,13 @@ class Period:
             yield day
             day += dt.timedelta(days=1)
 
+    def single_day(self) -> dt.date:
+        """The day this period is, or ValueError for anything longer or unaligned."""
+        day = self.start.date()
+        if self != Period.day(day):
+            raise ValueError(f"expected a one-day period, got {self.label}")
+        return day
+
     def overlaps(self, other: Period) -> bool:
         return self.start < other.end and other.start < self.end
 

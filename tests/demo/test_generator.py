@@ -54,11 +54,15 @@ def test_one_file_per_day_at_the_partition_path(batches: list[BatchInfo], invent
         assert b.rows == 400 and b.created
         assert b.defects == tuple(defect_plan(END).get(b.date, ()))
         header = next(csv.reader(io.StringIO(b.path.read_text(encoding="utf-8"))))
-        expected = [c for c in raw.columns if not (b.date == END - timedelta(days=4) and c == "employment_years")]
+        expected = [
+            c for c in raw.columns if not (b.date == END - timedelta(days=4) and c == "employment_years")
+        ]
         assert header == expected
 
 
-def test_deterministic_whatever_end_and_days(tmp_path: Path, batches: list[BatchInfo], inventory: Inventory) -> None:
+def test_deterministic_whatever_end_and_days(
+    tmp_path: Path, batches: list[BatchInfo], inventory: Inventory
+) -> None:
     # A later `end` and another `days`: the days that are clean under both plans are byte-identical.
     other = generate_source_batches(tmp_path, END + timedelta(days=20), days=40, inventory=inventory)
     mine = {b.date: b for b in batches}
@@ -80,7 +84,9 @@ def test_an_existing_file_is_left_alone(tmp_path: Path, inventory: Inventory) ->
     assert not list(tmp_path.rglob(".tmp-*"))
 
 
-def test_clean_days_are_realistic_and_valid(batches: list[BatchInfo], by_day: dict[date, pd.DataFrame]) -> None:
+def test_clean_days_are_realistic_and_valid(
+    batches: list[BatchInfo], by_day: dict[date, pd.DataFrame]
+) -> None:
     for b in batches:
         if b.defects:
             continue
@@ -92,7 +98,14 @@ def test_clean_days_are_realistic_and_valid(batches: list[BatchInfo], by_day: di
         assert pd.to_numeric(df["credit_score"]).between(300, 850).all()
         assert (pd.to_numeric(df["annual_income"]) > 0).all()
         assert pd.to_numeric(df["loan_amount"]).between(1, 50_000).all()
-        assert set(df["loan_purpose"]) <= {"home", "car", "education", "business", "personal", "debt_consolidation"}
+        assert set(df["loan_purpose"]) <= {
+            "home",
+            "car",
+            "education",
+            "business",
+            "personal",
+            "debt_consolidation",
+        }
         assert set(df["sex"]) <= {"Female", "Male", "Non-binary"}
         assert set(df["approved"]) == {"true", "false"}
         assert (df[list(df.columns)] != "").all().all()

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from aimsflow.catalog import ColumnType, Dataset, Inventory
 from aimsflow.prep.partitions import latest_version, write_version
-from aimsflow.results import DataRef, JobError, JobResult, Status, Subject, sha256_file
+from aimsflow.results import DataRef, JobError, JobResult, Status, Subject
 
 KEY = "application_id"
 CHECK_INGEST = "data_preparation/ingest"
@@ -104,6 +104,7 @@ def _read_raw(path: Path) -> _Raw:
         raise _BadInput(f"duplicate column names in the header: {duplicated}")
     if KEY not in header:
         raise _BadInput(f"missing key column {KEY!r} (header has {len(header)} columns)")
+    _check_structure(text, len(header))
     try:
         inferred = pacsv.read_csv(io.BytesIO(data))
         strings = pacsv.read_csv(
@@ -116,22 +117,31 @@ def _read_raw(path: Path) -> _Raw:
             ),
         )
     except pa.ArrowInvalid as exc:
-        raise _BadInput(f"unparseable CSV: {_parse_problem(text, len(header), exc)}") from None
+        raise _BadInput(f"unparseable CSV: {_arrow_problem(exc)}") from None
     if inferred.num_rows == 0:
         raise _BadInput("no data rows (header only)")
     return _Raw(path, header, inferred, strings)
 
 
-def _parse_problem(text: str, width: int, exc: Exception) -> str:
-    """Where the CSV breaks, by line number, without echoing the row (it holds personal data)."""
+def _check_structure(text: str, width: int) -> None:
+    """Every record has the header's field count and well-formed quoting (pyarrow alone accepts, e.g.,
+    the unterminated quote of a truncated file). Problems name the line, never its content: rows hold
+    personal data and the message goes into the evidence record."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
-        for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        for row in reader:
             if row and len(row) != width:
-                return f"line {number} has {len(row)} fields, the header has {width}"
-    except csv.Error as csv_exc:
-        return f"{csv_exc}"
+                raise _BadInput(
+                    f"unparseable CSV: line {reader.line_num} has {len(row)} fields, the header has {width}"
+                )
+    except csv.Error as exc:
+        raise _BadInput(f"unparseable CSV: line {reader.line_num}: {exc}") from None
+
+
+def _arrow_problem(exc: Exception) -> str:
+    """pyarrow's reason without the offending row it quotes after the second colon."""
     match = re.match(r"[^:]*(?::[^:]*)?", str(exc).splitlines()[0] if str(exc) else "")
-    return match.group(0) if match else type(exc).__name__
+    return match.group(0) if match and match.group(0) else type(exc).__name__
 
 
 def _subject(dataset: Dataset, day: dt.date) -> Subject:
@@ -139,10 +149,21 @@ def _subject(dataset: Dataset, day: dt.date) -> Subject:
 
 
 def _error(
-    check: str, controls: tuple[str, ...], subject: Subject, message: str, inputs: list[DataRef], **summary: Any
+    check: str,
+    controls: tuple[str, ...],
+    subject: Subject,
+    message: str,
+    inputs: list[DataRef],
+    **summary: Any,
 ) -> JobError:
     result = JobResult(
-        check, subject, Status.error, controls, summary={"problem": message, **summary}, inputs=inputs, message=message
+        check,
+        subject,
+        Status.error,
+        controls,
+        summary={"problem": message, **summary},
+        inputs=inputs,
+        message=message,
     )
     return JobError(message, result)
 
@@ -232,7 +253,9 @@ def _coerce(df: pd.DataFrame, dataset: Dataset) -> dict[str, int]:
 
 
 def _age(dob: pd.Series, on: pd.Series) -> pd.Series:
-    before_birthday = (on.dt.month < dob.dt.month) | ((on.dt.month == dob.dt.month) & (on.dt.day < dob.dt.day))
+    before_birthday = (on.dt.month < dob.dt.month) | (
+        (on.dt.month == dob.dt.month) & (on.dt.day < dob.dt.day)
+    )
     return (on.dt.year - dob.dt.year - before_birthday.astype(int)).astype("Int64")
 
 
@@ -278,7 +301,9 @@ def clean_batch(
     subject = _subject(clean_ds, day)
     path = raw_ds.partition_path(day, Path(data_root))
     if not pseudonym_key:
-        raise _error(CHECK_CLEAN, CONTROLS_CLEAN, subject, "the pseudonym key is empty (AIMSFLOW_PSEUDONYM_KEY)", [])
+        raise _error(
+            CHECK_CLEAN, CONTROLS_CLEAN, subject, "the pseudonym key is empty (AIMSFLOW_PSEUDONYM_KEY)", []
+        )
     try:
         raw = _read_raw(path)
     except _BadInput as bad:
@@ -300,7 +325,9 @@ def clean_batch(
     steps.append("coerce_types")
 
     keyed = df[KEY].notna()
-    order = df.sort_values("application_ts", kind="stable", na_position="first") if "application_ts" in df else df
+    order = (
+        df.sort_values("application_ts", kind="stable", na_position="first") if "application_ts" in df else df
+    )
     deduped = order[order[KEY].notna()].drop_duplicates(KEY, keep="last")
     duplicate_ids = int((df.loc[keyed, KEY].value_counts() > 1).sum())
     df = pd.concat([deduped, df[~keyed]]).sort_index()
@@ -313,11 +340,14 @@ def clean_batch(
     df["application_date"] = on
     if "date_of_birth" in df:
         df["age"] = _age(df["date_of_birth"], on)
-        df["age_band"] = pd.cut(df["age"].astype("float64"), _AGE_BINS, right=False, labels=_AGE_BANDS).astype(object)
+        df["age_band"] = pd.cut(
+            df["age"].astype("float64"), _AGE_BINS, right=False, labels=_AGE_BANDS
+        ).astype(object)
         steps.append("derive_age_band")
         if "applicant_name" in df:
             df["applicant_ref"] = [
-                _pseudonym(pseudonym_key, n, d) for n, d in zip(df["applicant_name"], df["date_of_birth"], strict=True)
+                _pseudonym(pseudonym_key, n, d)
+                for n, d in zip(df["applicant_name"], df["date_of_birth"], strict=True)
             ]
             steps.append("pseudonymise_applicant")
     if "existing_debt" in df and "annual_income" in df:
@@ -399,7 +429,9 @@ def build_training_set(
             days_missing.append(current.isoformat())
             continue
         table = pq.read_table(version)
-        inputs.append(DataRef.of_file(version, rows=table.num_rows, schema=schema_of(table), dataset=clean_ds.id))
+        inputs.append(
+            DataRef.of_file(version, rows=table.num_rows, schema=schema_of(table), dataset=clean_ds.id)
+        )
         days_used.append(current.isoformat())
         for name in clean_ds.columns:
             if name not in table.column_names:
@@ -442,7 +474,13 @@ def build_training_set(
         "label_positive_rate": round(float(df["label"].mean()), 4) if len(df) else None,
         "missing_columns": missing_columns,
         "columns_dropped": sorted(set(df.columns) - set(columns)),
-        "steps_applied": ["union_window", "deduplicate", "derive_loan_to_income", "derive_label", "minimise_columns"],
+        "steps_applied": [
+            "union_window",
+            "deduplicate",
+            "derive_loan_to_income",
+            "derive_label",
+            "minimise_columns",
+        ],
         "version": version.name,
         "new_version": new,
     }

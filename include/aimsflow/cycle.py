@@ -1,0 +1,153 @@
+"""The governance cycle in one process (what ``make run`` does): every governance DAG in dependency
+order, each through ``dag.test()`` — Airflow's own execution path — for explicit periods.
+
+Findings (``failed`` records) are shown, not fatal: the exit code is non-zero only when the machinery
+broke (an ``error`` record, a run that failed without a record explaining it, or a store that does
+not verify).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aimsflow import settings
+from aimsflow.periods import Period
+
+# Daily DAGs in dependency order; each runs once per day of the window. Later jobs append here.
+DAILY_DAGS: tuple[str, ...] = ("data_preparation",)
+# Runs once after the window, covering its last day (it verifies and seals everything).
+FINAL_DAGS: tuple[str, ...] = ("evidence_seal",)
+
+
+@dataclass
+class RunRow:
+    dag_id: str
+    period: str
+    state: str
+    seconds: float
+    records: Counter = field(default_factory=Counter)
+    controls: set[str] = field(default_factory=set)
+
+    @property
+    def status(self) -> str:
+        for status in ("error", "failed", "warning", "passed"):
+            if self.records.get(status):
+                return status
+        return "no record" if self.state == "success" else f"run {self.state}"
+
+
+def _ensure_demo_secrets() -> list[str]:
+    """Use the configured keys, or create local demo keys outside the repo and say so."""
+    notes = []
+    if not settings.signing_key_b64():
+        from aimsflow.evidence.keys import ensure_demo_key
+
+        key_id, key_file = ensure_demo_key()
+        os.environ["AIMSFLOW_SIGNING_KEY_ID"] = key_id
+        os.environ["AIMSFLOW_SIGNING_KEY"] = key_file.read_text().split()[1]
+        notes.append(f"signing with DEMO key {key_id} from {key_file} (not for production)")
+    if settings.pseudonym_key() is None:
+        path = settings.keys_dir() / "demo-pseudonym.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        os.environ["AIMSFLOW_PSEUDONYM_KEY"] = path.read_text().strip()
+        notes.append(f"pseudonymising with DEMO HMAC key {path}")
+    return notes
+
+
+def _records_of(run_id: str, dag_id: str) -> list:
+    from aimsflow.evidence.listing import load_summaries
+    from aimsflow.evidence.storage import LocalStorage
+
+    return [
+        r
+        for r in load_summaries(LocalStorage(settings.evidence_root()))
+        if r.producer.get("run_id") == run_id and r.dag_id == dag_id
+    ]
+
+
+def _run(dag, period: Period) -> RunRow:
+    started = time.monotonic()
+    logical = period.end  # a manual run's inferred data interval ends at its logical date
+    dag_run = dag.test(logical_date=logical, run_conf={"period": period.label})
+    row = RunRow(dag.dag_id, period.label, str(dag_run.state), time.monotonic() - started)
+    for rec in _records_of(dag_run.run_id, dag.dag_id):
+        row.records[str(rec.status)] += 1
+        row.controls.update(rec.controls)
+    return row
+
+
+def run_cycle(days: int = 3, end: dt.date | None = None, dags_folder: Path | None = None) -> int:
+    os.environ.setdefault("AIMSFLOW_RETRY_DELAY_SECONDS", "1")  # dag.test() waits out retry delays
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    end = end or dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    window = [end - dt.timedelta(days=n) for n in range(days - 1, -1, -1)]
+    notes = _ensure_demo_secrets()
+
+    from aimsflow.demo.generator import defect_plan, generate_source_batches
+
+    batches = generate_source_batches(settings.data_root(), end=end)
+    plan = defect_plan(end)
+    print(f"source system: {len(batches)} daily batches up to {end}; window {window[0]}..{window[-1]}")
+    for day in window:
+        print(f"  {day}: {', '.join(plan.get(day, [])) or 'clean'}")
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(str(dags_folder or settings.project_root() / "dags"))
+    if bag.import_errors:
+        for path, err in bag.import_errors.items():
+            print(f"IMPORT ERROR {path}: {err}")
+        return 2
+    rows: list[RunRow] = []
+    for day in window:
+        for dag_id in DAILY_DAGS:
+            rows.append(_run(bag.get_dag(dag_id), Period.day(day)))
+    for dag_id in FINAL_DAGS:
+        rows.append(_run(bag.get_dag(dag_id), Period.day(end)))
+    return _report(rows, notes)
+
+
+def _report(rows: list[RunRow], notes: list[str]) -> int:
+    from aimsflow.evidence.keys import TrustedKeys
+    from aimsflow.evidence.seal import Witness
+    from aimsflow.evidence.storage import LocalStorage
+    from aimsflow.evidence.verify import verify_store
+
+    report = verify_store(LocalStorage(settings.evidence_root()), TrustedKeys.load(), Witness())
+    print()
+    print(f"{'DAG':<20} {'period':<12} {'status':<10} {'records':<28} {'controls':<36} seconds")
+    for row in rows:
+        records = ", ".join(f"{n} {s}" for s, n in sorted(row.records.items())) or "-"
+        controls = ",".join(sorted(row.controls)) or "-"
+        print(
+            f"{row.dag_id:<20} {row.period:<12} {row.status:<10} {records:<28} {controls:<36} {row.seconds:.1f}"
+        )
+    print()
+    for note in notes:
+        print(f"note: {note}")
+    print(f"evidence:  {settings.evidence_root()}   (aimsflow evidence list / aimsflow evidence verify)")
+    print(f"witness:   {settings.witness_dir()}")
+    print(f"data:      {settings.data_root()}")
+    head = f"seal {report.head.sequence}" if report.head else "no seal"
+    verdict = "intact" if report.ok else f"BROKEN ({len(report.problems)} problems)"
+    print(
+        f"verify:    {report.records_checked} records, {report.seals_checked} seals, head {head}, "
+        f"{len(report.pending)} pending: {verdict}"
+    )
+    for problem in report.problems[:20]:
+        print(f"  BROKEN {problem}")
+    broken = [r for r in rows if r.status in ("error", "no record") or r.status.startswith("run ")]
+    broken = [r for r in broken if not (r.state == "failed" and r.records.get("failed"))]
+    for row in broken:
+        print(f"machinery problem: {row.dag_id} {row.period}: {row.status}")
+    return 1 if broken or not report.ok else 0
