@@ -26,6 +26,8 @@ os.environ.update(
         "AIRFLOW__OPENLINEAGE__DISABLED": "True",
         "GX_ANALYTICS_ENABLED": "false",
         "AIMSFLOW_RETRY_DELAY_SECONDS": "0",
+        # Airflow creates no task instances for runs before a task's start_date: tests use 2026 dates.
+        "AIMSFLOW_START_DATE": "2026-01-01",
     }
 )
 

@@ -169,27 +169,35 @@ def _location(loc: tuple[Any, ...]) -> str:
 
 
 def _read_yaml(path: Path, problems: list[str]) -> Any:
+    """The document (``{}`` for an empty file), or None after recording why it cannot be read."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         problems.append(f"{path}: file not found")
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: e.g. an impossible date such as 2027-02-30
         problems.append(f"{path}: not valid YAML: {exc}")
+    else:
+        return {} if doc is None else doc
     return None
 
 
-def _validate_list(path: Path, doc: Any, key: str, model: type[_Model], problems: list[str]) -> list[Any]:
+def _validate_list(
+    path: Path, doc: Any, key: str, model: type[_Model], problems: list[str]
+) -> list[tuple[int, Any]]:
+    """The valid items, each with its index in the document's list."""
     if doc is None:
         return []
     if not isinstance(doc, dict) or not isinstance(doc.get(key), list):
-        problems.append(
-            f"{path}: {key}: expected a list under the top-level key '{key}', got {type(doc).__name__}"
-        )
+        if isinstance(doc, dict) and key not in doc:
+            got = f"no such key (top-level keys: {sorted(map(str, doc))})"
+        else:
+            got = type(doc.get(key) if isinstance(doc, dict) else doc).__name__
+        problems.append(f"{path}: {key}: expected a list under the top-level key '{key}', got {got}")
         return []
     items = []
     for index, raw in enumerate(doc[key]):
         try:
-            items.append(model.model_validate(raw))
+            items.append((index, model.model_validate(raw)))
         except ValidationError as exc:
             for err in exc.errors():
                 where = _location((key, index, *err["loc"]))
@@ -199,12 +207,19 @@ def _validate_list(path: Path, doc: Any, key: str, model: type[_Model], problems
     return items
 
 
-def _unique(path: Path, key: str, items: list[Any], problems: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in items:
+def _unique(
+    path: Path, key: str, items: list[tuple[int, Any]], problems: list[str]
+) -> dict[str, tuple[int, Any]]:
+    """Id -> (index, item); a repeated id is a problem (the first definition is kept)."""
+    out: dict[str, tuple[int, Any]] = {}
+    for index, item in items:
         if item.id in out:
-            problems.append(f"{path}: {key}: id {item.id!r} is defined twice")
-        out[item.id] = item
+            problems.append(
+                f"{path}: {key}[{index}].id: value {item.id!r}: expected a unique id, "
+                f"already defined at {key}[{out[item.id][0]}]"
+            )
+            continue
+        out[item.id] = (index, item)
     return out
 
 
@@ -220,8 +235,17 @@ def load_inventory(config: Path | None = None) -> Inventory:
         _validate_list(files["ai_systems"], docs["ai_systems"], "ai_systems", AISystem, problems),
         problems,
     )
-    cycles = _validate_list(
-        files["certification"], docs["certification"], "certification_cycles", CertificationCycle, problems
+    cycles = _unique(
+        files["certification"],
+        "certification_cycles",
+        _validate_list(
+            files["certification"],
+            docs["certification"],
+            "certification_cycles",
+            CertificationCycle,
+            problems,
+        ),
+        problems,
     )
     datasets = _unique(
         files["datasets"],
@@ -229,7 +253,7 @@ def load_inventory(config: Path | None = None) -> Inventory:
         _validate_list(files["datasets"], docs["datasets"], "datasets", Dataset, problems),
         problems,
     )
-    for index, ds in enumerate(datasets.values()):
+    for index, ds in datasets.values():
         if ds.ai_system not in systems:
             problems.append(
                 f"{files['datasets']}: datasets[{index}].ai_system: value {ds.ai_system!r}: "
@@ -237,4 +261,9 @@ def load_inventory(config: Path | None = None) -> Inventory:
             )
     if problems:
         raise ConfigError(problems)
-    return Inventory(systems, sorted(cycles, key=lambda c: c.start), datasets, files)
+    return Inventory(
+        {k: v for k, (_, v) in systems.items()},
+        sorted((c for _, c in cycles.values()), key=lambda c: c.start),
+        {k: v for k, (_, v) in datasets.items()},
+        files,
+    )

@@ -92,6 +92,10 @@ def run_cycle(days: int = 3, end: dt.date | None = None, dags_folder: Path | Non
     end = end or dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     window = [end - dt.timedelta(days=n) for n in range(days - 1, -1, -1)]
     notes = _ensure_demo_secrets()
+    # Airflow creates no task instances for runs before a DAG's start_date: start at the window.
+    from aimsflow.airflow_glue import start_date
+
+    os.environ["AIMSFLOW_START_DATE"] = min(start_date().date(), window[0]).isoformat()
 
     from aimsflow.demo.generator import defect_plan, generate_source_batches
 

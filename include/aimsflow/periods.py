@@ -148,6 +148,6 @@ def period_between(since: str | None, until: str | None) -> Period | None:
     """``--since``/``--until`` (each any period syntax, both inclusive) as one period; None if neither."""
     if not since and not until:
         return None
-    start = _parse_one(since).start if since else dt.datetime(1970, 1, 1, tzinfo=UTC)
-    end = _parse_one(until).end if until else dt.datetime(9999, 1, 1, tzinfo=UTC)
+    start = parse_period(since).start if since else dt.datetime(1970, 1, 1, tzinfo=UTC)
+    end = parse_period(until).end if until else dt.datetime(9999, 1, 1, tzinfo=UTC)
     return Period(start, end)
