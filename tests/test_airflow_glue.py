@@ -1,0 +1,113 @@
+"""The wrapper's four statuses, exercised with a task context built by hand (no scheduler)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from types import SimpleNamespace
+
+import pytest
+
+from aimsflow import settings
+from aimsflow.airflow_glue import run_job
+from aimsflow.evidence.listing import load_summaries
+from aimsflow.evidence.storage import LocalStorage
+from aimsflow.periods import Period
+from aimsflow.results import JobError, JobResult, Status, Subject
+
+DAY = dt.date(2026, 11, 20)
+
+
+def _context(try_number: int = 1, run_type: str = "scheduled", params: dict | None = None):
+    dag_run = SimpleNamespace(
+        run_type=run_type,
+        run_after=dt.datetime(2026, 11, 21, 0, 5, tzinfo=dt.UTC),
+        data_interval_start=dt.datetime(2026, 11, 20, tzinfo=dt.UTC),
+        data_interval_end=dt.datetime(2026, 11, 21, tzinfo=dt.UTC),
+        triggering_user_name="alice",
+    )
+    ti = SimpleNamespace(
+        dag_id="d", run_id="scheduled__x", task_id="t", map_index=-1, try_number=try_number, max_tries=2
+    )
+    return {
+        "dag_run": dag_run,
+        "ti": ti,
+        "params": params or {"period": None, "token": "abc"},
+        "outlet_events": defaultdict(SimpleNamespace),
+        "triggering_asset_events": {},
+    }
+
+
+def _job(status: Status):
+    def job(period: Period) -> JobResult:
+        return JobResult("c/x", Subject("s", "x", period.label), status, ("A.7.4",), summary={"n": 1})
+
+    return job
+
+
+def _only_record():
+    (record,) = load_summaries(LocalStorage(settings.evidence_root()))
+    manifest = json.loads((settings.evidence_root() / record.key / "manifest.json").read_text())["predicate"]
+    return record, manifest
+
+
+@pytest.mark.parametrize("status", [Status.passed, Status.warning])
+def test_passed_and_warning_write_a_record_and_succeed(aims_env, status):
+    ctx = _context()
+    out = run_job(ctx, _job(status), check="c/x", controls=("A.7.4",), subject=Subject(), announce=["x"])
+    record, manifest = _only_record()
+    assert out == {"record": record.key, "status": str(status), "period": "2026-11-20"}
+    assert manifest["triggered_by"] == {"user": "alice", "params": {"period": None, "token": "***"}}
+    assert manifest["period"]["label"] == "2026-11-20" and manifest["producer"]["try_number"] == 1
+    (event,) = ctx["outlet_events"].values()
+    assert event.extra["period"] == {"start": "2026-11-20T00:00:00+00:00", "end": "2026-11-21T00:00:00+00:00"}
+
+
+def test_failed_writes_the_record_then_fails_without_retry(aims_env):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    ctx = _context()
+    with pytest.raises(AirflowFailException, match="c/x failed for 2026-11-20"):
+        run_job(ctx, _job(Status.failed), check="c/x", controls=("A.7.4",), subject=Subject(), announce=["x"])
+    record, _ = _only_record()
+    assert record.status == Status.failed
+    assert not ctx["outlet_events"]  # no Asset event for data that fell short
+
+
+def test_exception_writes_an_error_record_with_secrets_redacted_and_is_reraised(aims_env):
+    seed = settings.signing_key_b64()
+
+    def broken(period: Period) -> JobResult:
+        raise RuntimeError(f"could not open postgres://u:pw-secret@h/db with {seed}")
+
+    with pytest.raises(RuntimeError):
+        run_job(_context(try_number=3), broken, check="c/x", controls=("A.7.4",), subject=Subject("s", "x"))
+    record, manifest = _only_record()
+    assert record.status == Status.error and record.check == "c/x" and record.subject["dataset"] == "x"
+    stored = (settings.evidence_root() / record.key / "manifest.json").read_text()
+    assert seed not in stored and "pw-secret" not in stored
+    assert manifest["error"]["type"] == "RuntimeError" and manifest["error"]["final_try"] is True
+    assert "Traceback" in manifest["error"]["traceback"]
+
+
+def test_job_error_keeps_what_the_job_knew(aims_env):
+    def bad_input(period: Period) -> JobResult:
+        partial = JobResult(
+            "c/x", Subject("s", "x", "2026-11-20"), Status.error, ("A.7.3",), summary={"file": "f"}
+        )
+        raise JobError("f.csv: empty file", partial)
+
+    with pytest.raises(JobError):
+        run_job(_context(), bad_input, check="c/x", controls=("A.7.4",), subject=Subject())
+    _, manifest = _only_record()
+    assert manifest["controls"] == ["A.7.3"] and manifest["summary"] == {"file": "f"}
+    assert manifest["message"] == "f.csv: empty file" and manifest["error"]["final_try"] is False
+
+
+def test_unknown_period_still_writes_an_error_record(aims_env):
+    ctx = _context(run_type="asset_triggered")
+    with pytest.raises(ValueError, match="extra\\['period'\\]"):
+        run_job(ctx, _job(Status.passed), check="c/x", controls=("A.7.4",), subject=Subject())
+    record, _ = _only_record()
+    assert record.status == Status.error and record.period == Period.day(dt.date(2026, 11, 21))
