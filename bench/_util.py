@@ -74,8 +74,13 @@ def run_timed(
     try:
         start = time.perf_counter()
         proc = subprocess.run(
-            list(cmd), cwd=cwd, env=dict(env) if env else None, stdout=out, stderr=subprocess.STDOUT,
-            timeout=timeout, check=False,
+            list(cmd),
+            cwd=cwd,
+            env=dict(env) if env else None,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=timeout,
+            check=False,
         )
         return time.perf_counter() - start, proc.returncode
     finally:
@@ -109,7 +114,10 @@ def git_state() -> dict[str, Any]:
         except OSError:
             return ""
 
-    return {"commit": git("rev-parse", "--short", "HEAD") or None, "dirty": bool(git("status", "--porcelain"))}
+    return {
+        "commit": git("rev-parse", "--short", "HEAD") or None,
+        "dirty": bool(git("status", "--porcelain")),
+    }
 
 
 def tree_stats(root: Path) -> tuple[int, int]:

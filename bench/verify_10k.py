@@ -146,7 +146,9 @@ def build_store(spec: StoreSpec, paths: StorePaths, force: bool = False) -> bool
             write_record(storage, result, ctx, signer)
             if (i + 1) % spec.seal_every == 0 or i + 1 == spec.records:
                 sealed = seal_pending(storage, signer, witness)
-                log(f"{NAME}: {i + 1} records written, seal {sealed.head.sequence} covers {sealed.records_sealed}")
+                log(
+                    f"{NAME}: {i + 1} records written, seal {sealed.head.sequence} covers {sealed.records_sealed}"
+                )
         seconds = time.perf_counter() - start
     files, size = tree_stats(paths.store)
     paths.marker.write_text(
@@ -166,7 +168,10 @@ def _verify(paths: StorePaths, workers: int | None = None) -> Any:
     from aimsflow.evidence.verify import verify_store
 
     return verify_store(
-        LocalStorage(paths.store), TrustedKeys.load(paths.trusted_keys), Witness(paths.witness), workers=workers
+        LocalStorage(paths.store),
+        TrustedKeys.load(paths.trusted_keys),
+        Witness(paths.witness),
+        workers=workers,
     )
 
 

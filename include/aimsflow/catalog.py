@@ -223,6 +223,14 @@ def _unique(
     return out
 
 
+def _declared_ids(doc: Any, key: str) -> set[str] | None:
+    """The ids the document's list declares (None when it has no such list)."""
+    items = doc.get(key) if isinstance(doc, dict) else None
+    if not isinstance(items, list):
+        return None
+    return {raw["id"] for raw in items if isinstance(raw, dict) and isinstance(raw.get("id"), str)}
+
+
 def load_inventory(config: Path | None = None) -> Inventory:
     """Load and cross-check the inventory, raising :class:`ConfigError` with every problem."""
     config = config or settings.config_dir()
@@ -253,11 +261,14 @@ def load_inventory(config: Path | None = None) -> Inventory:
         _validate_list(files["datasets"], docs["datasets"], "datasets", Dataset, problems),
         problems,
     )
+    # Against every id declared in ai_systems.yaml, valid or not: an AI system with a bad field is
+    # reported once, not once more for each of its datasets. An unreadable file is reported already.
+    declared = _declared_ids(docs["ai_systems"], "ai_systems")
     for index, ds in datasets.values():
-        if ds.ai_system not in systems:
+        if declared is not None and ds.ai_system not in declared:
             problems.append(
                 f"{files['datasets']}: datasets[{index}].ai_system: value {ds.ai_system!r}: "
-                f"expected one of the AI systems {sorted(systems)}"
+                f"expected one of the AI systems {sorted(declared)}"
             )
     if problems:
         raise ConfigError(problems)

@@ -1,0 +1,325 @@
+"""``aimsflow evidence verify`` and ``aimsflow evidence list``, run in-process against a temporary store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+import pytest
+
+from aimsflow.cli import main
+from aimsflow.evidence.keys import Signer
+from aimsflow.evidence.record import RecordRef
+from aimsflow.evidence.seal import Witness, seal_pending
+from aimsflow.results import Status
+
+T0 = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC)
+
+
+@dataclass
+class Store:
+    storage: object
+    a: RecordRef  # 2026-11-18 data_quality/loans passed
+    b_old: RecordRef  # 2026-11-19 data_quality/loans failed, superseded by b
+    b: RecordRef  # 2026-11-19 data_quality/loans passed (a later run)
+    c: RecordRef  # 2026-11-20 fairness/loan_approval warning, dataset loans_clean
+
+
+@pytest.fixture
+def store(storage, make_record) -> Store:
+    a = make_record(dt.date(2026, 11, 18), run="r1", run_after=T0 - dt.timedelta(days=1))
+    b_old = make_record(dt.date(2026, 11, 19), run="r2", run_after=T0, status=Status.failed)
+    b = make_record(dt.date(2026, 11, 19), run="r3", run_after=T0 + dt.timedelta(hours=2))
+    c = make_record(
+        dt.date(2026, 11, 20),
+        check="fairness/loan_approval",
+        dataset="loans_clean",
+        run="r4",
+        run_after=T0 + dt.timedelta(days=1),
+        status=Status.warning,
+        task_id="fairness",
+    )
+    seal_pending(storage, Signer.from_settings(), Witness())
+    return Store(storage, a, b_old, b, c)
+
+
+def run(capsys, *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    out, _ = capsys.readouterr()
+    return code, out
+
+
+def run_json(capsys, *argv: str):
+    code, out = run(capsys, *argv, "--json")
+    return code, json.loads(out)
+
+
+def refused(capsys, *argv: str) -> str:
+    """The message of a command that exits with an error."""
+    with pytest.raises(SystemExit) as exc:
+        main(list(argv))
+    assert exc.value.code not in (0, None)
+    return exc.value.code if isinstance(exc.value.code, str) else capsys.readouterr().err
+
+
+def _tamper(store: Store, ref: RecordRef, name: str = "summary.json") -> str:
+    key = f"{ref.key}/{name}"
+    path = store.storage.path(key)
+    data = bytearray(path.read_bytes())
+    data[0] ^= 0x01  # one bit, same size
+    path.write_bytes(bytes(data))
+    return key
+
+
+# --- verify ---------------------------------------------------------------------------------------
+
+
+def test_verify_intact_store(store, capsys):
+    code, out = run(capsys, "evidence", "verify")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == f"{store.storage.root}: 4 records, 8 files (0.0 MB), 1 seals, head seal 1"
+    assert lines[-1] == "OK: evidence intact"
+    assert "BROKEN" not in out and "pending" not in out
+
+
+def test_verify_tampered_file(store, capsys):
+    key = _tamper(store, store.b)
+    code, out = run(capsys, "evidence", "verify")
+    assert code == 1
+    assert f"BROKEN {key}: content differs from the manifest's SHA-256 (changed)" in out.splitlines()
+    assert out.splitlines()[-1] == "FAILED: 1 problem(s)"
+
+
+def test_verify_json(store, capsys):
+    code, report = run_json(capsys, "evidence", "verify")
+    assert code == 0
+    assert report["ok"] is True and report["problems"] == [] and report["pending"] == []
+    assert report["records_checked"] == 4 and report["files_checked"] == 8 and report["seals_checked"] == 1
+    assert report["head"]["sequence"] == 1 == report["witness"]["sequence"]
+
+    key = _tamper(store, store.a, "charts/a.txt")
+    (store.storage.path(store.c.key) / "added.txt").write_text("x")
+    code, report = run_json(capsys, "evidence", "verify")
+    assert code == 1 and report["ok"] is False
+    assert [p["object"] for p in report["problems"]] == [key, f"{store.c.key}/added.txt"]
+    assert all(p["problem"] for p in report["problems"])
+
+
+def test_verify_period_restricts_the_records(store, capsys):
+    _tamper(store, store.a)  # 2026-11-18
+    code, report = run_json(capsys, "evidence", "verify", "--period", "2026-11-19")
+    assert code == 0 and report["ok"] and report["records_checked"] == 2
+    code, report = run_json(capsys, "evidence", "verify", "--since", "2026-11-19", "--until", "2026-11-20")
+    assert code == 0 and report["records_checked"] == 3
+    code, report = run_json(capsys, "evidence", "verify", "--since", "2026-11-19")
+    assert code == 0 and report["records_checked"] == 3
+    code, report = run_json(capsys, "evidence", "verify", "--period", "2026-W47")  # 16..22 November
+    assert code == 1 and report["records_checked"] == 4
+    assert [p["object"] for p in report["problems"]] == [f"{store.a.key}/summary.json"]
+    code, out = run(capsys, "evidence", "verify", "--period", "2026-11-18")
+    assert code == 1 and f"BROKEN {store.a.key}/summary.json" in out
+
+
+def test_verify_period_without_records(store, capsys):
+    code, out = run(capsys, "evidence", "verify", "--period", "2025")
+    assert code == 0 and ": 0 records, 0 files" in out and out.splitlines()[-1] == "OK: evidence intact"
+
+
+def test_verify_reports_pending_records(store, make_record, capsys):
+    d = make_record(dt.date(2026, 11, 21), run="r5")
+    code, out = run(capsys, "evidence", "verify")
+    assert code == 0
+    assert "pending (not sealed yet, sealed by the next evidence_seal run): 1" in out.splitlines()
+    assert out.splitlines()[-1] == "OK: evidence intact"
+    code, report = run_json(capsys, "evidence", "verify")
+    assert code == 0 and report["pending"] == [d.key] and report["records_checked"] == 5
+    code, report = run_json(capsys, "evidence", "verify", "--period", "2026-11-20")
+    assert report["pending"] == []
+
+
+def test_verify_unsealed_store(storage, make_record, capsys):
+    ref = make_record()
+    code, out = run(capsys, "evidence", "verify")
+    assert code == 0 and "no seal yet" in out.splitlines()[0]
+    assert "pending (not sealed yet, sealed by the next evidence_seal run): 1" in out
+    code, report = run_json(capsys, "evidence", "verify")
+    assert report["pending"] == [ref.key] and report["head"] is None
+
+
+def test_verify_root_option(store, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("AIMSFLOW_EVIDENCE_ROOT", str(tmp_path / "nowhere"))
+    assert "nowhere does not exist" in refused(capsys, "evidence", "verify")
+    code, report = run_json(capsys, "evidence", "verify", "--root", str(store.storage.root))
+    assert code == 0 and report["records_checked"] == 4
+
+
+def test_verify_without_trusted_keys(store, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("AIMSFLOW_TRUSTED_KEYS", str(tmp_path / "missing.json"))
+    assert "trusted-keys file not found" in refused(capsys, "evidence", "verify")
+
+
+@pytest.mark.parametrize("command", ["verify", "list"])
+def test_bad_period_syntax(store, capsys, command):
+    assert refused(capsys, "evidence", command, "--period", "2026-13") == (
+        "aimsflow: invalid period '2026-13': month must be in 1..12"
+    )
+    message = refused(capsys, "evidence", command, "--since", "last week")
+    assert message.startswith("aimsflow: invalid period 'last week': expected YYYY-MM-DD")
+    message = refused(capsys, "evidence", command, "--since", "2026-12", "--until", "2026-11")
+    assert message.startswith("aimsflow: period end") and "must be after start" in message
+
+
+@pytest.mark.parametrize("command", ["verify", "list"])
+@pytest.mark.parametrize("other", ["--since", "--until"])
+def test_period_with_since_or_until_is_refused(store, capsys, command, other):
+    message = refused(capsys, "evidence", command, "--period", "2026-11", other, "2026-11-19")
+    assert message == "use --period or --since/--until, not both"
+
+
+# --- list -----------------------------------------------------------------------------------------
+
+
+def _keys(records) -> list[str]:
+    return [r["key"] for r in records]
+
+
+def test_list_current_verdicts(store, capsys):
+    code, out = run(capsys, "evidence", "list")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["period", "status", "check", "subject", "controls", "record"]
+    assert lines[-1] == "3 record(s) (current verdicts; --history for all)"
+    body = lines[1:-1]
+    assert [line.split()[0] for line in body] == ["2026-11-18", "2026-11-19", "2026-11-20"]
+    assert [line.split()[-1] for line in body] == [store.a.key, store.b.key, store.c.key]
+    assert store.b_old.key not in out and "(superseded)" not in out and "[pending seal]" not in out
+    assert body[2].split()[:5] == [
+        "2026-11-20", "warning", "fairness/loan_approval", "loans_clean/2026-11-20", "A.7.4",
+    ]
+
+
+def test_list_history_includes_superseded(store, capsys):
+    code, out = run(capsys, "evidence", "list", "--history")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[-1] == "4 record(s)"
+    assert f"{store.b_old.key} (superseded)" in out
+    assert [line for line in lines if "(superseded)" in line] == [
+        line for line in lines if store.b_old.key in line
+    ]
+    code, records = run_json(capsys, "evidence", "list", "--history")
+    assert _keys(records) == [store.a.key, store.b_old.key, store.b.key, store.c.key]
+    assert [r["superseded"] for r in records] == [False, True, False, False]
+
+
+def test_list_json(store, capsys):
+    code, records = run_json(capsys, "evidence", "list")
+    assert code == 0 and _keys(records) == [store.a.key, store.b.key, store.c.key]
+    first = records[0]
+    assert first["check"] == "data_quality/loans" and first["status"] == "passed"
+    assert first["period"] == {
+        "start": "2026-11-18T00:00:00+00:00", "end": "2026-11-19T00:00:00+00:00", "label": "2026-11-18",
+    }
+    assert first["subject"] == {"ai_system": "loan_approval", "dataset": "loans", "partition": "2026-11-18"}
+    assert first["controls"] == ["A.7.4"] and first["sealed_in"] == 1 and first["superseded"] is False
+    assert first["record_id"] == store.a.record_id and first["producer"]["run_id"] == "r1"
+
+
+def test_list_status(store, capsys):
+    _, records = run_json(capsys, "evidence", "list", "--status", "failed")
+    assert records == []  # the failed verdict was superseded by a later pass
+    _, records = run_json(capsys, "evidence", "list", "--status", "failed", "--history")
+    assert _keys(records) == [store.b_old.key]
+    _, records = run_json(capsys, "evidence", "list", "--status", "warning")
+    assert _keys(records) == [store.c.key]
+    _, records = run_json(capsys, "evidence", "list", "--status", "passed")
+    assert _keys(records) == [store.a.key, store.b.key]
+    with pytest.raises(SystemExit) as exc:
+        main(["evidence", "list", "--status", "broken"])
+    assert exc.value.code == 2 and "invalid choice: 'broken'" in capsys.readouterr().err
+
+
+def test_list_control(store, capsys):
+    _, records = run_json(capsys, "evidence", "list", "--control", "A.7.4")
+    assert len(records) == 3
+    _, records = run_json(capsys, "evidence", "list", "--control", "A.6.2.4")
+    assert records == []
+    code, out = run(capsys, "evidence", "list", "--control", "A.6.2.4")
+    assert code == 0 and out.splitlines()[-1] == "0 record(s) (current verdicts; --history for all)"
+
+
+def test_list_check(store, capsys):
+    _, records = run_json(capsys, "evidence", "list", "--check", "data_quality/loans")
+    assert _keys(records) == [store.a.key, store.b.key]
+    _, records = run_json(capsys, "evidence", "list", "--check", "data_quality")  # a prefix of whole parts
+    assert _keys(records) == [store.a.key, store.b.key]
+    _, records = run_json(capsys, "evidence", "list", "--check", "fairness/")
+    assert _keys(records) == [store.c.key]
+    _, records = run_json(capsys, "evidence", "list", "--check", "data_qual")
+    assert records == []
+
+
+def test_list_dataset_and_ai_system(store, capsys):
+    _, records = run_json(capsys, "evidence", "list", "--dataset", "loans_clean")
+    assert _keys(records) == [store.c.key]
+    _, records = run_json(capsys, "evidence", "list", "--dataset", "loans", "--history")
+    assert _keys(records) == [store.a.key, store.b_old.key, store.b.key]
+    _, records = run_json(capsys, "evidence", "list", "--ai-system", "loan_approval")
+    assert len(records) == 3
+    _, records = run_json(capsys, "evidence", "list", "--ai-system", "other")
+    assert records == []
+
+
+def test_list_dag(store, capsys):
+    _, records = run_json(capsys, "evidence", "list", "--dag", "data_quality")
+    assert len(records) == 3
+    _, records = run_json(capsys, "evidence", "list", "--dag", "fairness")
+    assert records == []
+
+
+def test_list_filters_combine(store, capsys):
+    _, records = run_json(
+        capsys, "evidence", "list", "--check", "data_quality", "--period", "2026-11-19", "--history",
+        "--status", "passed",
+    )
+    assert _keys(records) == [store.b.key]
+
+
+def test_list_period(store, capsys):
+    _, records = run_json(capsys, "evidence", "list", "--period", "2026-11-19")
+    assert _keys(records) == [store.b.key]
+    _, records = run_json(capsys, "evidence", "list", "--period", "2026-11-19", "--history")
+    assert _keys(records) == [store.b_old.key, store.b.key]
+    _, records = run_json(capsys, "evidence", "list", "--period", "2026-11-19..2026-11-20")
+    assert _keys(records) == [store.b.key, store.c.key]
+    _, records = run_json(capsys, "evidence", "list", "--since", "2026-11-19")
+    assert _keys(records) == [store.b.key, store.c.key]
+    _, records = run_json(capsys, "evidence", "list", "--until", "2026-11-18")
+    assert _keys(records) == [store.a.key]
+    _, records = run_json(capsys, "evidence", "list", "--period", "2026-11")
+    assert len(records) == 3
+    _, records = run_json(capsys, "evidence", "list", "--period", "2026-12")
+    assert records == []
+
+
+def test_list_since_accepts_a_range(store, capsys):
+    """Regression at the command line for the ``period_between`` bug: ``--since A..B`` was refused."""
+    _, records = run_json(capsys, "evidence", "list", "--since", "2026-11-19..2026-11-20", "--until", "2026-11-20")
+    assert _keys(records) == [store.b.key, store.c.key]
+
+
+def test_list_marks_pending_records(store, make_record, capsys):
+    d = make_record(dt.date(2026, 11, 21), run="r5")
+    code, out = run(capsys, "evidence", "list")
+    assert code == 0
+    [line] = [line for line in out.splitlines() if d.key in line]
+    assert line.endswith(f"{d.key} [pending seal]")
+    assert sum("[pending seal]" in line for line in out.splitlines()) == 1
+    _, records = run_json(capsys, "evidence", "list", "--period", "2026-11-21")
+    assert records[0]["sealed_in"] is None
+
+
+def test_list_missing_store(aims_env, capsys):
+    assert refused(capsys, "evidence", "list").endswith("evidence does not exist")

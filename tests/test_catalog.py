@@ -1,0 +1,427 @@
+"""The inventory: the shipped config loads; every bad file is reported with file, path, value and
+what was expected, all problems at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from aimsflow import settings
+from aimsflow.catalog import ConfigError, Inventory, load_inventory
+
+SHIPPED = settings.project_root() / "include" / "config"
+FILES = ("ai_systems", "certification", "datasets")
+
+Docs = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Inventory:
+    return load_inventory(SHIPPED)
+
+
+def _docs() -> Docs:
+    return {name: yaml.safe_load((SHIPPED / f"{name}.yaml").read_text()) for name in FILES}
+
+
+def _write(folder: Path, docs: Docs) -> Path:
+    for name, doc in docs.items():
+        (folder / f"{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    return folder
+
+
+def _problems(folder: Path, edit: Callable[[Docs], None] | None = None) -> list[str]:
+    docs = _docs()
+    if edit is not None:
+        edit(docs)
+    _write(folder, docs)
+    with pytest.raises(ConfigError) as exc:
+        load_inventory(folder)
+    return exc.value.problems
+
+
+def _one(problems: list[str], *parts: str) -> str:
+    """The single problem that contains every one of ``parts``."""
+    hits = [p for p in problems if all(part in p for part in parts)]
+    assert len(hits) == 1, f"expected one problem with {parts}, got {problems}"
+    return hits[0]
+
+
+# --- the shipped configuration --------------------------------------------------------------------
+
+
+def test_shipped_config_loads(shipped):
+    assert sorted(shipped.datasets) == ["loan_applications_clean", "loan_applications_raw", "loan_training_set"]
+    assert list(shipped.ai_systems) == ["loan_approval"]
+    assert [c.id for c in shipped.certification_cycles] == ["cycle-2024", "cycle-2027"]
+    assert {d.ai_system for d in shipped.datasets.values()} == {"loan_approval"}
+    assert shipped.files == {name: SHIPPED / f"{name}.yaml" for name in FILES}
+    system = shipped.ai_systems["loan_approval"]
+    assert system.lifecycle_stage == "operation" and system.risk_class == "high"
+    assert system.retirement_date is None
+
+
+def test_dataset_lookup(shipped):
+    assert shipped.dataset("loan_training_set").role == "train"
+    with pytest.raises(KeyError, match="unknown dataset 'loans'.*loan_applications_raw"):
+        shipped.dataset("loans")
+
+
+def test_partition_path_and_uri(shipped, tmp_path, monkeypatch):
+    raw = shipped.dataset("loan_applications_raw")
+    day = dt.date(2026, 11, 25)
+    assert raw.partition_path(day, tmp_path) == (
+        tmp_path / "raw/loan_applications/date=2026-11-25/applications.csv"
+    )
+    assert raw.partition_uri(day) == "{data}/raw/loan_applications/date=2026-11-25/applications.csv"
+    monkeypatch.setenv("AIMSFLOW_DATA_ROOT", str(tmp_path / "elsewhere"))
+    clean = shipped.dataset("loan_applications_clean")
+    assert clean.partition_path(day) == tmp_path / "elsewhere/clean/loan_applications/date=2026-11-25"
+
+
+def test_personal_columns(shipped):
+    assert shipped.dataset("loan_applications_raw").personal_columns == {
+        "applicant_name", "email", "date_of_birth", "postcode", "sex", "ethnicity",
+    }
+    assert shipped.dataset("loan_applications_clean").personal_columns == {
+        "applicant_ref", "age", "sex", "ethnicity",
+    }
+    assert shipped.dataset("loan_training_set").personal_columns == {"sex", "ethnicity"}
+
+
+@pytest.mark.parametrize(
+    ("day", "cycle"),
+    [
+        (dt.date(2024, 2, 29), None),
+        (dt.date(2024, 3, 1), "cycle-2024"),
+        (dt.date(2026, 11, 25), "cycle-2024"),
+        (dt.date(2027, 2, 28), "cycle-2024"),
+        (dt.date(2027, 3, 1), "cycle-2027"),  # cycles are half-open: the boundary day is the new cycle's
+        (dt.date(2030, 2, 28), "cycle-2027"),
+        (dt.date(2030, 3, 1), None),
+    ],
+)
+def test_cycle_of(shipped, day, cycle):
+    found = shipped.cycle_of(day)
+    assert (found.id if found else None) == cycle
+
+
+def test_cycles_are_sorted_by_start(tmp_path):
+    docs = _docs()
+    docs["certification"]["certification_cycles"].reverse()
+    inventory = load_inventory(_write(tmp_path, docs))
+    assert [c.id for c in inventory.certification_cycles] == ["cycle-2024", "cycle-2027"]
+
+
+def test_config_dir_setting_is_the_default(tmp_path, monkeypatch):
+    _write(tmp_path, _docs())
+    monkeypatch.setenv("AIMSFLOW_CONFIG_DIR", str(tmp_path))
+    assert load_inventory().files["datasets"] == tmp_path / "datasets.yaml"
+
+
+# --- bad files ------------------------------------------------------------------------------------
+
+
+def _set(name: str, path: tuple[Any, ...], value: Any) -> Callable[[Docs], None]:
+    def edit(docs: Docs) -> None:
+        node = docs[name]
+        for part in path[:-1]:
+            node = node[part]
+        node[path[-1]] = value
+
+    return edit
+
+
+def _delete(name: str, path: tuple[Any, ...]) -> Callable[[Docs], None]:
+    def edit(docs: Docs) -> None:
+        node = docs[name]
+        for part in path[:-1]:
+            node = node[part]
+        del node[path[-1]]
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("edit", "parts"),
+    [
+        pytest.param(
+            _set("ai_systems", ("ai_systems", 0, "lifecycle_stage"), "production"),
+            ("ai_systems.yaml: ", "ai_systems[0].lifecycle_stage", "'production'", "'operation'", "'retired'"),
+            id="lifecycle_stage-enum",
+        ),
+        pytest.param(
+            _set("ai_systems", ("ai_systems", 0, "risk_class"), "medium"),
+            ("ai_systems.yaml: ", "ai_systems[0].risk_class", "'medium'", "'limited'"),
+            id="risk_class-enum",
+        ),
+        pytest.param(
+            _set("datasets", ("datasets", 2, "role"), "training"),
+            ("datasets.yaml: ", "datasets[2].role", "'training'", "'train', 'eval' or 'operational'"),
+            id="role-enum",
+        ),
+        pytest.param(
+            _set("datasets", ("datasets", 1, "columns", "age", "type"), "int"),
+            ("datasets.yaml: ", "datasets[1].columns.age.type", "'int'", "'integer'"),
+            id="column-type-enum",
+        ),
+        pytest.param(
+            _set("datasets", ("datasets", 0, "format"), "xlsx"),
+            ("datasets.yaml: ", "datasets[0].format", "'xlsx'", "'csv' or 'parquet'"),
+            id="format-enum",
+        ),
+        pytest.param(
+            _delete("datasets", ("datasets", 0, "owner")),
+            ("datasets.yaml: ", "datasets[0].owner", "<missing>", "Field required"),
+            id="missing-field",
+        ),
+        pytest.param(
+            _delete("datasets", ("datasets", 1, "provenance", "legal_basis")),
+            ("datasets.yaml: ", "datasets[1].provenance.legal_basis", "<missing>", "Field required"),
+            id="missing-nested-field",
+        ),
+        pytest.param(
+            _delete("ai_systems", ("ai_systems", 0, "purpose")),
+            ("ai_systems.yaml: ", "ai_systems[0].purpose", "<missing>", "Field required"),
+            id="missing-ai-system-field",
+        ),
+        pytest.param(
+            _set("datasets", ("datasets", 0, "descripton"), "typo"),
+            ("datasets.yaml: ", "datasets[0].descripton", "'typo'", "Extra inputs are not permitted"),
+            id="unknown-field",
+        ),
+        pytest.param(
+            _set("datasets", ("datasets", 0, "columns", "email", "personnal"), True),
+            ("datasets.yaml: ", "datasets[0].columns.email.personnal", "True", "Extra inputs are not permitted"),
+            id="unknown-column-field",
+        ),
+        pytest.param(
+            _set("ai_systems", ("ai_systems", 0, "risk"), "high"),
+            ("ai_systems.yaml: ", "ai_systems[0].risk", "Extra inputs are not permitted"),
+            id="unknown-ai-system-field",
+        ),
+        pytest.param(
+            _set("datasets", ("datasets", 1, "uri"), "{data}/clean/loan_applications/latest"),
+            ("datasets.yaml: ", "datasets[1].uri", "'{data}/clean/loan_applications/latest'", "'{date}'"),
+            id="uri-without-date",
+        ),
+        pytest.param(
+            _set("datasets", ("datasets", 0, "label_column"), "approval"),
+            ("datasets.yaml: ", "datasets[0]: ", "'approval'", "not among the declared columns"),
+            id="label-column-undeclared",
+        ),
+        pytest.param(
+            _set("datasets", ("datasets", 2, "sensitive_features"), ["sex", "gender"]),
+            ("datasets.yaml: ", "datasets[2]: ", "['gender']", "not among the declared columns"),
+            id="sensitive-column-undeclared",
+        ),
+        pytest.param(
+            _set("datasets", ("datasets", 1, "ai_system"), "fraud_model"),
+            ("datasets.yaml: ", "datasets[1].ai_system", "'fraud_model'", "['loan_approval']"),
+            id="unknown-ai-system",
+        ),
+        pytest.param(
+            _set("datasets", ("datasets", 2, "id"), "loan_applications_raw"),
+            ("datasets.yaml: ", "datasets[2].id", "'loan_applications_raw'", "unique", "datasets[0]"),
+            id="duplicate-dataset-id",
+        ),
+        pytest.param(
+            _set("datasets", ("datasets", 0, "id"), "Loan-Apps"),
+            ("datasets.yaml: ", "datasets[0].id", "'Loan-Apps'", "pattern"),
+            id="bad-id-pattern",
+        ),
+        pytest.param(
+            _set("certification", ("certification_cycles", 1, "end"), dt.date(2027, 1, 1)),
+            ("certification.yaml: ", "certification_cycles[1]: ", "2027-01-01", "must be after start 2027-03-01"),
+            id="cycle-end-before-start",
+        ),
+        pytest.param(
+            _set("certification", ("certification_cycles", 0, "start"), "March 2024"),
+            ("certification.yaml: ", "certification_cycles[0].start", "'March 2024'", "valid date"),
+            id="cycle-start-not-a-date",
+        ),
+        pytest.param(
+            _set("datasets", ("datasets", 0, "columns"), {}),
+            ("datasets.yaml: ", "datasets[0].columns", "{}", "at least 1"),
+            id="no-columns",
+        ),
+    ],
+)
+def test_bad_value_is_named(tmp_path, edit, parts):
+    problems = _problems(tmp_path, edit)
+    _one(problems, *parts)
+    assert len(problems) == 1, problems
+
+
+def test_duplicate_ai_system_id(tmp_path):
+    def edit(docs: Docs) -> None:
+        docs["ai_systems"]["ai_systems"].append(dict(docs["ai_systems"]["ai_systems"][0]))
+
+    problems = _problems(tmp_path, edit)
+    _one(problems, "ai_systems.yaml: ", "ai_systems[1].id", "'loan_approval'", "ai_systems[0]")
+    assert len(problems) == 1, problems
+
+
+def test_duplicate_cycle_id(tmp_path):
+    """Bug: duplicate certification cycle ids were accepted (ids were only checked for datasets and AI
+    systems), leaving two cycles of one name."""
+    problems = _problems(tmp_path, _set("certification", ("certification_cycles", 1, "id"), "cycle-2024"))
+    _one(problems, "certification.yaml: ", "certification_cycles[1].id", "'cycle-2024'", "already defined")
+    assert len(problems) == 1, problems
+
+
+def test_invalid_yaml_syntax(tmp_path):
+    _write(tmp_path, _docs())
+    (tmp_path / "datasets.yaml").write_text("datasets:\n  - id: loans\n    columns: {a: {type: string}\n")
+    with pytest.raises(ConfigError) as exc:
+        load_inventory(tmp_path)
+    [problem] = exc.value.problems
+    assert problem.startswith(f"{tmp_path / 'datasets.yaml'}: not valid YAML")
+    assert "line" in problem  # the parser's position is passed on
+
+
+def test_impossible_date_is_a_config_error(tmp_path):
+    """Bug: an impossible date (``2027-02-30``) made PyYAML raise a bare ValueError, so
+    ``load_inventory`` crashed without naming the file instead of raising ConfigError."""
+    _write(tmp_path, _docs())
+    path = tmp_path / "certification.yaml"
+    path.write_text(path.read_text().replace("2027-03-01", "2027-02-30", 1))
+    with pytest.raises(ConfigError) as exc:
+        load_inventory(tmp_path)
+    [problem] = exc.value.problems
+    assert problem.startswith(f"{path}: not valid YAML") and "day is out of range" in problem
+
+
+def test_missing_file(tmp_path):
+    _write(tmp_path, _docs())
+    (tmp_path / "certification.yaml").unlink()
+    with pytest.raises(ConfigError) as exc:
+        load_inventory(tmp_path)
+    assert exc.value.problems == [f"{tmp_path / 'certification.yaml'}: file not found"]
+
+
+def test_missing_folder_lists_every_file(tmp_path):
+    with pytest.raises(ConfigError) as exc:
+        load_inventory(tmp_path / "nowhere")
+    assert [p.rsplit("/", 1)[-1] for p in exc.value.problems] == [
+        f"{name}.yaml: file not found" for name in FILES
+    ]
+
+
+def test_top_level_key_absent(tmp_path):
+    def edit(docs: Docs) -> None:
+        docs["datasets"] = {"dataset": docs["datasets"]["datasets"]}
+
+    problems = _problems(tmp_path, edit)
+    problem = _one(problems, "datasets.yaml: datasets: ", "expected a list under the top-level key 'datasets'")
+    assert "no such key" in problem and "['dataset']" in problem
+    assert len(problems) == 1, problems
+
+
+def test_top_level_key_not_a_list(tmp_path):
+    problems = _problems(tmp_path, _set("certification", ("certification_cycles",), {"id": "cycle-2024"}))
+    _one(problems, "certification.yaml: certification_cycles: ", "expected a list", "got dict")
+
+
+def test_document_not_a_mapping(tmp_path):
+    _write(tmp_path, _docs())
+    (tmp_path / "ai_systems.yaml").write_text("- loan_approval\n")
+    with pytest.raises(ConfigError) as exc:
+        load_inventory(tmp_path)
+    _one(exc.value.problems, "ai_systems.yaml: ai_systems: ", "expected a list", "got list")
+
+
+def test_empty_file_is_not_an_empty_inventory(tmp_path):
+    """Bug: an empty (or comment-only) YAML file loaded as None and was silently taken as "no items",
+    so emptying ``datasets.yaml`` gave an inventory without datasets instead of an error."""
+    _write(tmp_path, _docs())
+    (tmp_path / "datasets.yaml").write_text("# datasets of the AI systems\n")
+    with pytest.raises(ConfigError) as exc:
+        load_inventory(tmp_path)
+    [problem] = exc.value.problems
+    assert problem.startswith(f"{tmp_path / 'datasets.yaml'}: datasets: expected a list under the top-level key")
+
+
+def test_item_not_a_mapping(tmp_path):
+    problems = _problems(tmp_path, _set("datasets", ("datasets", 1), "loan_applications_clean"))
+    _one(problems, "datasets.yaml: ", "datasets[1]: ", "'loan_applications_clean'", "dictionary")
+
+
+def test_every_problem_is_listed(tmp_path):
+    def edit(docs: Docs) -> None:
+        system = docs["ai_systems"]["ai_systems"][0]
+        system["lifecycle_stage"] = "live"
+        del system["owner"]
+        cycles = docs["certification"]["certification_cycles"]
+        cycles[0]["end"] = dt.date(2020, 1, 1)
+        raw, clean, train = docs["datasets"]["datasets"]
+        raw["role"] = "ops"
+        raw["columns"]["credit_score"]["type"] = "number"
+        raw["colums"] = {}
+        train["id"] = "loan_applications_clean"
+        docs["datasets"]["datasets"].append({**clean, "id": "loan_extra", "uri": "{data}/clean"})
+
+    problems = _problems(tmp_path, edit)
+    expected = [
+        ("ai_systems.yaml: ", "ai_systems[0].lifecycle_stage", "'live'"),
+        ("ai_systems.yaml: ", "ai_systems[0].owner", "<missing>"),
+        ("certification.yaml: ", "certification_cycles[0]: ", "must be after start"),
+        ("datasets.yaml: ", "datasets[0].role", "'ops'"),
+        ("datasets.yaml: ", "datasets[0].columns.credit_score.type", "'number'"),
+        ("datasets.yaml: ", "datasets[0].colums", "Extra inputs"),
+        ("datasets.yaml: ", "datasets[2].id", "'loan_applications_clean'", "unique", "datasets[1]"),
+        ("datasets.yaml: ", "datasets[3].uri", "'{data}/clean'"),
+    ]
+    for parts in expected:
+        _one(problems, *parts)
+    assert len(problems) == len(expected), problems
+    # The exception's message carries them all too, one a line.
+    with pytest.raises(ConfigError) as exc:
+        load_inventory(tmp_path)
+    assert isinstance(exc.value, ValueError)
+    assert str(exc.value).splitlines()[1:] == [f"  {p}" for p in problems]
+
+
+def test_problems_in_several_files_and_a_broken_one(tmp_path):
+    docs = _docs()
+    docs["datasets"]["datasets"][0]["role"] = "serving"
+    _write(tmp_path, docs)
+    (tmp_path / "certification.yaml").write_text("certification_cycles: [\n")
+    (tmp_path / "ai_systems.yaml").unlink()
+    with pytest.raises(ConfigError) as exc:
+        load_inventory(tmp_path)
+    problems = exc.value.problems
+    _one(problems, "ai_systems.yaml: file not found")
+    _one(problems, "certification.yaml: ", "not valid YAML")
+    _one(problems, "datasets.yaml: ", "datasets[0].role", "'serving'")
+    # No dataset is reported for an unknown AI system: the AI systems could not be read at all.
+    assert len(problems) == 3, problems
+
+
+def test_invalid_ai_system_is_reported_once(tmp_path):
+    """Bug: an AI system with one bad field dropped out of the cross-check, so each of its datasets
+    was also reported, falsely, as pointing at an unknown AI system ("expected one of []")."""
+    problems = _problems(tmp_path, _set("ai_systems", ("ai_systems", 0, "risk_class"), "severe"))
+    assert len(problems) == 1 and "ai_systems[0].risk_class: value 'severe'" in problems[0], problems
+
+
+def test_unknown_ai_system_names_the_dataset_own_index(tmp_path):
+    """Bug: the AI-system cross-check numbered datasets by their position among the *valid, unique*
+    datasets, so after an invalid or duplicate entry it named the wrong one (``datasets[0]`` for the
+    third dataset)."""
+
+    def edit(docs: Docs) -> None:
+        raw, _, train = docs["datasets"]["datasets"]
+        raw["role"] = "training"  # datasets[0] invalid: not among the validated items
+        train["ai_system"] = "ghost"
+
+    problems = _problems(tmp_path, edit)
+    _one(problems, "datasets[0].role", "'training'")
+    _one(problems, "datasets.yaml: ", "datasets[2].ai_system", "'ghost'", "['loan_approval']")
+    assert len(problems) == 2, problems
+
