@@ -56,7 +56,11 @@ def _one(problems: list[str], *parts: str) -> str:
 
 
 def test_shipped_config_loads(shipped):
-    assert sorted(shipped.datasets) == ["loan_applications_clean", "loan_applications_raw", "loan_training_set"]
+    assert sorted(shipped.datasets) == [
+        "loan_applications_clean",
+        "loan_applications_raw",
+        "loan_training_set",
+    ]
     assert list(shipped.ai_systems) == ["loan_approval"]
     assert [c.id for c in shipped.certification_cycles] == ["cycle-2024", "cycle-2027"]
     assert {d.ai_system for d in shipped.datasets.values()} == {"loan_approval"}
@@ -86,10 +90,18 @@ def test_partition_path_and_uri(shipped, tmp_path, monkeypatch):
 
 def test_personal_columns(shipped):
     assert shipped.dataset("loan_applications_raw").personal_columns == {
-        "applicant_name", "email", "date_of_birth", "postcode", "sex", "ethnicity",
+        "applicant_name",
+        "email",
+        "date_of_birth",
+        "postcode",
+        "sex",
+        "ethnicity",
     }
     assert shipped.dataset("loan_applications_clean").personal_columns == {
-        "applicant_ref", "age", "sex", "ethnicity",
+        "applicant_ref",
+        "age",
+        "sex",
+        "ethnicity",
     }
     assert shipped.dataset("loan_training_set").personal_columns == {"sex", "ethnicity"}
 
@@ -152,7 +164,13 @@ def _delete(name: str, path: tuple[Any, ...]) -> Callable[[Docs], None]:
     [
         pytest.param(
             _set("ai_systems", ("ai_systems", 0, "lifecycle_stage"), "production"),
-            ("ai_systems.yaml: ", "ai_systems[0].lifecycle_stage", "'production'", "'operation'", "'retired'"),
+            (
+                "ai_systems.yaml: ",
+                "ai_systems[0].lifecycle_stage",
+                "'production'",
+                "'operation'",
+                "'retired'",
+            ),
             id="lifecycle_stage-enum",
         ),
         pytest.param(
@@ -197,7 +215,12 @@ def _delete(name: str, path: tuple[Any, ...]) -> Callable[[Docs], None]:
         ),
         pytest.param(
             _set("datasets", ("datasets", 0, "columns", "email", "personnal"), True),
-            ("datasets.yaml: ", "datasets[0].columns.email.personnal", "True", "Extra inputs are not permitted"),
+            (
+                "datasets.yaml: ",
+                "datasets[0].columns.email.personnal",
+                "True",
+                "Extra inputs are not permitted",
+            ),
             id="unknown-column-field",
         ),
         pytest.param(
@@ -237,7 +260,12 @@ def _delete(name: str, path: tuple[Any, ...]) -> Callable[[Docs], None]:
         ),
         pytest.param(
             _set("certification", ("certification_cycles", 1, "end"), dt.date(2027, 1, 1)),
-            ("certification.yaml: ", "certification_cycles[1]: ", "2027-01-01", "must be after start 2027-03-01"),
+            (
+                "certification.yaml: ",
+                "certification_cycles[1]: ",
+                "2027-01-01",
+                "must be after start 2027-03-01",
+            ),
             id="cycle-end-before-start",
         ),
         pytest.param(
@@ -318,7 +346,9 @@ def test_top_level_key_absent(tmp_path):
         docs["datasets"] = {"dataset": docs["datasets"]["datasets"]}
 
     problems = _problems(tmp_path, edit)
-    problem = _one(problems, "datasets.yaml: datasets: ", "expected a list under the top-level key 'datasets'")
+    problem = _one(
+        problems, "datasets.yaml: datasets: ", "expected a list under the top-level key 'datasets'"
+    )
     assert "no such key" in problem and "['dataset']" in problem
     assert len(problems) == 1, problems
 
@@ -344,7 +374,9 @@ def test_empty_file_is_not_an_empty_inventory(tmp_path):
     with pytest.raises(ConfigError) as exc:
         load_inventory(tmp_path)
     [problem] = exc.value.problems
-    assert problem.startswith(f"{tmp_path / 'datasets.yaml'}: datasets: expected a list under the top-level key")
+    assert problem.startswith(
+        f"{tmp_path / 'datasets.yaml'}: datasets: expected a list under the top-level key"
+    )
 
 
 def test_item_not_a_mapping(tmp_path):
@@ -425,3 +457,23 @@ def test_unknown_ai_system_names_the_dataset_own_index(tmp_path):
     _one(problems, "datasets.yaml: ", "datasets[2].ai_system", "'ghost'", "['loan_approval']")
     assert len(problems) == 2, problems
 
+
+def test_unknown_uri_placeholder_is_a_config_error(tmp_path):
+    """Bug: a uri with a placeholder other than {data}/{date} passed validation, then raised a bare
+    KeyError in partition_path."""
+    import shutil
+
+    from aimsflow.catalog import ConfigError, load_inventory
+    from tests.conftest import PROJECT
+
+    for name in ("ai_systems", "certification", "datasets"):
+        shutil.copy(PROJECT / "include" / "config" / f"{name}.yaml", tmp_path / f"{name}.yaml")
+    text = (
+        (tmp_path / "datasets.yaml")
+        .read_text()
+        .replace("date={date}/applications.csv", "date={date}/{batch}.csv")
+    )
+    (tmp_path / "datasets.yaml").write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_inventory(tmp_path)
+    assert any("datasets[0].uri" in p and "batch" in p for p in err.value.problems)

@@ -72,7 +72,10 @@ def test_parse_range_of_mixed_kinds(text, start, end):
         ("2026-13", "invalid period '2026-13': month must be in 1..12"),
         ("2026-00", "invalid period '2026-00': month must be in 1..12"),
         ("2026-02-30", "invalid period '2026-02-30': day is out of range for month"),
-        ("2026-Q5", "invalid period '2026-Q5': expected YYYY-MM-DD, YYYY-Www, YYYY-MM, YYYY-Qn, YYYY or A..B"),
+        (
+            "2026-Q5",
+            "invalid period '2026-Q5': expected YYYY-MM-DD, YYYY-Www, YYYY-MM, YYYY-Qn, YYYY or A..B",
+        ),
         ("2026-Q0", "invalid period '2026-Q0': expected YYYY-MM-DD"),
         ("2025-W53", "invalid period '2025-W53': Invalid week: 53"),
         ("2026-W00", "invalid period '2026-W00'"),
@@ -130,7 +133,11 @@ def test_label_of_a_period_not_on_day_boundaries():
 def test_as_dict_from_dict_round_trip():
     period = parse_period("2026-Q4")
     data = period.as_dict()
-    assert data == {"start": "2026-10-01T00:00:00+00:00", "end": "2027-01-01T00:00:00+00:00", "label": "2026-Q4"}
+    assert data == {
+        "start": "2026-10-01T00:00:00+00:00",
+        "end": "2027-01-01T00:00:00+00:00",
+        "label": "2026-Q4",
+    }
     assert Period.from_dict(data) == period
     assert Period.from_dict({"start": "2026-10-01T00:00:00", "end": "2027-01-01T00:00:00"}) == period
 
@@ -192,11 +199,16 @@ def test_span():
 
 def test_dates():
     assert list(Period.day(D(2026, 11, 25)).dates()) == [D(2026, 11, 25)]
-    assert list(parse_period("2026-W48").dates()) == [D(2026, 11, 23) + dt.timedelta(days=i) for i in range(7)]
+    assert list(parse_period("2026-W48").dates()) == [
+        D(2026, 11, 23) + dt.timedelta(days=i) for i in range(7)
+    ]
     assert len(list(parse_period("2026-02").dates())) == 28
     assert len(list(parse_period("2028").dates())) == 366
     # Unaligned periods: every UTC day touched, and none beyond an end at midnight.
-    assert list(Period(at(2026, 11, 19, 12), at(2026, 11, 20, 1)).dates()) == [D(2026, 11, 19), D(2026, 11, 20)]
+    assert list(Period(at(2026, 11, 19, 12), at(2026, 11, 20, 1)).dates()) == [
+        D(2026, 11, 19),
+        D(2026, 11, 20),
+    ]
     assert list(Period(at(2026, 11, 19, 12), at(2026, 11, 20)).dates()) == [D(2026, 11, 19)]
 
 

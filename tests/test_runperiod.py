@@ -75,7 +75,9 @@ def test_naive_data_interval_is_utc():
 )
 def test_scheduled_with_empty_interval_is_an_error(run_type, start, end):
     with pytest.raises(PeriodError) as exc:
-        resolve_period(run_type=run_type, run_after=RUN_AFTER, data_interval_start=start, data_interval_end=end)
+        resolve_period(
+            run_type=run_type, run_after=RUN_AFTER, data_interval_start=start, data_interval_end=end
+        )
     message = str(exc.value)
     assert message.startswith(f"{run_type} run has an empty data interval")
     assert "CronDataIntervalTimetable" in message and "not CronTriggerTimetable" in message
@@ -96,7 +98,9 @@ def test_manual_with_a_data_interval():
     assert period == Period.day(dt.date(2026, 11, 18))
 
 
-@pytest.mark.parametrize("interval", [(at(2026, 11, 19), at(2026, 11, 20)), (RUN_AFTER, RUN_AFTER), (None, None)])
+@pytest.mark.parametrize(
+    "interval", [(at(2026, 11, 19), at(2026, 11, 20)), (RUN_AFTER, RUN_AFTER), (None, None)]
+)
 def test_manual_period_param_overrides(interval):
     period = resolve_period(
         run_type=RunType.manual,
@@ -110,7 +114,9 @@ def test_manual_period_param_overrides(interval):
 
 
 def test_manual_bad_period_param():
-    with pytest.raises(PeriodError, match=r"^Param 'period': invalid period '2026-13': month must be in 1..12"):
+    with pytest.raises(
+        PeriodError, match=r"^Param 'period': invalid period '2026-13': month must be in 1..12"
+    ):
         resolve_period(run_type="manual", run_after=RUN_AFTER, param_period="2026-13")
 
 
@@ -217,7 +223,9 @@ def test_asset_triggered_spans_every_event():
 
 @pytest.mark.parametrize("extras", [[], [None], [{}], [{"source": "x"}], [{"period": None}]])
 def test_asset_triggered_without_period_is_an_error(extras):
-    with pytest.raises(PeriodError, match=r"asset-triggered run, but no consumed Asset event carries extra\['period'\]"):
+    with pytest.raises(
+        PeriodError, match=r"asset-triggered run, but no consumed Asset event carries extra\['period'\]"
+    ):
         resolve_period(
             run_type="asset_triggered",
             run_after=RUN_AFTER,
@@ -233,7 +241,9 @@ MALFORMED = [
     pytest.param({"period": {"start": "2026-11-19T00:00:00+00:00"}}, id="no-end"),
     pytest.param({"period": {"start": "yesterday", "end": "2026-11-20T00:00:00+00:00"}}, id="not-iso"),
     pytest.param({"period": {"start": 20261119, "end": "2026-11-20T00:00:00+00:00"}}, id="number"),
-    pytest.param({"period": {"start": "2026-11-20T00:00:00+00:00", "end": "2026-11-19T00:00:00+00:00"}}, id="reversed"),
+    pytest.param(
+        {"period": {"start": "2026-11-20T00:00:00+00:00", "end": "2026-11-19T00:00:00+00:00"}}, id="reversed"
+    ),
 ]
 
 
@@ -259,7 +269,12 @@ def test_malformed_extra_names_the_value():
 
 @pytest.mark.parametrize(
     "period",
-    [DAY_19, parse_period("2026-W48"), parse_period("2026-Q4"), Period(at(2026, 11, 19, 6), at(2026, 11, 19, 7))],
+    [
+        DAY_19,
+        parse_period("2026-W48"),
+        parse_period("2026-Q4"),
+        Period(at(2026, 11, 19, 6), at(2026, 11, 19, 7)),
+    ],
 )
 def test_period_extra_round_trip(period):
     extra = period_extra(period)

@@ -8,6 +8,7 @@ value and what was expected, for all problems at once rather than the first.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -123,6 +124,9 @@ class Dataset(_Model):
     def _has_date(cls, uri: str) -> str:
         if "{date}" not in uri:
             raise ValueError("must contain '{date}' so that the partition of each period is addressable")
+        unknown = sorted(set(re.findall(r"{([^}]*)}", uri)) - {"date", "data"})
+        if unknown:
+            raise ValueError(f"unknown placeholder(s) {unknown}; only {{data}} and {{date}} are filled in")
         return uri
 
     @model_validator(mode="after")

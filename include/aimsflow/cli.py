@@ -30,7 +30,7 @@ def _period_args(parser: argparse.ArgumentParser) -> None:
 
 def _period(args: argparse.Namespace) -> Period | None:
     if args.period and (args.since or args.until):
-        raise SystemExit("use --period or --since/--until, not both")
+        raise SystemExit("aimsflow: use --period or --since/--until, not both")
     try:
         return parse_period(args.period) if args.period else period_between(args.since, args.until)
     except ValueError as exc:

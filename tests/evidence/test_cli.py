@@ -175,7 +175,7 @@ def test_bad_period_syntax(store, capsys, command):
 @pytest.mark.parametrize("other", ["--since", "--until"])
 def test_period_with_since_or_until_is_refused(store, capsys, command, other):
     message = refused(capsys, "evidence", command, "--period", "2026-11", other, "2026-11-19")
-    assert message == "use --period or --since/--until, not both"
+    assert message == "aimsflow: use --period or --since/--until, not both"
 
 
 # --- list -----------------------------------------------------------------------------------------
@@ -196,7 +196,11 @@ def test_list_current_verdicts(store, capsys):
     assert [line.split()[-1] for line in body] == [store.a.key, store.b.key, store.c.key]
     assert store.b_old.key not in out and "(superseded)" not in out and "[pending seal]" not in out
     assert body[2].split()[:5] == [
-        "2026-11-20", "warning", "fairness/loan_approval", "loans_clean/2026-11-20", "A.7.4",
+        "2026-11-20",
+        "warning",
+        "fairness/loan_approval",
+        "loans_clean/2026-11-20",
+        "A.7.4",
     ]
 
 
@@ -220,7 +224,9 @@ def test_list_json(store, capsys):
     first = records[0]
     assert first["check"] == "data_quality/loans" and first["status"] == "passed"
     assert first["period"] == {
-        "start": "2026-11-18T00:00:00+00:00", "end": "2026-11-19T00:00:00+00:00", "label": "2026-11-18",
+        "start": "2026-11-18T00:00:00+00:00",
+        "end": "2026-11-19T00:00:00+00:00",
+        "label": "2026-11-18",
     }
     assert first["subject"] == {"ai_system": "loan_approval", "dataset": "loans", "partition": "2026-11-18"}
     assert first["controls"] == ["A.7.4"] and first["sealed_in"] == 1 and first["superseded"] is False
@@ -281,8 +287,16 @@ def test_list_dag(store, capsys):
 
 def test_list_filters_combine(store, capsys):
     _, records = run_json(
-        capsys, "evidence", "list", "--check", "data_quality", "--period", "2026-11-19", "--history",
-        "--status", "passed",
+        capsys,
+        "evidence",
+        "list",
+        "--check",
+        "data_quality",
+        "--period",
+        "2026-11-19",
+        "--history",
+        "--status",
+        "passed",
     )
     assert _keys(records) == [store.b.key]
 
@@ -306,7 +320,9 @@ def test_list_period(store, capsys):
 
 def test_list_since_accepts_a_range(store, capsys):
     """Regression at the command line for the ``period_between`` bug: ``--since A..B`` was refused."""
-    _, records = run_json(capsys, "evidence", "list", "--since", "2026-11-19..2026-11-20", "--until", "2026-11-20")
+    _, records = run_json(
+        capsys, "evidence", "list", "--since", "2026-11-19..2026-11-20", "--until", "2026-11-20"
+    )
     assert _keys(records) == [store.b.key, store.c.key]
 
 
