@@ -66,6 +66,30 @@ def dataset_asset(dataset_id: str):
     return Asset(name=f"dataset/{dataset_id}", uri=f"aimsflow://dataset/{dataset_id}")
 
 
+def suite_assets():
+    """Assets of every catalog dataset that names a suite, combined with ``|`` (any one triggers).
+
+    Read at parse time: the catalog is small YAML, and this is what makes onboarding a dataset a
+    configuration change only. Events of datasets without a suite never trigger data_quality.
+    """
+    import functools
+    import operator
+
+    from aimsflow.catalog import load_inventory
+
+    ids = sorted(d.id for d in load_inventory().datasets.values() if d.suite)
+    return functools.reduce(operator.or_, [dataset_asset(i) for i in ids])
+
+
+def consumed_events(context: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(asset name, extra) of every Asset event that triggered this run."""
+    out = []
+    for asset, events in (context.get("triggering_asset_events") or {}).items():
+        name = getattr(asset, "name", None) or str(asset)
+        out.extend((name, dict(getattr(e, "extra", None) or {})) for e in events)
+    return out
+
+
 def on_task_failure(context: Mapping[str, Any]) -> None:
     """Task failure callback: one log line naming the task, try and cause (records are already written)."""
     ti = context.get("ti") or context.get("task_instance")
@@ -158,20 +182,25 @@ def run_job(
     controls: Sequence[str],
     subject: Subject,
     announce: Sequence[str] = (),
+    period: Period | None = None,
 ) -> dict[str, Any]:
     """Run ``job`` for the run's period and write its record; see the module docstring.
 
     ``announce`` names datasets whose Asset (:func:`dataset_asset`, declared in the task's
     ``outlets``) gets an event after a ``passed``/``warning`` record, with the period in ``extra``.
+    ``period`` narrows the run's period for a mapped task that covers one part of it (one day).
     """
     started = dt.datetime.now(dt.UTC)
     producer = producer_from_context(context)
     error: dict[str, Any] | None = None
     caught: BaseException | None = None
     try:
-        period = period_from_context(context)
+        run_period = period_from_context(context)
+        if period is not None and not (run_period.start <= period.start and period.end <= run_period.end):
+            raise PeriodError(f"task period {period.label} lies outside the run's period {run_period.label}")
+        period = period or run_period
     except PeriodError as exc:
-        period = Period.day(to_utc(context["dag_run"].run_after).date())
+        period = period or Period.day(to_utc(context["dag_run"].run_after).date())
         caught = exc
     result: JobResult
     if caught is None:
@@ -220,11 +249,15 @@ def run_job(
 def _emit_asset_events(
     context: Mapping[str, Any], result: JobResult, period: Period, ref: RecordRef, announce: Sequence[str]
 ) -> None:
-    from airflow.sdk import Asset
+    from airflow.sdk import Asset, AssetAlias
 
     outlet_events = context["outlet_events"]
     for spec in result.asset_events:
-        outlet_events[Asset(name=spec.name, uri=spec.uri)].extra = {**spec.extra, **period_extra(period)}
+        extra = {**spec.extra, "record": ref.key, **period_extra(period)}
+        if spec.alias:
+            outlet_events[AssetAlias(spec.alias)].add(Asset(name=spec.name, uri=spec.uri), extra=extra)
+        else:
+            outlet_events[Asset(name=spec.name, uri=spec.uri)].extra = extra
     for dataset_id in announce:
         versions = [o.as_dict() for o in result.outputs if o.dataset == dataset_id]
         versions = versions or [i.as_dict() for i in result.inputs if i.dataset == dataset_id]

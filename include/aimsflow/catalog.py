@@ -118,6 +118,10 @@ class Dataset(_Model):
     sensitive_features: list[str] = []
     data_class: str
     provenance: Provenance
+    # Great Expectations suite (JSON, relative to the expectations folder); None: not validated.
+    suite: str | None = None
+    # Training dataset an operational dataset is compared with for drift (A.6.2.6).
+    drift_reference: str | None = None
 
     @field_validator("uri")
     @classmethod
@@ -273,6 +277,13 @@ def load_inventory(config: Path | None = None) -> Inventory:
             problems.append(
                 f"{files['datasets']}: datasets[{index}].ai_system: value {ds.ai_system!r}: "
                 f"expected one of the AI systems {sorted(declared)}"
+            )
+        ref = ds.drift_reference
+        if ref is not None and (ref not in datasets or datasets[ref][1].role != Role.train):
+            trains = sorted(k for k, (_, d) in datasets.items() if d.role == Role.train)
+            problems.append(
+                f"{files['datasets']}: datasets[{index}].drift_reference: value {ref!r}: "
+                f"expected a training dataset of the catalog {trains}"
             )
     if problems:
         raise ConfigError(problems)

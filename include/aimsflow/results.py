@@ -103,6 +103,8 @@ class AssetEventSpec:
     name: str
     uri: str
     extra: dict[str, Any] = field(default_factory=dict)
+    # Set for events of mapped tasks, whose Assets are only known at run time (AssetAlias).
+    alias: str | None = None
 
 
 @dataclass
