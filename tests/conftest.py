@@ -73,3 +73,25 @@ def aims_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("AIMSFLOW_SIGNING_KEY", seed)
     monkeypatch.setenv("AIMSFLOW_SIGNING_KEY_ID", key_id)
     return tmp_path
+
+
+# The demo's fixed calendar for tests: END is the drift day, END-1 the defect day, END-4 drops a column.
+END = dt.date(2026, 6, 30)
+PREPARED_DAYS = 14
+
+
+@pytest.fixture(scope="session")
+def prepared_data(tmp_path_factory) -> Path:
+    """The demo source prepared (clean + training set) for 14 days up to END, built once."""
+    from aimsflow.catalog import load_inventory
+    from aimsflow.demo.generator import generate_source_batches
+    from aimsflow.prep.steps import build_training_set, clean_batch
+
+    root = tmp_path_factory.mktemp("data")
+    inventory = load_inventory()
+    generate_source_batches(root, end=END, days=PREPARED_DAYS)
+    for back in range(PREPARED_DAYS - 1, -1, -1):
+        day = END - dt.timedelta(days=back)
+        clean_batch(inventory, "loan_applications_raw", "loan_applications_clean", day, root, b"k")
+        build_training_set(inventory, "loan_applications_clean", "loan_training_set", day, root)
+    return root
