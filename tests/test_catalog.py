@@ -477,3 +477,27 @@ def test_unknown_uri_placeholder_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_inventory(tmp_path)
     assert any("datasets[0].uri" in p and "batch" in p for p in err.value.problems)
+
+
+def test_drift_reference_must_name_a_training_dataset(tmp_path):
+    """Bug: an invalid training dataset made every drift_reference to it a second, misleading problem;
+    a reference to a dataset that is not a training set is still reported."""
+    import shutil
+
+    from aimsflow.catalog import ConfigError, load_inventory
+    from tests.conftest import PROJECT
+
+    for name in ("ai_systems", "certification", "datasets"):
+        shutil.copy(PROJECT / "include" / "config" / f"{name}.yaml", tmp_path / f"{name}.yaml")
+    path = tmp_path / "datasets.yaml"
+    path.write_text(
+        path.read_text().replace(
+            "drift_reference: loan_training_set", "drift_reference: loan_applications_raw"
+        )
+    )
+    with pytest.raises(ConfigError) as err:
+        load_inventory(tmp_path)
+    assert err.value.problems == [
+        f"{path}: datasets[1].drift_reference: value 'loan_applications_raw': "
+        "expected a training dataset of the catalog ['loan_training_set']"
+    ]

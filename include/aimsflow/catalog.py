@@ -272,14 +272,21 @@ def load_inventory(config: Path | None = None) -> Inventory:
     # Against every id declared in ai_systems.yaml, valid or not: an AI system with a bad field is
     # reported once, not once more for each of its datasets. An unreadable file is reported already.
     declared = _declared_ids(docs["ai_systems"], "ai_systems")
+    datasets_invalid = any(p.startswith(f"{files['datasets']}:") for p in problems)
     for index, ds in datasets.values():
         if declared is not None and ds.ai_system not in declared:
             problems.append(
                 f"{files['datasets']}: datasets[{index}].ai_system: value {ds.ai_system!r}: "
                 f"expected one of the AI systems {sorted(declared)}"
             )
+        # Checked only when datasets.yaml is otherwise valid: a reference to a dataset that is itself
+        # broken or renamed would be a second, misleading report of one mistake.
         ref = ds.drift_reference
-        if ref is not None and (ref not in datasets or datasets[ref][1].role != Role.train):
+        if (
+            ref is not None
+            and not datasets_invalid
+            and (ref not in datasets or datasets[ref][1].role != Role.train)
+        ):
             trains = sorted(k for k, (_, d) in datasets.items() if d.role == Role.train)
             problems.append(
                 f"{files['datasets']}: datasets[{index}].drift_reference: value {ref!r}: "
