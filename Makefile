@@ -14,7 +14,11 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__EXECUTOR := LocalExecutor
 export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN := sqlite:///$(CURDIR)/.airflow/airflow.db
 export AIRFLOW__LOGGING__LOGGING_LEVEL ?= ERROR
-export AIRFLOW__OPENLINEAGE__DISABLED ?= True
+# OpenLineage: one file per event in openlineage/staging (docker-compose switches to HTTP/Marquez).
+export AIRFLOW__OPENLINEAGE__DISABLED ?= False
+export AIRFLOW__OPENLINEAGE__NAMESPACE ?= aimsflow
+export AIRFLOW__OPENLINEAGE__TRANSPORT ?= {"type": "aimsflow.lineage.transport.StagingFileTransport"}
+export AIMSFLOW_OPENLINEAGE_DIR ?= $(CURDIR)/openlineage/staging
 export GX_ANALYTICS_ENABLED := false
 export PATH := $(BIN):$(PATH)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from aimsflow import settings
 from aimsflow.evidence.keys import Signer
-from aimsflow.evidence.record import Producer, RecordRef, RunContext, write_record
+from aimsflow.evidence.record import Producer, RecordRef, RunContext, record_key, write_record
 from aimsflow.evidence.redact import redact_params, redact_text
 from aimsflow.evidence.storage import LocalStorage
 from aimsflow.periods import Period, to_utc
@@ -161,14 +161,28 @@ def producer_from_context(context: Mapping[str, Any]) -> Producer:
     )
 
 
-def _openlineage_run_id(context: Mapping[str, Any]) -> str | None:
-    try:
-        from airflow.providers.openlineage.conf import is_disabled
-        from airflow.providers.openlineage.plugins.macros import lineage_run_id
+def _emit_lineage(context: Mapping[str, Any], result: JobResult, record_key: str) -> dict[str, Any] | None:
+    """Send the task's OpenLineage event (datasets with schema, version = SHA-256, row counts and
+    assertions). The outcome goes into the manifest's ``openlineage`` field, so a missing event is
+    reported, never fatal and never silent. None when OpenLineage is switched off."""
+    from aimsflow.lineage.events import emit_result_event, lineage_ids_from_context
 
-        return None if is_disabled() else lineage_run_id(context["ti"])
-    except Exception:
+    try:
+        ids = lineage_ids_from_context(context)
+    except Exception as exc:  # the provider's macros need a real task instance
+        return {"run_id": None, "sent": False, "error": redact_text(repr(exc))}
+    if ids is None:
         return None
+    outcome = emit_result_event(
+        result,
+        run_id=ids.run_id,
+        job_name=ids.job_name,
+        record_key=record_key,
+        assertions=result.assertions,
+        parent=ids.parent,
+        namespace=ids.namespace,
+    )
+    return {k: v for k, v in outcome.as_dict().items() if v is not None}
 
 
 # --- the wrapper -------------------------------------------------------------------------------
@@ -222,6 +236,7 @@ def run_job(
             "final_try": producer.is_final_try,
         }
     dag_run = context["dag_run"]
+    lineage = _emit_lineage(context, result, record_key(period, result.check, producer.record_id()))
     ctx = RunContext(
         period=period,
         producer=producer,
@@ -229,7 +244,7 @@ def run_job(
         ended_at=dt.datetime.now(dt.UTC),
         triggered_by=getattr(dag_run, "triggering_user_name", None),
         params=redact_params(dict(context.get("params") or {})),
-        openlineage_run_id=_openlineage_run_id(context),
+        openlineage=lineage,
         error=error,
     )
     ref = write_record(LocalStorage(settings.evidence_root()), result, ctx, Signer.from_settings())

@@ -123,6 +123,8 @@ class JobResult:
     specs: list[SpecRef] = field(default_factory=list)
     asset_events: list[AssetEventSpec] = field(default_factory=list)
     message: str = ""
+    # Data quality assertions for the OpenLineage event (type, success, column, severity, dataset).
+    assertions: list[dict[str, Any]] = field(default_factory=list)
 
 
 class JobError(Exception):

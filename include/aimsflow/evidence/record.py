@@ -70,7 +70,9 @@ class Producer:
     def record_id(self) -> str:
         """Readable, unique per producer: ``<task>[.<map>].try<n>-<hash>`` or ``<command>-<hash>``."""
         if self.kind == "task":
-            readable = f"{self.task_id}{'' if self.map_index < 0 else f'.{self.map_index}'}.try{self.try_number}"
+            readable = (
+                f"{self.task_id}{'' if self.map_index < 0 else f'.{self.map_index}'}.try{self.try_number}"
+            )
         else:
             readable = str(self.command)
         return f"{_SAFE.sub('_', readable)}-{sha256_bytes(self.identity().encode())[:12]}"
@@ -103,7 +105,14 @@ def code_version() -> dict[str, Any]:
     except OSError:
         pass
     packages = {}
-    for name in ("apache-airflow", "great-expectations", "fairlearn", "pandas", "pyarrow", "openlineage-python"):
+    for name in (
+        "apache-airflow",
+        "great-expectations",
+        "fairlearn",
+        "pandas",
+        "pyarrow",
+        "openlineage-python",
+    ):
         try:
             packages[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
@@ -129,7 +138,8 @@ class RunContext:
     ended_at: dt.datetime
     triggered_by: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
-    openlineage_run_id: str | None = None
+    # OpenLineage run id of the task try and whether its event was sent ({run_id, sent, error, ...}).
+    openlineage: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
 
 
@@ -165,7 +175,7 @@ def build_manifest(result: JobResult, ctx: RunContext, files: dict[str, bytes | 
         "outputs": [ref.as_dict() for ref in result.outputs],
         "specs": [{"path": s.path, "sha256": s.sha256} for s in result.specs],
         "code": code_version(),
-        "openlineage": {"run_id": ctx.openlineage_run_id} if ctx.openlineage_run_id else None,
+        "openlineage": ctx.openlineage,
         "files": entries,
     }
     statement = {

@@ -9,6 +9,7 @@ from typing import Any
 
 from aimsflow import settings
 from aimsflow.catalog import ColumnType, Dataset, Inventory, Role
+from aimsflow.lineage.events import assertions_from_gx
 from aimsflow.quality.drift import compare, drift_summary, load_drift_policy
 from aimsflow.quality.html import render_validation_html
 from aimsflow.quality.loading import BadInput, read_partition
@@ -223,4 +224,5 @@ def validate_partition(
             AssetEventSpec(name, uri, {"dataset": dataset.id, "status": str(status)}, VALIDATED_ALIAS)
         ],
         message="; ".join(messages) or "all expectations met",
+        assertions=assertions_from_gx(gx_result, partition.ref.uri),
     )
