@@ -1,0 +1,159 @@
+"""The chain of custody, rebuilt from signed records alone.
+
+Every transformation (a record with outputs) and every acquisition (an ingestion record) names its
+inputs and outputs by SHA-256. A dataset version is accounted for when an acquisition read it or a
+recorded transformation wrote it; the chain of a version walks those records back to acquisition.
+OpenLineage events are linked by the run id each manifest stores, and are never required.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aimsflow.evidence.listing import RecordSummary, load_summaries
+from aimsflow.evidence.record import MANIFEST
+from aimsflow.evidence.storage import Storage
+from aimsflow.periods import Period
+
+ACQUISITION_CHECKS = frozenset({"data_preparation/ingest"})
+
+
+@dataclass(frozen=True)
+class Version:
+    dataset: str | None
+    sha256: str
+    uri: str
+
+
+@dataclass
+class Transformation:
+    """One record that acquired or produced dataset versions."""
+
+    record: str
+    check: str
+    status: str
+    period: str
+    subject: dict[str, Any]
+    producer: dict[str, Any]
+    openlineage_run_id: str | None
+    inputs: list[dict[str, Any]]
+    outputs: list[dict[str, Any]]
+    steps: list[str] = field(default_factory=list)
+
+    @property
+    def is_acquisition(self) -> bool:
+        return self.check in ACQUISITION_CHECKS
+
+    def as_dict(self) -> dict[str, Any]:
+        p = self.producer
+        return {
+            "record": self.record,
+            "check": self.check,
+            "status": self.status,
+            "period": self.period,
+            "run": {k: p.get(k) for k in ("dag_id", "run_id", "task_id", "map_index", "try_number")},
+            "openlineage_run_id": self.openlineage_run_id,
+            "steps": self.steps,
+            "inputs": [_short(i) for i in self.inputs],
+            "outputs": [_short(o) for o in self.outputs],
+        }
+
+
+def _short(ref: dict[str, Any]) -> dict[str, Any]:
+    return {k: ref.get(k) for k in ("dataset", "uri", "sha256", "rows")}
+
+
+@dataclass
+class CustodyIndex:
+    records: list[RecordSummary]
+    manifests: dict[str, dict[str, Any]]
+    produced_by: dict[str, list[Transformation]]
+    acquired_by: dict[str, list[Transformation]]
+    uris: dict[str, str]  # SHA-256 -> a URI it was seen at
+
+    def versions_used(self, period: Period) -> list[Version]:
+        """Dataset versions read or written by the current records of ``period``."""
+        seen: dict[str, Version] = {}
+        for rec in self.records:
+            if rec.superseded or not rec.period.overlaps(period):
+                continue
+            predicate = self.manifests[rec.key]
+            for ref in [*predicate.get("inputs", []), *predicate.get("outputs", [])]:
+                if ref.get("dataset"):
+                    seen.setdefault(ref["sha256"], Version(ref["dataset"], ref["sha256"], ref["uri"]))
+        return sorted(seen.values(), key=lambda v: (v.dataset or "", v.uri))
+
+    def origin(self, sha256: str) -> Transformation | None:
+        """The record that accounts for a version: its acquisition, else the transformation that
+        wrote it (the latest passing one when re-runs wrote the same bytes again)."""
+        for candidates in (self.acquired_by.get(sha256), self.produced_by.get(sha256)):
+            if candidates:
+                return max(candidates, key=lambda t: (t.status in ("passed", "warning"), t.record))
+        return None
+
+    def chain(self, sha256: str) -> tuple[list[Transformation], list[str]]:
+        """Transformations from acquisition to this version, and the hashes nothing accounts for."""
+        chain: dict[str, Transformation] = {}
+        unaccounted: list[str] = []
+        todo, done = [sha256], set()
+        while todo:
+            current = todo.pop()
+            if current in done:
+                continue
+            done.add(current)
+            origin = self.origin(current)
+            if origin is None:
+                unaccounted.append(current)
+                continue
+            chain[origin.record] = origin
+            if not origin.is_acquisition:
+                todo.extend(ref["sha256"] for ref in origin.inputs)
+        ordered = sorted(chain.values(), key=lambda t: (t.period, not t.is_acquisition, t.record))
+        return ordered, sorted(unaccounted)
+
+
+def load_index(storage: Storage) -> CustodyIndex:
+    records = load_summaries(storage)
+    manifests: dict[str, dict[str, Any]] = {}
+    produced: dict[str, list[Transformation]] = defaultdict(list)
+    acquired: dict[str, list[Transformation]] = defaultdict(list)
+    uris: dict[str, str] = {}
+    for rec in records:
+        predicate = json.loads(storage.get(f"{rec.key}/{MANIFEST}"))["predicate"]
+        manifests[rec.key] = predicate
+        for ref in [*predicate.get("inputs", []), *predicate.get("outputs", [])]:
+            uris.setdefault(ref["sha256"], ref["uri"])
+        if str(rec.status) == "error":
+            continue  # a broken try accounts for nothing
+        is_acquisition = rec.check in ACQUISITION_CHECKS
+        if not predicate.get("outputs") and not is_acquisition:
+            continue
+        transformation = Transformation(
+            record=rec.key,
+            check=rec.check,
+            status=str(rec.status),
+            period=rec.period.label,
+            subject=rec.subject,
+            producer=rec.producer,
+            openlineage_run_id=(predicate.get("openlineage") or {}).get("run_id"),
+            inputs=predicate.get("inputs", []),
+            outputs=predicate.get("outputs", []),
+            steps=list((predicate.get("summary") or {}).get("steps_applied", [])),
+        )
+        if is_acquisition:
+            for ref in transformation.inputs:
+                acquired[ref["sha256"]].append(transformation)
+        for ref in transformation.outputs:
+            produced[ref["sha256"]].append(transformation)
+    return CustodyIndex(records, manifests, dict(produced), dict(acquired), uris)
+
+
+def missing_events(chain: Iterable[Transformation], events_by_run: dict[str, list[Any]] | None) -> list[str]:
+    """Records of the chain whose OpenLineage events are absent (None: events not available)."""
+    if events_by_run is None:
+        return []
+    return [t.record for t in chain if t.openlineage_run_id and t.openlineage_run_id not in events_by_run]

@@ -1,0 +1,128 @@
+"""Provenance records per dataset version, and the period's lineage graph."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from aimsflow import settings
+from aimsflow.catalog import Inventory
+from aimsflow.evidence.storage import LocalStorage
+from aimsflow.periods import Period
+from aimsflow.provenance.custody import CustodyIndex, Version, load_index, missing_events
+from aimsflow.provenance.graph import build_graph, render_svg
+from aimsflow.results import JobResult, SpecRef, Status, Subject
+
+PROVENANCE_CONTROLS = ("A.7.3", "A.7.5", "A.7.6", "A.6.2.8")
+GRAPH_CHECK = "data_provenance/lineage_graph"
+GRAPH_CONTROLS = ("A.7.5", "A.6.2.8")
+PROVENANCE_FIELDS = ("source", "collection_method", "legal_basis")
+
+
+def check_id(dataset_id: str | None) -> str:
+    return f"data_provenance/{dataset_id or 'unknown'}"
+
+
+def _json(doc: Any) -> bytes:
+    return (json.dumps(doc, indent=2, default=str, ensure_ascii=False) + "\n").encode()
+
+
+def open_index() -> CustodyIndex:
+    return load_index(LocalStorage(settings.evidence_root()))
+
+
+def lineage_events(directory: Path | None = None) -> dict[str, list[Any]] | None:
+    """OpenLineage events by run id from the staging folder; None when there is none to read."""
+    from aimsflow.lineage.transport import default_staging_dir, events_by_run_id, read_events
+
+    directory = directory or default_staging_dir()
+    if not directory.is_dir():
+        return None
+    return events_by_run_id(read_events(directory))
+
+
+def provenance_of_version(
+    index: CustodyIndex, inventory: Inventory, version: Version, events_by_run: dict[str, list[Any]] | None
+) -> JobResult:
+    """Source, collection, legal basis and acquisition (A.7.3), preparation steps (A.7.6) and the
+    chain of custody (A.7.5) of one dataset version; every gap makes the record ``failed``."""
+    dataset = inventory.datasets.get(version.dataset or "")
+    chain, unaccounted = index.chain(version.sha256)
+    origin = index.origin(version.sha256)
+    gaps: list[dict[str, Any]] = []
+    if dataset is None:
+        gaps.append({"gap": "dataset not in the catalog", "dataset": version.dataset})
+    else:
+        for name in PROVENANCE_FIELDS:
+            if not str(getattr(dataset.provenance, name, "") or "").strip():
+                gaps.append({"gap": f"provenance field '{name}' is empty", "dataset": dataset.id})
+    for sha in unaccounted:
+        gaps.append(
+            {
+                "gap": "version produced by no recorded transformation or ingestion",
+                "sha256": sha,
+                "uri": index.uris.get(sha),
+            }
+        )
+    acquisitions = [t for t in chain if t.is_acquisition]
+    missing = missing_events(chain, events_by_run)
+    status = Status.failed if gaps else Status.warning if missing else Status.passed
+    doc = {
+        "dataset": version.dataset,
+        "version": {"sha256": version.sha256, "uri": version.uri},
+        "ai_system": dataset.ai_system if dataset else None,
+        "provenance": dataset.provenance.model_dump() if dataset else None,
+        "acquisition": [t.as_dict() for t in acquisitions],
+        "preparation_steps": [
+            {"record": t.record, "check": t.check, "steps": t.steps} for t in chain if not t.is_acquisition
+        ],
+        "chain_of_custody": [t.as_dict() for t in chain],
+        "openlineage": {
+            "events_available": events_by_run is not None,
+            "records_without_events": missing,
+        },
+        "gaps": gaps,
+    }
+    # A partition may have several versions (re-runs of changed code): each keeps its own verdict.
+    day = origin.subject.get("partition") if origin else None
+    partition = f"{day}@{version.sha256[:12]}" if day else version.sha256[:12]
+    messages = [f"{len(gaps)} gap(s): " + "; ".join(g["gap"] for g in gaps)] if gaps else []
+    if missing:
+        messages.append(f"{len(missing)} record(s) of the chain have no OpenLineage event")
+    return JobResult(
+        check=check_id(version.dataset),
+        subject=Subject(dataset.ai_system if dataset else None, version.dataset, partition),
+        status=status,
+        controls=PROVENANCE_CONTROLS,
+        summary={
+            "version_sha256": version.sha256,
+            "chain_length": len(chain),
+            "acquisitions": len(acquisitions),
+            "gaps": len(gaps),
+            "records_without_events": len(missing),
+        },
+        files={"provenance.json": _json(doc)},
+        inputs=[],
+        specs=[SpecRef.of_file(inventory.files["datasets"])],
+        message="; ".join(messages) or f"chain of {len(chain)} record(s) back to acquisition",
+    )
+
+
+def lineage_graph(index: CustodyIndex, period: Period) -> JobResult:
+    """Every version used in the period with its chain, as lineage.json and lineage.svg."""
+    chains: dict[str, Any] = {}
+    for version in index.versions_used(period):
+        for t in index.chain(version.sha256)[0]:
+            chains[t.record] = t
+    graph = build_graph(list(chains.values()))
+    title = f"Lineage {period.label}: {sum(n['kind'] == 'version' for n in graph['nodes'])} dataset versions"
+    return JobResult(
+        check=GRAPH_CHECK,
+        subject=Subject(),
+        status=Status.passed,
+        controls=GRAPH_CONTROLS,
+        summary={"nodes": len(graph["nodes"]), "edges": len(graph["edges"]), "records": len(chains)},
+        files={"lineage.json": _json(graph), "lineage.svg": render_svg(graph, title)},
+        message=title,
+    )
