@@ -81,6 +81,21 @@ def suite_assets():
     return functools.reduce(operator.or_, [dataset_asset(i) for i in ids])
 
 
+def validated_training_schedule():
+    """Daily, and also whenever any training dataset's ``validated/<id>`` Asset updates (``|``:
+    one failing dataset never blocks the others). Read from the catalog at parse time."""
+    import functools
+    import operator
+
+    from airflow.sdk import Asset, AssetOrTimeSchedule
+
+    from aimsflow.catalog import Role, load_inventory
+
+    ids = sorted(d.id for d in load_inventory().datasets.values() if d.role == Role.train and d.suite)
+    assets = [Asset(name=f"validated/{i}", uri=f"aimsflow://validated/{i}") for i in ids]
+    return AssetOrTimeSchedule(timetable=daily_timetable(), assets=functools.reduce(operator.or_, assets))
+
+
 def consumed_events(context: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """(asset name, extra) of every Asset event that triggered this run."""
     out = []

@@ -122,6 +122,11 @@ class Dataset(_Model):
     suite: str | None = None
     # Training dataset an operational dataset is compared with for drift (A.6.2.6).
     drift_reference: str | None = None
+    # Bias assessment (training datasets): a column with the model's 0/1 predictions, if any;
+    # reference population shares per sensitive feature; a minimum group size overriding the policy's.
+    predictions: str | None = None
+    reference_shares: dict[str, dict[str, float]] | None = None
+    min_group_size: int | None = Field(default=None, ge=1)
 
     @field_validator("uri")
     @classmethod
@@ -135,9 +140,18 @@ class Dataset(_Model):
 
     @model_validator(mode="after")
     def _columns_declared(self) -> Dataset:
-        missing = [c for c in [self.label_column, *self.sensitive_features] if c and c not in self.columns]
+        missing = [
+            c
+            for c in [self.label_column, self.predictions, *self.sensitive_features]
+            if c and c not in self.columns
+        ]
         if missing:
-            raise ValueError(f"label/sensitive columns {missing} are not among the declared columns")
+            raise ValueError(
+                f"label/predictions/sensitive columns {missing} are not among the declared columns"
+            )
+        unknown = sorted(set(self.reference_shares or {}) - set(self.sensitive_features))
+        if unknown:
+            raise ValueError(f"reference_shares for {unknown}, which are not sensitive features")
         return self
 
     @property

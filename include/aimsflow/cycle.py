@@ -20,7 +20,7 @@ from aimsflow import settings
 from aimsflow.periods import Period
 
 # Daily DAGs in dependency order; each runs once per day of the window. Later jobs append here.
-DAILY_DAGS: tuple[str, ...] = ("data_preparation", "data_quality", "data_provenance")
+DAILY_DAGS: tuple[str, ...] = ("data_preparation", "data_quality", "bias_assessment", "data_provenance")
 # The demo pipeline also prepares this many days before the window, so that the training set the
 # window's operational data is compared with (drift) holds more than a day or two of history.
 LEAD_IN_DAYS = 7

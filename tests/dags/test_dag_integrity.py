@@ -6,7 +6,7 @@ import pytest
 
 from aimsflow.airflow_glue import APPROVED_TAGS
 
-EXPECTED_DAGS = {"data_preparation", "data_provenance", "data_quality", "evidence_seal"}
+EXPECTED_DAGS = {"bias_assessment", "data_preparation", "data_provenance", "data_quality", "evidence_seal"}
 GOVERNANCE_DAGS = EXPECTED_DAGS
 
 

@@ -1,0 +1,70 @@
+"""
+### bias_assessment — fairness of every training set, on data alone (A.5.4, A.7.4, A.6.2.4)
+
+Runs when a training dataset's `validated/<id>` Asset updates (data quality passed or warned) and
+also daily, so a missed event never leaves a period unassessed. One mapped task per (AI system,
+training dataset) pair in the catalog assesses the training set as of the period's last day: the
+catalog's sensitive features alone and intersectionally (depth from the policy), count and share per
+group against the catalog's reference population, label base rate, demographic parity difference
+and ratio, missing-value rates; with a predictions column also selection rate, TPR, FPR, accuracy and
+equalized odds. Computed with one groupby per grouping, equal to fairlearn's MetricFrame.
+
+Thresholds come from `include/config/policies/fairness.yaml` (four-fifths rule). Undefined figures
+are "insufficient data", never 0; any real breach makes the record `failed`. Groups below the
+minimum size are suppressed in the evidence.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Param, dag, task
+
+from aimsflow import airflow_glue as glue
+
+
+@dag(
+    dag_id="bias_assessment",
+    schedule=glue.validated_training_schedule(),
+    start_date=glue.start_date(),
+    catchup=True,
+    max_active_runs=1,
+    default_args=glue.default_args(),
+    on_failure_callback=glue.on_dag_failure,
+    tags=["iso42001", "fairness"],
+    doc_md=__doc__,
+    params={
+        "period": Param(
+            None,
+            type=["null", "string"],
+            title="Period (manual runs)",
+            description="The training set as of this period's last day is assessed, e.g. 2026-11-25.",
+        ),
+    },
+)
+def bias_assessment():
+    @task
+    def pairs() -> list[dict[str, str]]:
+        from aimsflow.catalog import load_inventory
+        from aimsflow.fairness.run import training_pairs
+
+        return training_pairs(load_inventory())
+
+    @task(map_index_template="{{ pair['ai_system'] }} / {{ pair['dataset'] }}")
+    def assess(pair: dict[str, str], **context):
+        from aimsflow.catalog import load_inventory
+        from aimsflow.fairness.job import CHECK_PREFIX, CONTROLS
+        from aimsflow.fairness.run import assess_pair
+        from aimsflow.results import Subject
+
+        inventory = load_inventory()
+        return glue.run_job(
+            context,
+            lambda period: assess_pair(inventory, pair["dataset"], period),
+            check=f"{CHECK_PREFIX}/{pair['dataset']}",
+            controls=CONTROLS,
+            subject=Subject(pair["ai_system"], pair["dataset"]),
+        )
+
+    assess.expand(pair=pairs())
+
+
+bias_assessment()

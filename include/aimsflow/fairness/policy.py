@@ -1,0 +1,362 @@
+"""The fairness policy (YAML, validated) and the verdict on each thresholded figure.
+
+A threshold applies to every grouping (feature or intersection) unless ``overrides`` names the
+grouping (``"age_band"``, ``"sex|ethnicity"``) and sets it again; ``null`` in an override switches a
+threshold off for that grouping. Every figure gets one verdict: ``pass``, ``breach`` or
+``insufficient data``; an undefined figure never breaches (with one exception: an equalized odds
+difference whose known half already exceeds the maximum breaches whatever the other half is).
+
+=============================  ==================================================================
+threshold                      figure it bounds, per grouping
+=============================  ==================================================================
+demographic_parity_difference  base-rate difference (label); with predictions also selection rate
+demographic_parity_ratio       base-rate ratio (label); with predictions also selection rate
+equalized_odds_difference      max(TPR difference, FPR difference); with predictions only
+representation_gap             largest |share - reference share| over the reference's groups
+missing_rate_difference        missing-value-rate difference of the worst feature column
+=============================  ==================================================================
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from aimsflow.catalog import ConfigError
+from aimsflow.fairness.metrics import (
+    BASE_RATE,
+    MISSING_RATE,
+    REPRESENTATION_GAP,
+    SELECTION_RATE,
+    SEPARATOR,
+    FairnessReport,
+    GroupingResult,
+    MetricResult,
+    Value,
+)
+
+Fraction = Annotated[float, Field(ge=0, le=1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class _Bound(_Model):
+    # Apply only to groupings of at most this many features (e.g. 1: single features only, where
+    # intersections' small groups would make a noisy figure breach by chance).
+    max_depth: int | None = Field(default=None, ge=1)
+
+    def applies_to(self, features: int) -> bool:
+        return self.max_depth is None or features <= self.max_depth
+
+
+class AtMost(_Bound):
+    max: Fraction
+
+
+class AtLeast(_Bound):
+    min: Fraction
+
+
+class Thresholds(_Model):
+    demographic_parity_difference: AtMost | None = None
+    demographic_parity_ratio: AtLeast | None = None
+    equalized_odds_difference: AtMost | None = None
+    representation_gap: AtMost | None = None
+    missing_rate_difference: AtMost | None = None
+
+    def active(self, features: int) -> Thresholds:
+        """These thresholds without those whose ``max_depth`` excludes a grouping of ``features``."""
+        drop = {
+            k: None for k in type(self).model_fields if (b := getattr(self, k)) and not b.applies_to(features)
+        }
+        return self.model_copy(update=drop) if drop else self
+
+    def merged(self, override: Thresholds) -> Thresholds:
+        """These thresholds with every key ``override`` sets (``null`` included) replaced."""
+        return self.model_copy(update={k: getattr(override, k) for k in override.model_fields_set})
+
+
+class FairnessPolicy(_Model):
+    version: Literal[1] = 1
+    min_group_size: int = Field(ge=1)
+    intersection_depth: int = Field(ge=1, le=4)
+    thresholds: Thresholds
+    # grouping name -> thresholds replacing the defaults for that grouping
+    overrides: dict[str, Thresholds] = {}
+    # grouping name -> group -> share of the reference population (for representation_gap)
+    reference_shares: dict[str, dict[str, Fraction]] = {}
+
+    @field_validator("reference_shares")
+    @classmethod
+    def _at_most_one(cls, shares: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for grouping, groups in shares.items():
+            total = sum(groups.values())
+            if total > 1 + 1e-9:
+                raise ValueError(f"shares of {grouping!r} sum to {total:.6g}; expected at most 1")
+        return shares
+
+    def thresholds_for(self, grouping: str) -> Thresholds:
+        """The thresholds of a grouping; an override matches whatever the order of its features."""
+        features = frozenset(grouping.split(SEPARATOR))
+        for name, override in self.overrides.items():
+            if frozenset(name.split(SEPARATOR)) == features:
+                return self.thresholds.merged(override)
+        return self.thresholds
+
+    def reference_for(self, grouping: str) -> Mapping[str, float] | None:
+        return self.reference_shares.get(grouping)
+
+
+def _unwrap(tp: Any) -> Any:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return args[0] if len(args) == 1 else tp
+    return tp
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model a location in the document is validated against (for 'expected one of' lists)."""
+    tp: Any = FairnessPolicy
+    for part in loc:
+        tp = _unwrap(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            if part not in tp.model_fields:
+                return None
+            tp = tp.model_fields[part].annotation
+        elif typing.get_origin(tp) is dict:
+            tp = typing.get_args(tp)[1]
+        else:
+            return None
+    tp = _unwrap(tp)
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _problem(path: Path, err: Any) -> str:
+    loc = tuple(err["loc"])
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or "<root>"
+    if err["type"] == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        allowed = sorted(model.model_fields) if model else []
+        return f"{path}: {where}: value {err.get('input')!r}: unknown key; expected one of {allowed}"
+    if err["type"] == "missing":
+        return f"{path}: {where}: value <missing>: expected this key to be set"
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    msg = msg.replace("Input should be ", "expected ", 1)
+    return f"{path}: {where}: value {repr(err.get('input'))[:120]}: {msg}"
+
+
+def load_fairness_policy(path: Path) -> FairnessPolicy:
+    """Read and validate a policy, raising :class:`ConfigError` with every problem (file, path inside
+    the document, value, what was expected)."""
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: file not found"]) from None
+    except (yaml.YAMLError, ValueError) as exc:
+        raise ConfigError([f"{path}: not valid YAML: {exc}"]) from None
+    if not isinstance(doc, dict):
+        got = "an empty file" if doc is None else type(doc).__name__
+        raise ConfigError([f"{path}: <root>: expected a mapping of policy keys, got {got}"])
+    try:
+        return FairnessPolicy.model_validate(doc)
+    except ValidationError as exc:
+        raise ConfigError([_problem(path, e) for e in exc.errors()]) from None
+
+
+class Outcome(StrEnum):
+    passed = "pass"
+    breach = "breach"
+    insufficient = "insufficient data"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The verdict on one figure. ``group`` is set when ``value`` is one group's figure (the worst
+    representation gap), so that evidence can suppress it for a small group."""
+
+    threshold: str
+    grouping: str
+    metric: str
+    value: float | None
+    bound: str
+    outcome: Outcome
+    detail: str = ""
+    group: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "threshold": self.threshold,
+            "grouping": self.grouping,
+            "metric": self.metric,
+            "value": self.value,
+            "bound": self.bound,
+            "outcome": self.outcome.value,
+            "detail": self.detail,
+            **({"group": self.group} if self.group is not None else {}),
+        }
+
+
+def _judge(value: float, bound: AtMost | AtLeast) -> Outcome:
+    if isinstance(bound, AtMost):
+        return Outcome.breach if value > bound.max else Outcome.passed
+    return Outcome.breach if value < bound.min else Outcome.passed
+
+
+def _bound_text(bound: AtMost | AtLeast) -> str:
+    return f"<= {bound.max:g}" if isinstance(bound, AtMost) else f">= {bound.min:g}"
+
+
+def _spread(metric: MetricResult) -> str:
+    values = metric.defined_groups()
+    if len(values) < 2:
+        return ""
+    lo, hi = min(values, key=values.__getitem__), max(values, key=values.__getitem__)
+    if values[lo] == values[hi]:
+        return f"all {len(values)} groups {values[lo]:.4f}"
+    return f"lowest {lo!r} {values[lo]:.4f}, highest {hi!r} {values[hi]:.4f}"
+
+
+def _verdict(
+    threshold: str, grouping: str, metric: str, figure: Value | None, bound: AtMost | AtLeast, detail: str
+) -> Verdict:
+    if figure is None or not figure.defined or figure.value is None:
+        reason = figure.undefined if figure is not None else "not computed"
+        return Verdict(
+            threshold, grouping, metric, None, _bound_text(bound), Outcome.insufficient, reason or ""
+        )
+    return Verdict(
+        threshold, grouping, metric, figure.value, _bound_text(bound), _judge(figure.value, bound), detail
+    )
+
+
+def evaluate(report: FairnessReport, policy: FairnessPolicy) -> list[Verdict]:
+    """One verdict per thresholded figure and grouping, in the report's grouping order."""
+    if report.min_group_size < policy.min_group_size:
+        raise ValueError(
+            f"the report was computed with min_group_size {report.min_group_size}, below the policy's "
+            f"{policy.min_group_size}: recompute it with the policy's minimum"
+        )
+    verdicts: list[Verdict] = []
+    for name, grouping in report.groupings.items():
+        t = policy.thresholds_for(name).active(len(grouping.features))
+        for metric in (BASE_RATE, SELECTION_RATE) if report.predictions else (BASE_RATE,):
+            m = grouping.metrics[metric]
+            if t.demographic_parity_difference:
+                verdicts.append(
+                    _verdict(
+                        "demographic_parity_difference",
+                        name,
+                        metric,
+                        m.difference,
+                        t.demographic_parity_difference,
+                        _spread(m),
+                    )
+                )
+            if t.demographic_parity_ratio:
+                verdicts.append(
+                    _verdict(
+                        "demographic_parity_ratio",
+                        name,
+                        metric,
+                        m.ratio,
+                        t.demographic_parity_ratio,
+                        _spread(m),
+                    )
+                )
+        eod, bound = grouping.equalized_odds_difference, t.equalized_odds_difference
+        if bound and eod is not None:
+            metric = "true_positive_rate/false_positive_rate"
+            if not eod.defined and eod.value is not None and eod.value > bound.max:
+                # The known half exceeds the bound already: the full figure can only be larger.
+                verdicts.append(
+                    Verdict(
+                        "equalized_odds_difference",
+                        name,
+                        metric,
+                        eod.value,
+                        _bound_text(bound),
+                        Outcome.breach,
+                        f"at least this much; {eod.undefined}",
+                    )
+                )
+            else:
+                verdicts.append(_verdict("equalized_odds_difference", name, metric, eod, bound, ""))
+        if t.representation_gap:
+            verdicts.extend(_representation_verdict(name, grouping.metrics.get(REPRESENTATION_GAP), t))
+        if t.missing_rate_difference and report.columns:
+            verdicts.append(_missing_rate_verdict(name, grouping, report.columns, t.missing_rate_difference))
+    return verdicts
+
+
+def _representation_verdict(grouping: str, gap: MetricResult | None, t: Thresholds) -> list[Verdict]:
+    bound = t.representation_gap
+    assert bound is not None
+    if gap is None:
+        if SEPARATOR in grouping:  # intersections need reference shares of their own; rarely known
+            return []
+        reason = f"insufficient data: no reference shares for {grouping!r}"
+        return [
+            Verdict(
+                "representation_gap",
+                grouping,
+                "share",
+                None,
+                _bound_text(bound),
+                Outcome.insufficient,
+                reason,
+            )
+        ]
+    values = gap.defined_groups()
+    if not values:
+        reason = "insufficient data: no group has a reference share"
+        return [
+            Verdict(
+                "representation_gap",
+                grouping,
+                "share",
+                None,
+                _bound_text(bound),
+                Outcome.insufficient,
+                reason,
+            )
+        ]
+    worst = max(values, key=lambda g: abs(values[g]))
+    value = abs(values[worst])
+    side = "under" if values[worst] < 0 else "over"
+    return [
+        Verdict(
+            "representation_gap",
+            grouping,
+            "share",
+            value,
+            _bound_text(bound),
+            _judge(value, bound),
+            f"largest gap: {worst!r} {side}-represented by {value:.4f}",
+            group=worst,
+        )
+    ]
+
+
+def _missing_rate_verdict(
+    grouping: str, result: GroupingResult, columns: Sequence[str], bound: AtMost
+) -> Verdict:
+    """One verdict per grouping: the feature column with the largest missing-rate difference."""
+    metrics = [result.metrics[MISSING_RATE + c] for c in columns]
+    defined = [m for m in metrics if m.difference is not None and m.difference.defined]
+    if not defined:
+        return _verdict(
+            "missing_rate_difference", grouping, MISSING_RATE + "*", metrics[0].difference, bound, ""
+        )
+    worst = max(defined, key=lambda m: m.difference.value)  # type: ignore[union-attr]
+    return _verdict("missing_rate_difference", grouping, worst.name, worst.difference, bound, _spread(worst))

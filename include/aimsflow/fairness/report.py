@@ -1,0 +1,249 @@
+"""What goes into the evidence: metrics JSON, a markdown summary and base-rate charts, with every
+per-group figure of a group below the minimum size suppressed (the computation keeps them)."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from aimsflow.fairness.metrics import BASE_RATE, FairnessReport, GroupingResult, MetricResult, Value
+from aimsflow.fairness.policy import FairnessPolicy, Outcome, Verdict
+
+SCHEMA = "aimsflow.fairness/1"
+
+
+def _marker(min_size: int) -> dict[str, str]:
+    return {"suppressed": f"group size < {min_size}"}
+
+
+def suppress(counts: dict[str, int], figures: dict[str, Any], min_size: int) -> dict[str, Any]:
+    """:func:`aimsflow.evidence.redact.suppress_small_groups` for fairness figures, except that a
+    group absent from the data (count 0, e.g. a reference group nobody belongs to) is not suppressed:
+    it singles out no one, and its absence is the finding."""
+    return {
+        group: (_marker(min_size) if 0 < counts.get(group, 0) < min_size else value)
+        for group, value in figures.items()
+    }
+
+
+def _figure(value: Value | None) -> Any:
+    return None if value is None else value.as_json()
+
+
+def _metric_json(metric: MetricResult, counts: dict[str, int], min_size: int) -> dict[str, Any]:
+    by_group = {g: v.as_json() for g, v in metric.by_group.items()}
+    return {
+        "overall": _figure(metric.overall),
+        "by_group": suppress(counts, by_group, min_size),
+        "difference": _figure(metric.difference),
+        "ratio": _figure(metric.ratio),
+    }
+
+
+def _grouping_json(grouping: GroupingResult, min_size: int) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "features": list(grouping.features),
+        "counts": suppress(grouping.counts, dict(grouping.counts), min_size),
+        "suppressed_groups": len(grouping.small_groups(min_size)),
+        "metrics": {name: _metric_json(m, grouping.counts, min_size) for name, m in grouping.metrics.items()},
+    }
+    if grouping.equalized_odds_difference is not None:
+        out["equalized_odds_difference"] = grouping.equalized_odds_difference.as_json()
+    return out
+
+
+def _verdict_json(verdict: Verdict, report: FairnessReport, min_size: int) -> dict[str, Any]:
+    out = verdict.as_dict()
+    grouping = report.groupings.get(verdict.grouping)
+    if (
+        verdict.group is not None
+        and grouping is not None
+        and verdict.group in grouping.small_groups(min_size)
+    ):
+        out["value"] = _marker(min_size)
+        out["detail"] = f"largest gap in group {verdict.group!r}; its figure is suppressed"
+    return out
+
+
+def overall_status(verdicts: Sequence[Verdict]) -> str:
+    return "failed" if any(v.outcome is Outcome.breach for v in verdicts) else "passed"
+
+
+def report_to_json(
+    report: FairnessReport, verdicts: Sequence[Verdict], min_group_size: int | None = None
+) -> dict[str, Any]:
+    """The evidence document: every metric in MetricFrame's shape per grouping, and the verdicts.
+
+    A figure is a number or ``{"undefined": reason}``; ``difference``/``ratio`` are null where they
+    are not computed (shares, representation gaps). Groups smaller than ``min_group_size`` (default:
+    the report's) show ``{"suppressed": ...}`` instead of their figures and counts."""
+    min_size = report.min_group_size if min_group_size is None else min_group_size
+    tally = Counter(v.outcome.value for v in verdicts)
+    return {
+        "schema": SCHEMA,
+        "rows": report.rows,
+        "label": report.label,
+        "predictions": report.predictions,
+        "sensitive_features": list(report.sensitive_features),
+        "intersection_depth": report.depth,
+        "min_group_size": min_size,
+        "status": overall_status(verdicts),
+        "verdict_counts": {o.value: tally.get(o.value, 0) for o in Outcome},
+        "verdicts": [_verdict_json(v, report, min_size) for v in verdicts],
+        "groupings": {name: _grouping_json(g, min_size) for name, g in report.groupings.items()},
+    }
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4f}"
+
+
+def summary_markdown(
+    report: FairnessReport,
+    verdicts: Sequence[Verdict],
+    policy: FairnessPolicy,
+    *,
+    title: str = "Bias assessment",
+) -> str:
+    """A short human-readable summary: outcome, breaches, and base rates per single feature."""
+    min_size = max(report.min_group_size, policy.min_group_size)
+    tally = Counter(v.outcome for v in verdicts)
+    status = overall_status(verdicts)
+    lines = [
+        f"# {title}",
+        "",
+        f"**Result: {status}** — {tally[Outcome.breach]} breach(es), {tally[Outcome.passed]} pass, "
+        f"{tally[Outcome.insufficient]} with insufficient data, over {report.rows:,} rows.",
+        "",
+        f"Label `{report.label}`"
+        + (f", predictions `{report.predictions}`" if report.predictions else " (data only, no predictions)")
+        + f"; sensitive features {', '.join(f'`{f}`' for f in report.sensitive_features)}; intersections "
+        f"up to depth {report.depth}; groups under {min_size} rows are suppressed and excluded from "
+        "comparisons.",
+        "",
+    ]
+    shown = [_verdict_json(v, report, min_size) for v in verdicts]
+    breaches = [v for v in shown if v["outcome"] == Outcome.breach.value]
+    if breaches:
+        lines += [
+            "## Breaches",
+            "",
+            "| threshold | grouping | figure | value | bound | detail |",
+            "|---|---|---|---|---|---|",
+        ]
+        for v in breaches:
+            value = v["value"] if not isinstance(v["value"], float) else f"{v['value']:.4f}"
+            if isinstance(value, dict):
+                value = "suppressed"
+            lines.append(
+                f"| {v['threshold']} | {v['grouping']} | {v['metric']} | {value} | {v['bound']} | {v['detail']} |"
+            )
+        lines.append("")
+    insufficient = [v for v in verdicts if v.outcome is Outcome.insufficient]
+    if insufficient:
+        lines += ["## Not assessable", ""]
+        lines += [f"- {v.threshold} for `{v.grouping}` ({v.metric}): {v.detail}" for v in insufficient[:20]]
+        if len(insufficient) > 20:
+            lines.append(f"- … and {len(insufficient) - 20} more (see metrics.json)")
+        lines.append("")
+    lines += ["## Label base rate by group", ""]
+    for feature in report.sensitive_features:
+        grouping = report.groupings[feature]
+        base = grouping.metrics[BASE_RATE]
+        small = grouping.small_groups(min_size)
+        lines += [
+            f"### {feature}",
+            "",
+            f"Demographic parity difference {_fmt(base.difference.value if base.difference and base.difference.defined else None)}, "
+            f"ratio {_fmt(base.ratio.value if base.ratio and base.ratio.defined else None)}.",
+            "",
+            "| group | rows | base rate |",
+            "|---|---|---|",
+        ]
+        for group, value in base.by_group.items():
+            if group in small:
+                lines.append(f"| {group} | suppressed (< {min_size}) | suppressed |")
+            else:
+                rate = _fmt(value.value) if value.defined else str(value.undefined)
+                lines.append(f"| {group} | {grouping.counts[group]:,} | {rate} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def base_rate_chart_png(report: FairnessReport, feature: str, policy: FairnessPolicy) -> bytes:
+    """A horizontal bar chart of the label base rate per group of ``feature`` (a grouping name),
+    with the four-fifths-style line (policy ratio x best group's rate) and the overall rate marked,
+    and groups below the minimum size drawn as suppressed (no value shown)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import PercentFormatter
+
+    grouping = report.groupings[feature]
+    base = grouping.metrics[BASE_RATE]
+    min_size = max(report.min_group_size, policy.min_group_size)
+    small = grouping.small_groups(min_size)
+    thresholds = policy.thresholds_for(feature)
+    groups = list(base.by_group)
+    defined = {g: v for g, v in base.defined_groups().items() if g not in small}
+    best = max(defined.values()) if defined else None
+    floor = (
+        thresholds.demographic_parity_ratio.min * best
+        if thresholds.demographic_parity_ratio and best is not None
+        else None
+    )
+
+    fig = Figure(figsize=(8, 1.9 + 0.42 * len(groups)), dpi=110, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ys = list(range(len(groups)))[::-1]
+    for y, group in zip(ys, groups, strict=True):
+        if group in defined:
+            rate = defined[group]
+            colour = "#c0392b" if floor is not None and rate < floor else "#2e86c1"
+            ax.barh(y, rate, color=colour, height=0.65)
+            ax.text(
+                rate + 0.01,
+                y,
+                f"{rate:.1%}  (n={grouping.counts[group]:,})",
+                va="center",
+                fontsize=8,
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1, "alpha": 0.8},
+            )
+        else:
+            reason = f"suppressed: n < {min_size}" if group in small else "undefined"
+            ax.barh(y, 1.0, color="none", edgecolor="#999999", hatch="///", height=0.65, linewidth=0.5)
+            ax.text(0.01, y, reason, va="center", fontsize=8, color="#555555")
+    if floor is not None:
+        ratio = thresholds.demographic_parity_ratio.min  # type: ignore[union-attr]
+        ax.axvline(
+            floor,
+            color="#c0392b",
+            linestyle="--",
+            linewidth=1.2,
+            label=f"{ratio:g} × best group ({floor:.1%})",
+        )
+    if base.overall is not None and base.overall.defined and base.overall.value is not None:
+        ax.axvline(
+            base.overall.value,
+            color="#555555",
+            linestyle=":",
+            linewidth=1,
+            label=f"overall ({base.overall.value:.1%})",
+        )
+    ax.set_yticks(ys, groups)
+    ax.set_xlim(0, 1.0)
+    ax.set_xlabel(f"base rate: share of rows with {report.label} = 1")
+    ax.set_ylabel(feature)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ratio_text = _fmt(base.ratio.value) if base.ratio is not None and base.ratio.defined else "undefined"
+    ax.set_title(
+        f"Label base rate by {feature} — {report.rows:,} rows; demographic parity ratio {ratio_text}",
+        fontsize=10,
+    )
+    if ax.get_legend_handles_labels()[0]:
+        fig.legend(loc="outside lower center", ncol=2, fontsize=8, frameon=False)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()

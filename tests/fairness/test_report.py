@@ -1,0 +1,193 @@
+"""Evidence output (JSON with small groups suppressed, markdown, charts) and the bias assessment job."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from aimsflow.catalog import Dataset
+from aimsflow.evidence.controls import ANNEX_A
+from aimsflow.fairness import (
+    CONTROLS,
+    FairnessPolicy,
+    assess_training_set,
+    base_rate_chart_png,
+    compute_group_metrics,
+    evaluate,
+    load_fairness_policy,
+    report_to_json,
+    summary_markdown,
+)
+from aimsflow.fairness.metrics import BASE_RATE, MISSING_GROUP
+from aimsflow.results import JobError, SpecRef, Status
+from tests.fairness._frames import make_frame
+
+DEMO = Path(__file__).resolve().parents[2] / "include" / "config" / "policies" / "fairness.yaml"
+PNG = b"\x89PNG\r\n\x1a\n"
+SUPPRESSED = {"suppressed": "group size < 30"}
+
+
+def _dataset(**overrides) -> Dataset:
+    doc = {
+        "id": "loan_training_set",
+        "uri": "{data}/training/loan_training_set/date={date}",
+        "format": "parquet",
+        "owner": "team@example.com",
+        "ai_system": "loan_approval",
+        "role": "train",
+        "label_column": "label",
+        "sensitive_features": ["sex", "ethnicity"],
+        "data_class": "training_data",
+        "provenance": {"source": "s", "collection_method": "c", "legal_basis": "l"},
+        "columns": {
+            c: {"type": "string"}
+            for c in ("sex", "ethnicity", "age_band", "annual_income", "credit_score", "label")
+        },
+    }
+    doc.update(overrides)
+    return Dataset.model_validate(doc)
+
+
+@pytest.fixture(scope="module")
+def policy() -> FairnessPolicy:
+    return load_fairness_policy(DEMO)
+
+
+@pytest.fixture(scope="module")
+def biased() -> pd.DataFrame:
+    # non-binary is ~4% of 600 rows (< 30 rows): suppressed everywhere in the evidence
+    return make_frame(600, seed=7, n_ethnicities=3, bias=0.3)
+
+
+def test_json_has_metricframe_shape_and_suppresses_small_groups(biased, policy):
+    report = compute_group_metrics(
+        biased, ["sex", "ethnicity"], "label", predictions="pred", depth=2, min_group_size=30
+    )
+    small = report.groupings["sex"].counts["non-binary"]
+    assert 0 < small < 30
+    verdicts = evaluate(report, policy)
+    doc = report_to_json(report, verdicts)
+    json.dumps(doc, allow_nan=False)  # JSON-able, no NaN
+    sex = doc["groupings"]["sex"]
+    assert sex["counts"]["non-binary"] == SUPPRESSED and sex["counts"]["female"] > 30
+    assert sex["suppressed_groups"] == 1
+    for name, metric in sex["metrics"].items():
+        assert set(metric) == {"overall", "by_group", "difference", "ratio"}, name
+        assert metric["by_group"]["non-binary"] == SUPPRESSED, name
+        assert isinstance(metric["by_group"]["male"], float), name
+    base = sex["metrics"][BASE_RATE]
+    assert base["difference"] == pytest.approx(report.groupings["sex"].metrics[BASE_RATE].difference.value)
+    assert isinstance(doc["groupings"]["sex"]["equalized_odds_difference"], float)
+    assert all(
+        v == SUPPRESSED
+        for g, v in doc["groupings"]["sex|ethnicity"]["counts"].items()
+        if g.startswith("non-binary")
+    )
+    # the computation keeps the small group's figures
+    assert report.groupings["sex"].metrics[BASE_RATE].by_group["non-binary"].value is not None
+    assert doc["status"] == "failed" and doc["verdict_counts"]["breach"] >= 1
+
+
+def test_json_undefined_figures_and_suppressed_representation_verdict():
+    df = pd.DataFrame(
+        {"g": ["a"] * 50 + ["b"] * 40 + ["c"] * 5, "label": [1] * 50 + [0] * 45, "pred": [1, 0] * 47 + [1]}
+    )
+    policy = FairnessPolicy.model_validate(
+        {
+            "min_group_size": 30,
+            "intersection_depth": 1,
+            "thresholds": {"representation_gap": {"max": 0.05}, "demographic_parity_ratio": {"min": 0.8}},
+            "reference_shares": {"g": {"a": 0.5, "b": 0.3, "c": 0.2, "d": 0.0}},
+        }
+    )
+    report = compute_group_metrics(
+        df, ["g"], "label", predictions="pred", min_group_size=30, reference_shares=policy.reference_shares
+    )
+    doc = report_to_json(report, evaluate(report, policy))
+    base = doc["groupings"]["g"]["metrics"][BASE_RATE]
+    assert base["by_group"] == {"a": 1.0, "b": 0.0, "c": SUPPRESSED}
+    assert base["difference"] == 1.0 and base["ratio"] == 0.0
+    tpr = doc["groupings"]["g"]["metrics"]["true_positive_rate"]
+    assert tpr["by_group"]["b"] == {"undefined": "insufficient data: no positive labels"}
+    assert tpr["difference"] == {"undefined": "insufficient data: 1 group(s) with a defined value, 2 needed"}
+    assert doc["groupings"]["g"]["equalized_odds_difference"] == {
+        "undefined": "insufficient data: TPR and FPR difference undefined"
+    }
+    gaps = doc["groupings"]["g"]["metrics"]["representation_gap"]
+    assert gaps["by_group"]["d"] == 0.0  # reference group absent from the data: not suppressed
+    assert gaps["by_group"]["c"] == SUPPRESSED
+    verdict = next(v for v in doc["verdicts"] if v["threshold"] == "representation_gap")
+    # c (5 of 95 = 0.053 vs 0.2) is the worst gap: the breach stands, its figure is suppressed
+    assert verdict["outcome"] == "breach" and verdict["value"] == SUPPRESSED and verdict["group"] == "c"
+
+
+def test_markdown_summary(biased, policy):
+    report = compute_group_metrics(biased, ["sex", "ethnicity"], "label", depth=2, min_group_size=30)
+    text = summary_markdown(report, evaluate(report, policy), policy, title="Bias assessment of x")
+    assert text.startswith("# Bias assessment of x")
+    assert "**Result: failed**" in text and "## Breaches" in text
+    assert "| non-binary | suppressed (< 30) | suppressed |" in text
+    assert "demographic_parity_ratio | sex | base_rate" in text
+
+
+def test_chart_is_a_png(biased, policy):
+    report = compute_group_metrics(biased, ["sex"], "label", min_group_size=30)
+    png = base_rate_chart_png(report, "sex", policy)
+    assert png.startswith(PNG) and len(png) > 5_000
+
+
+def test_job_fails_on_a_biased_training_set(biased, policy):
+    df = biased.copy()
+    df.loc[df.index[:3], "ethnicity"] = None
+    result = assess_training_set(df, _dataset(), policy, DEMO, partition="2026-06-30")
+    assert result.status is Status.failed
+    assert result.check == "bias_assessment/loan_training_set"
+    assert result.controls == CONTROLS == ("A.5.4", "A.7.4", "A.6.2.4")
+    assert all(c in ANNEX_A for c in result.controls)
+    assert result.subject.as_dict() == {
+        "ai_system": "loan_approval",
+        "dataset": "loan_training_set",
+        "partition": "2026-06-30",
+    }
+    assert result.specs == [SpecRef.of_file(DEMO)]
+    assert set(result.files) == {"metrics.json", "summary.md", "base_rate_sex.png", "base_rate_ethnicity.png"}
+    assert all(result.files[f"base_rate_{f}.png"].startswith(PNG) for f in ("sex", "ethnicity"))
+    doc = json.loads(result.files["metrics.json"])
+    assert doc["policy"]["sha256"] == result.specs[0].sha256
+    assert doc["groupings"]["ethnicity"]["counts"][MISSING_GROUP] == SUPPRESSED
+    assert list(doc["groupings"]) == ["sex", "ethnicity", "sex|ethnicity"]
+    summary = result.summary
+    assert summary["verdicts"]["breach"] >= 1 and summary["breaches"]
+    assert summary["label_demographic_parity_ratio"]["sex"] < 0.8
+    assert summary["unmatched_policy_keys"] == ["age_band"]  # reference shares of a feature not assessed
+    json.dumps(summary, allow_nan=False)
+    assert result.message.startswith(f"{summary['verdicts']['breach']} breach(es)")
+
+
+def test_job_passes_on_a_fair_training_set(policy):
+    df = make_frame(3_000, seed=8, n_ethnicities=2, bias=0.0)
+    # no non-binary rows; representation and missing rates within bounds
+    df = df[df.sex != "non-binary"].drop(columns=["annual_income"])
+    strict_free = policy.model_copy(update={"reference_shares": {}})
+    result = assess_training_set(df, _dataset(), strict_free, DEMO)
+    assert result.status is Status.passed, result.message
+    assert result.summary["verdicts"]["breach"] == 0
+
+
+@pytest.mark.parametrize(
+    ("dataset", "df", "match"),
+    [
+        (_dataset(label_column=None), make_frame(50), "declares no label_column"),
+        (_dataset(), make_frame(50).drop(columns=["ethnicity"]), "columns not in the data"),
+        (_dataset(), make_frame(50).assign(label=2), "must be 0/1"),
+    ],
+)
+def test_job_error_on_bad_input(dataset, df, match, policy):
+    with pytest.raises(JobError, match=match) as info:
+        assess_training_set(df, dataset, policy, DEMO)
+    assert info.value.result.status is Status.error
+    assert info.value.result.check == "bias_assessment/loan_training_set"
+    assert info.value.result.specs == [SpecRef.of_file(DEMO)]
