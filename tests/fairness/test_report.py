@@ -142,6 +142,7 @@ def test_chart_is_a_png(biased, policy):
 def test_job_fails_on_a_biased_training_set(biased, policy):
     df = biased.copy()
     df.loc[df.index[:3], "ethnicity"] = None
+    policy = policy.model_copy(update={"reference_shares": {"age_band": {"18-24": 1.0}}})
     result = assess_training_set(df, _dataset(), policy, DEMO, partition="2026-06-30")
     assert result.status is Status.failed
     assert result.check == "bias_assessment/loan_training_set"

@@ -203,7 +203,12 @@ class _Broken(Transport):
         raise ConnectionError("marquez:5000 refused")
 
 
-def test_a_failure_to_send_is_returned_not_raised(result, staging, tmp_path, caplog):
+def test_a_failure_to_send_is_returned_not_raised(result, staging, tmp_path, caplog, monkeypatch):
+    import logging
+
+    logger = logging.getLogger("aimsflow.lineage.events")
+    monkeypatch.setattr(logger, "disabled", False)  # Airflow's logging set-up may disable it in-process
+    caplog.set_level(logging.WARNING, logger=logger.name)
     outcome = emit_result_event(
         result, run_id=str(uuid.uuid4()), job_name="d.t", record_key="k", transport=_Broken()
     )
