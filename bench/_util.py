@@ -16,22 +16,7 @@ REPO = BENCH.parent
 CACHE = BENCH / ".cache"
 RESULTS = BENCH / "results"
 
-# What the Makefile exports for every target (`export X := ...` forces, `?=` only defaults), so a child
-# started by `python bench/run.py` outside make sees the same Airflow configuration as `make bench`.
-_AIRFLOW_FORCED = {
-    "AIRFLOW_HOME": str(REPO / ".airflow"),
-    "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-    "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-    "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{REPO / '.airflow' / 'airflow.db'}",
-    "GX_ANALYTICS_ENABLED": "false",
-}
-_AIRFLOW_DEFAULTS = {
-    "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-    "AIRFLOW__OPENLINEAGE__DISABLED": "True",
-}
-# A parent make's job-server and flags must not leak into the `make run` we start.
+# A parent make's job-server and flags must not leak into the make we start.
 _MAKE_VARS = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "MAKE_TERMOUT", "MAKE_TERMERR")
 
 
@@ -45,17 +30,27 @@ def venv_python() -> Path:
     return candidate if candidate.exists() else Path(sys.executable)
 
 
-def child_env(overrides: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The caller's environment minus every ``AIMSFLOW_*`` option and make's own variables, plus the
-    Makefile's Airflow settings and ``overrides``: a child never signs with, or writes to, the user's
-    keys and stores by accident."""
+def clean_env(overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The caller's environment minus every ``AIMSFLOW_*`` option and make's own variables, plus
+    ``overrides``: a child never signs with, or writes to, the user's keys and stores by accident."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIMSFLOW_") and k not in _MAKE_VARS}
-    env.update(_AIRFLOW_FORCED)
-    for key, value in _AIRFLOW_DEFAULTS.items():
-        env.setdefault(key, value)
-    env["PATH"] = f"{REPO / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env.update(overrides or {})
     return env
+
+
+def make_env(overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment the Makefile gives its recipes (its ``export``s applied to :func:`clean_env`),
+    asked from make itself so it never drifts from the Makefile."""
+    proc = subprocess.run(
+        ["make", "-s", "--no-print-directory", "--eval", "__bench_env: ; @env -0", "__bench_env"],
+        cwd=REPO,
+        env=clean_env(overrides),
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    pairs = (item.split("=", 1) for item in proc.stdout.decode().split("\0") if "=" in item)
+    return {k: v for k, v in pairs if k not in _MAKE_VARS}
 
 
 def run_timed(

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from _util import CACHE, REPO, child_env, log, run_timed, stats, venv_python
+from _util import CACHE, REPO, clean_env, log, make_env, run_timed, stats, venv_python
 
 NAME = "make_run_warm"
 GOAL_SECONDS = 180.0
@@ -22,15 +22,25 @@ LOGS = RUN_DIR / "logs"
 TIMEOUT = 1800.0
 
 
-def _env() -> dict[str, str]:
-    return child_env(
-        {
-            "AIMSFLOW_KEYS_DIR": str(KEYS_DIR),
-            "AIMSFLOW_EVIDENCE_ROOT": str(RUN_DIR / "evidence"),
-            "AIMSFLOW_WITNESS": str(RUN_DIR / "witness"),
-            "AIMSFLOW_DATA_ROOT": str(RUN_DIR / "data"),
-        }
-    )
+# Every folder option a `make run` writes to, pointed into bench/.cache/ (see _not_isolated).
+ISOLATION = {
+    "AIMSFLOW_KEYS_DIR": KEYS_DIR,
+    "AIMSFLOW_EVIDENCE_ROOT": RUN_DIR / "evidence",
+    "AIMSFLOW_WITNESS": RUN_DIR / "witness",
+    "AIMSFLOW_DATA_ROOT": RUN_DIR / "data",
+    "AIMSFLOW_OPENLINEAGE_DIR": RUN_DIR / "openlineage" / "staging",
+}
+
+
+def _not_isolated(env: dict[str, str]) -> list[str]:
+    """``AIMSFLOW_*`` options that the Makefile still points into the repo (outside bench/.cache): a
+    new folder option the bench does not know yet. Reported, so the list above gets it."""
+    out = []
+    for key, value in sorted(env.items()):
+        if key.startswith("AIMSFLOW_") and key not in ISOLATION and value.startswith(str(REPO) + "/"):
+            if not value.startswith(str(CACHE)):
+                out.append(f"{key}={value}")
+    return out
 
 
 def _records(root: Path) -> int:
@@ -64,15 +74,21 @@ def _make_run(env: dict[str, str], label: str) -> dict[str, Any]:
 def run(reps: int, make_run_reps: int = 1, reset_run: bool = False, **_: Any) -> dict[str, Any]:
     if reset_run and RUN_DIR.exists():
         shutil.rmtree(RUN_DIR)  # keys in bench/.cache/keys stay, so the signing key is stable
-    env = _env()
+    overrides = {key: str(path) for key, path in ISOLATION.items()}
+    env = clean_env(overrides)  # for `make run`: make applies its own exports on top
+    import_env = make_env(overrides)  # for the baseline: what make's recipes see
+    leaks = _not_isolated(import_env)
+    for leak in leaks:
+        log(f"{NAME}: WARNING not isolated, the run writes to the repo: {leak}")
+    load_before = os.getloadavg()
     python = str(venv_python())
 
     log(f"{NAME}: baseline python -c 'import airflow' x {reps} (after one warm-up)")
     import_cmd = [python, "-c", "import airflow"]
-    run_timed(import_cmd, cwd=REPO, env=env)
+    run_timed(import_cmd, cwd=REPO, env=import_env)
     import_s = []
     for _ in range(reps):
-        seconds, code = run_timed(import_cmd, cwd=REPO, env=env)
+        seconds, code = run_timed(import_cmd, cwd=REPO, env=import_env)
         if code != 0:
             raise RuntimeError(f"python -c 'import airflow' exited {code}")
         import_s.append(seconds)
@@ -81,7 +97,9 @@ def run(reps: int, make_run_reps: int = 1, reset_run: bool = False, **_: Any) ->
     warm = [_make_run(env, f"run{n + 2}-warm") for n in range(make_run_reps)]
 
     run_stats, import_stats = stats([w["seconds"] for w in warm]), stats(import_s)
-    failed = [r for r in (first, *warm) if r["exit_code"] != 0]
+    # Only the timed runs decide: the warm-up's exit code is reported (first_run) but a failure there,
+    # e.g. while a DAG is half-edited, does not make the warm measure meaningless.
+    failed = [r for r in warm if r["exit_code"] != 0]
     return {
         "ok": not failed,
         "measure": {"label": "make run (warm)", **run_stats},
@@ -90,6 +108,8 @@ def run(reps: int, make_run_reps: int = 1, reset_run: bool = False, **_: Any) ->
         "goal": f"< {GOAL_SECONDS:.0f} s",
         "goal_met": run_stats["median"] < GOAL_SECONDS,
         "details": {
+            "not_isolated": leaks,
+            "loadavg_1m": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
             "first_run": first,
             "warm_runs": warm,
             "evidence_root": str(RUN_DIR / "evidence"),

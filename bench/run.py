@@ -102,7 +102,9 @@ def table(results: dict[str, dict[str, Any]]) -> str:
                 f"{details['records']} records, {details['seals']} seals, verify ok={details['verify_ok']}; "
                 f"verify {tp['verify']['files_per_s']} files/s {tp['verify']['mb_per_s']} MB/s, "
                 f"sha256sum {tp['sha256sum']['files_per_s']} files/s {tp['sha256sum']['mb_per_s']} MB/s; "
-                f"per-rep ratios {details['pair_ratios']}"
+                f"per-rep ratios {details['pair_ratios']}; CPU s verify {details['cpu_seconds']['verify']['median']} "
+                f"vs sha256sum {details['cpu_seconds']['sha256sum']['median']} (cpu ratio {details['cpu_ratio']}); "
+                f"load avg {details['loadavg_1m']}"
             )
             if "profile" in details:
                 lines.append(f"{name}: profile {details['profile']}")
@@ -112,6 +114,7 @@ def table(results: dict[str, dict[str, Any]]) -> str:
                 f"{name}: first run {first['seconds']:.1f} s (exit {first['exit_code']}); warm runs "
                 + ", ".join(f"{w['seconds']:.1f} s (exit {w['exit_code']})" for w in details["warm_runs"])
                 + f"; {details['records_in_store']} records in {details['evidence_root']}"
+                + f"; load avg {details['loadavg_1m']}"
             )
             last = details["warm_runs"][-1]
             if last.get("verify"):

@@ -16,7 +16,9 @@ import json
 import os
 import pstats
 import random
+import resource
 import shutil
+import statistics
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -184,16 +186,26 @@ def _check_report(report: Any, spec: StoreSpec) -> list[str]:
     return problems
 
 
-def _time_verify(paths: StorePaths, workers: int | None = None) -> tuple[float, Any]:
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _time_verify(paths: StorePaths, workers: int | None = None) -> tuple[float, float, Any]:
+    """(wall s, CPU s of this process, i.e. all verify threads, report)."""
     gc.collect()
-    return time_call(lambda: _verify(paths, workers))
+    cpu = _cpu(resource.RUSAGE_SELF)
+    seconds, report = time_call(lambda: _verify(paths, workers))
+    return seconds, _cpu(resource.RUSAGE_SELF) - cpu, report
 
 
-def _time_sha256sum(paths: StorePaths) -> float:
+def _time_sha256sum(paths: StorePaths) -> tuple[float, float]:
+    """(wall s, CPU s of the pipeline: bash, find, xargs and sha256sum, all reaped children)."""
+    cpu = _cpu(resource.RUSAGE_CHILDREN)
     seconds, code = run_timed(["bash", "-c", SHA256SUM], cwd=paths.store)
     if code != 0:
         raise RuntimeError(f"sha256sum pipeline exited {code}")
-    return seconds
+    return seconds, _cpu(resource.RUSAGE_CHILDREN) - cpu
 
 
 def profile_verify(paths: StorePaths, out_dir: Path) -> dict[str, Any]:
@@ -220,25 +232,34 @@ def run(reps: int, rebuild: bool = False, profile: bool = False, **_: Any) -> di
     paths = StorePaths(CACHE / NAME)
     build_store(spec, paths, force=rebuild)
     files, size = tree_stats(paths.store)
+    load_before = os.getloadavg()
 
     log(f"{NAME}: warm-up (one pass of each, so both read from the page cache)")
     _time_sha256sum(paths)
-    _, report = _time_verify(paths)
+    _, _, report = _time_verify(paths)
     problems = _check_report(report, spec)
 
     verify_s: list[float] = []
     sha_s: list[float] = []
+    verify_cpu: list[float] = []
+    sha_cpu: list[float] = []
     for rep in range(reps):
         # Alternate the order so drift on a noisy machine hits both sides alike.
         order = ("sha", "verify") if rep % 2 == 0 else ("verify", "sha")
         for which in order:
             if which == "sha":
-                sha_s.append(_time_sha256sum(paths))
+                seconds, cpu = _time_sha256sum(paths)
+                sha_s.append(seconds)
+                sha_cpu.append(cpu)
             else:
-                seconds, report = _time_verify(paths)
+                seconds, cpu, report = _time_verify(paths)
                 verify_s.append(seconds)
+                verify_cpu.append(cpu)
                 problems += _check_report(report, spec)
-        log(f"{NAME}: rep {rep + 1}/{reps}: verify {verify_s[-1]:.2f} s, sha256sum {sha_s[-1]:.2f} s")
+        log(
+            f"{NAME}: rep {rep + 1}/{reps}: verify {verify_s[-1]:.2f} s (cpu {verify_cpu[-1]:.2f} s), "
+            f"sha256sum {sha_s[-1]:.2f} s (cpu {sha_cpu[-1]:.2f} s)"
+        )
 
     verify_stats, sha_stats = stats(verify_s), stats(sha_s)
     ratio = verify_stats["median"] / sha_stats["median"]
@@ -251,6 +272,12 @@ def run(reps: int, rebuild: bool = False, profile: bool = False, **_: Any) -> di
         "verify_files_hashed": report.files_checked,
         "verify_bytes_hashed": report.bytes_hashed,
         "verify_ok": report.ok and not problems,
+        # Other work on the machine shows here: 1-minute load average before and after the timed reps.
+        "loadavg_1m": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+        # CPU seconds (user + sys) are much less disturbed by other load than wall time: a second
+        # opinion when the wall ratio is noisy. verify may use both cores, so its CPU can exceed its wall.
+        "cpu_seconds": {"verify": stats(verify_cpu), "sha256sum": stats(sha_cpu)},
+        "cpu_ratio": round(statistics.median(verify_cpu) / statistics.median(sha_cpu), 3),
         "pair_ratios": [round(v / s, 3) for v, s in zip(verify_s, sha_s, strict=True)],
         "throughput": {
             # Same denominators for both: every file of the store, so the figures compare directly.

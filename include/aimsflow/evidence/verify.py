@@ -12,7 +12,7 @@ import json
 import os
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from aimsflow.evidence.dsse import PAYLOAD_TYPE, pae, parse_envelope
@@ -209,71 +209,114 @@ def verify_store(
         prefix = folder.removeprefix(owner).lstrip("/")
         record_files[owner].update(f"{prefix}/{n}" if prefix else n for n in names)
 
-    jobs: list[tuple[str, str, int]] = []  # (record key, file path, expected size)
-    expected: dict[tuple[str, str], str] = {}
+    # Signatures and file hashes go to the pool in batches while this thread goes on listing, reading
+    # and parsing manifests: Ed25519 and SHA-256 both release the GIL, so the three overlap instead of
+    # running one phase after the other.
+    pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2)
+    futures: list[Future[_BatchResult]] = []
+    batch = _Batch()
+    total = 0
     checked_records: list[str] = []
-    for key in sorted(record_folders):
-        names = record_files[key]
-        if MANIFEST not in names or ENVELOPE not in names:
-            report.add(key, f"record lacks {MANIFEST if MANIFEST not in names else ENVELOPE} (deleted file)")
-            continue
-        manifest = storage.get(f"{key}/{MANIFEST}")
-        try:
-            predicate = json.loads(manifest)["predicate"]
-            record_period = Period.from_dict(predicate["period"])
-            ended_at = dt.datetime.fromisoformat(predicate["ended_at"])
-        except (ValueError, KeyError, TypeError) as exc:
-            report.add(key, f"unreadable manifest: {exc!r}")
-            continue
-        if period is not None and not record_period.overlaps(period):
-            continue
-        checked_records.append(key)
-        problem = _check_signature(storage.get(f"{key}/{ENVELOPE}"), manifest, PAYLOAD_TYPE, keys, ended_at)
-        if problem:
-            report.add(key, problem)
-        if record_key(record_period, predicate.get("check", ""), predicate.get("record_id", "")) != key:
-            report.add(key, "record is not at the place its manifest names (moved or renamed)")
-        listed = {entry["path"]: entry for entry in predicate.get("files", [])}
-        for extra in sorted(names - listed.keys() - {MANIFEST, ENVELOPE}):
-            report.add(f"{key}/{extra}", "file not listed in the manifest (added)")
-        for path, entry in sorted(listed.items()):
-            if path not in names:
-                report.add(f"{key}/{path}", "file listed in the manifest is missing (deleted)")
+    try:
+        for key in sorted(record_folders):
+            names = record_files[key]
+            if MANIFEST not in names or ENVELOPE not in names:
+                report.add(
+                    key, f"record lacks {MANIFEST if MANIFEST not in names else ENVELOPE} (deleted file)"
+                )
                 continue
-            jobs.append((key, path, int(entry["size"])))
-            expected[(key, path)] = entry["sha256"]
-        sealed_in = leaves.get(key, [])
-        if not sealed_in:
-            report.pending.append(key)
-        elif len(sealed_in) > 1:
-            report.add(key, f"record is in {len(sealed_in)} seals {[s for s, _ in sealed_in]}; expected one")
-        elif sealed_in[0][1] != sha256_bytes(manifest):
-            report.add(key, f"manifest differs from the one sealed in seal {sealed_in[0][0]}")
-    report.records_checked = len(checked_records)
+            manifest = storage.get(f"{key}/{MANIFEST}")
+            try:
+                predicate = json.loads(manifest)["predicate"]
+                record_period = Period.from_dict(predicate["period"])
+                ended_at = dt.datetime.fromisoformat(predicate["ended_at"])
+            except (ValueError, KeyError, TypeError) as exc:
+                report.add(key, f"unreadable manifest: {exc!r}")
+                continue
+            if period is not None and not record_period.overlaps(period):
+                continue
+            checked_records.append(key)
+            batch.signatures.append((key, storage.get(f"{key}/{ENVELOPE}"), manifest, ended_at))
+            if record_key(record_period, predicate.get("check", ""), predicate.get("record_id", "")) != key:
+                report.add(key, "record is not at the place its manifest names (moved or renamed)")
+            listed = {entry["path"]: entry for entry in predicate.get("files", [])}
+            for extra in sorted(names - listed.keys() - {MANIFEST, ENVELOPE}):
+                report.add(f"{key}/{extra}", "file not listed in the manifest (added)")
+            for path, entry in sorted(listed.items()):
+                if path not in names:
+                    report.add(f"{key}/{path}", "file listed in the manifest is missing (deleted)")
+                    continue
+                batch.files.append((key, path, int(entry["size"]), entry["sha256"]))
+                total += 1
+            sealed_in = leaves.get(key, [])
+            if not sealed_in:
+                report.pending.append(key)
+            elif len(sealed_in) > 1:
+                report.add(
+                    key, f"record is in {len(sealed_in)} seals {[s for s, _ in sealed_in]}; expected one"
+                )
+            elif sealed_in[0][1] != sha256_bytes(manifest):
+                report.add(key, f"manifest differs from the one sealed in seal {sealed_in[0][0]}")
+            if len(batch.signatures) >= _BATCH_RECORDS:
+                futures.append(pool.submit(_check_batch, storage, keys, batch))
+                batch = _Batch()
+        if batch.signatures:
+            futures.append(pool.submit(_check_batch, storage, keys, batch))
+        report.records_checked = len(checked_records)
 
-    for record, seals in sorted(leaves.items()):
-        if record not in record_folders and (period is None or _leaf_in_period(record, period)):
-            report.add(record, f"sealed in seal {seals[0][0]} but missing from the store (deleted record)")
+        for record, seals in sorted(leaves.items()):
+            if record not in record_folders and (period is None or _leaf_in_period(record, period)):
+                report.add(
+                    record, f"sealed in seal {seals[0][0]} but missing from the store (deleted record)"
+                )
 
-    total = len(jobs)
-
-    def hash_one(job: tuple[str, str, int]) -> tuple[str, str, int, str, int]:
-        key, path, size = job
-        full = f"{key}/{path}"
-        return key, path, size, storage.sha256(full), storage.size(full)
-
-    done = 0
-    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
-        for key, path, size, digest, actual_size in pool.map(hash_one, jobs, chunksize=16):
-            done += 1
-            report.files_checked += 1
-            report.bytes_hashed += actual_size
-            if actual_size != size or digest != expected[(key, path)]:
-                report.add(f"{key}/{path}", "content differs from the manifest's SHA-256 (changed)")
-            if progress is not None and (done % 200 == 0 or done == total):
-                progress(done, total)
+        for future in futures:
+            result = future.result()
+            report.problems.extend(result.problems)
+            before, report.files_checked = report.files_checked, report.files_checked + result.files
+            report.bytes_hashed += result.bytes
+            if progress is not None and (
+                report.files_checked // 200 > before // 200 or report.files_checked == total
+            ):
+                progress(report.files_checked, total)
+    finally:
+        pool.shutdown(cancel_futures=True)
     report.problems.sort(key=lambda p: (p.object, p.problem))
     return report
+
+
+_BATCH_RECORDS = 8  # records per pool task: large enough to amortise the hand-off, small enough to overlap
+
+
+@dataclass
+class _Batch:
+    """Pool work for a few records: (key, envelope, manifest, signed at) and (key, path, size, sha256)."""
+
+    signatures: list[tuple[str, bytes, bytes, dt.datetime]] = field(default_factory=list)
+    files: list[tuple[str, str, int, str]] = field(default_factory=list)
+
+
+@dataclass
+class _BatchResult:
+    problems: list[Problem] = field(default_factory=list)
+    files: int = 0
+    bytes: int = 0
+
+
+def _check_batch(storage: Storage, keys: TrustedKeys, batch: _Batch) -> _BatchResult:
+    out = _BatchResult()
+    for key, envelope, manifest, signed_at in batch.signatures:
+        problem = _check_signature(envelope, manifest, PAYLOAD_TYPE, keys, signed_at)
+        if problem:
+            out.problems.append(Problem(key, problem))
+    for key, path, size, sha256 in batch.files:
+        full = f"{key}/{path}"
+        digest, actual_size = storage.sha256(full), storage.size(full)
+        out.files += 1
+        out.bytes += actual_size
+        if actual_size != size or digest != sha256:
+            out.problems.append(Problem(full, "content differs from the manifest's SHA-256 (changed)"))
+    return out
 
 
 def _ancestors(folder: str) -> list[str]:
