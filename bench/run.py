@@ -21,11 +21,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import fairness_10m  # noqa: E402
 import make_run_warm  # noqa: E402
 import verify_10k  # noqa: E402
 from _util import RESULTS, git_state, log  # noqa: E402
 
-BENCHMARKS = {verify_10k.NAME: verify_10k.run, make_run_warm.NAME: make_run_warm.run}
+BENCHMARKS = {
+    verify_10k.NAME: verify_10k.run,
+    fairness_10m.NAME: fairness_10m.run,
+    make_run_warm.NAME: make_run_warm.run,
+}
 MIN_REPS = 3
 
 

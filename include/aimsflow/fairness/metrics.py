@@ -118,6 +118,14 @@ def _binary(df: pd.DataFrame, column: str, role: str) -> np.ndarray:
         raise ValueError(f"{role} column {column!r} has {int(values.isna().sum())} missing value(s)")
     if values.dtype == bool or str(values.dtype) == "boolean":
         return values.to_numpy(dtype=np.uint8)
+    if pd.api.types.is_integer_dtype(values.dtype):  # the common case, without a float round trip
+        ints = values.to_numpy()
+        bad = (ints != 0) & (ints != 1)
+        if bad.any():
+            raise ValueError(
+                f"{role} column {column!r} must be 0/1, found {sorted(set(ints[bad].tolist()))[:5]}"
+            )
+        return ints.astype(np.uint8)
     try:
         numeric = pd.to_numeric(values).to_numpy(dtype="float64")
     except (TypeError, ValueError):
@@ -201,6 +209,20 @@ def _grouping_codes(
     return code, shape
 
 
+def _group_sums(stat_frame: pd.DataFrame, code: np.ndarray, size: int) -> pd.DataFrame:
+    """Per-group sums of every 0/1 statistic, for the groups that occur (sorted by code): a
+    ``groupby(code).sum()`` done with ``np.bincount``, several times faster on millions of rows."""
+    counts = np.bincount(code, minlength=size)
+    present = np.flatnonzero(counts)
+    columns = {
+        name: (
+            counts if name == "n" else np.bincount(code, weights=stat_frame[name].to_numpy(), minlength=size)
+        )[present].astype(np.int64)
+        for name in stat_frame.columns
+    }
+    return pd.DataFrame(columns, index=present)
+
+
 def compute_group_metrics(
     df: pd.DataFrame,
     sensitive_features: Sequence[str],
@@ -253,7 +275,7 @@ def compute_group_metrics(
     for k in range(1, min(depth, len(sensitive)) + 1):
         for features in itertools.combinations(sensitive, k):
             code, shape = _grouping_codes(encoded, features)
-            sums = stat_frame.groupby(code, sort=True).sum()  # the one pass over the rows
+            sums = _group_sums(stat_frame, code, int(np.prod(shape)))  # the one pass over the rows
             index = sums.index.to_numpy()
             parts = np.unravel_index(index, shape)
             groups = [
