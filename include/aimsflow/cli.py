@@ -6,6 +6,9 @@
     aimsflow keys demo       create a local demo signing key outside the repo
     aimsflow demo generate   drop the demo source system's raw batches
     aimsflow cycle           run the governance cycle with dag.test() (what `make run` does)
+    aimsflow nc list         [--status open|closed] [--json]   nonconformities (clause 10.2)
+    aimsflow nc close ID     --root-cause TEXT --corrective-action TEXT [--url URL] [--username U]
+                             [--wait SECONDS]   triggers the nonconformity_close DAG (REST API)
 
 Periods: 2026-11-25, 2026-W48, 2026-11, 2026-Q4, 2026, or A..B.
 """
@@ -149,6 +152,78 @@ def cmd_cycle(args: argparse.Namespace) -> int:
     return run_cycle(days=args.days, end=end)
 
 
+def cmd_nc_list(args: argparse.Namespace) -> int:
+    from aimsflow.risk.nonconformity import current_nonconformities
+
+    ledger, changes, source = current_nonconformities(_storage(args))
+    shown = [nc for nc in ledger if args.status is None or nc.status == args.status]
+    new = set(changes.opened)
+    if args.json:
+        doc = {
+            "ledger_record": source,
+            "open": sum(nc.is_open for nc in ledger),
+            "closed": sum(not nc.is_open for nc in ledger),
+            "nonconformities": [{**nc.as_dict(), "in_a_reassessment": nc.id not in new} for nc in shown],
+        }
+        print(json.dumps(doc, indent=2))
+        return 0
+    print(f"{'id':<19} {'status':<7} {'cause':<64} {'occ':>3}  evidence")
+    for nc in shown:
+        mark = " *" if nc.id in new else ""
+        print(
+            f"{nc.id:<19} {nc.status:<7} {nc.cause.label():<64} {len(nc.occurrences):>3}  "
+            f"last occurrence {nc.occurrences[-1].record}{mark}"
+        )
+        if nc.closure:
+            c = nc.closure
+            print(f"{'':<27}closed {c.closed_at:%Y-%m-%d %H:%M} by {c.closed_by}: {c.record}")
+            print(f"{'':<27}passing run {c.evidence_of_pass}")
+            print(f"{'':<27}root cause: {c.root_cause}")
+            print(f"{'':<27}corrective action: {c.corrective_action}")
+    opened = sum(nc.is_open for nc in ledger)
+    print(
+        f"{opened} open, {len(ledger) - opened} closed; ledger of {source or 'no reassessment yet'}"
+        + (" (* not yet in a reassessment)" if new else "")
+    )
+    return 0
+
+
+def cmd_nc_close(args: argparse.Namespace) -> int:
+    import getpass
+
+    from aimsflow.risk.airflow_api import AirflowApi, AirflowApiError
+
+    dag_id = "nonconformity_close"
+    username = args.username or settings.airflow_api_username() or input("Airflow username: ").strip()
+    password = settings.airflow_api_password() or getpass.getpass(f"Airflow password for {username}: ")
+    api = AirflowApi(args.url or settings.airflow_api_url())
+    conf = {
+        "nonconformity": args.id,
+        "root_cause": args.root_cause,
+        "corrective_action": args.corrective_action,
+    }
+    try:
+        api.login(username, password)
+        if api.dag(dag_id).get("is_paused"):
+            print(f"note: {dag_id} is paused: the run waits until it is unpaused in the UI")
+        run = api.trigger(dag_id, conf, note=f"closing {args.id} (aimsflow nc close)")
+        run_id = run["dag_run_id"]
+        print(f"triggered {dag_id} run {run_id} as {username}")
+        if not args.wait:
+            return 0
+        run = api.wait(dag_id, run_id, timeout=args.wait)
+    except AirflowApiError as exc:
+        raise SystemExit(f"aimsflow: {exc}") from None
+    state = run.get("state")
+    print(f"{dag_id} run {run_id}: {state}")
+    if state == "failed":
+        print(
+            "the closure was refused or broke: see the run's log and its record (aimsflow evidence list "
+            "--check nonconformity/close --history)"
+        )
+    return 0 if state == "success" else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aimsflow", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -188,6 +263,25 @@ def build_parser() -> argparse.ArgumentParser:
     cycle.add_argument("--days", type=int, default=3)
     cycle.add_argument("--end", help="last day of the window (default: yesterday, UTC)")
     cycle.set_defaults(func=cmd_cycle)
+
+    nc = sub.add_parser("nc", help="nonconformities (clause 10.2)").add_subparsers(dest="cmd", required=True)
+    nc_list = nc.add_parser("list", help="open and closed nonconformities with their evidence")
+    nc_list.add_argument("--root", help="evidence store (default AIMSFLOW_EVIDENCE_ROOT or ./evidence)")
+    nc_list.add_argument("--status", choices=["open", "closed"])
+    nc_list.add_argument("--json", action="store_true")
+    nc_list.set_defaults(func=cmd_nc_list)
+    nc_close = nc.add_parser("close", help="close one through the nonconformity_close DAG (Airflow REST API)")
+    nc_close.add_argument("id", help="nonconformity id (aimsflow nc list)")
+    nc_close.add_argument("--root-cause", required=True)
+    nc_close.add_argument("--corrective-action", required=True)
+    nc_close.add_argument(
+        "--url", help="Airflow API server (default AIMSFLOW_AIRFLOW_URL or http://127.0.0.1:8080)"
+    )
+    nc_close.add_argument("--username", help="Airflow user (default AIMSFLOW_AIRFLOW_USERNAME, else asked)")
+    nc_close.add_argument(
+        "--wait", type=float, default=0, metavar="SECONDS", help="wait for the run's outcome"
+    )
+    nc_close.set_defaults(func=cmd_nc_close)
     return parser
 
 

@@ -92,3 +92,18 @@ def retry_delay_seconds() -> int:
     """``AIMSFLOW_RETRY_DELAY_SECONDS``: wait between tries (default 300; ``make run`` uses 1 because
     ``dag.test()`` waits out retry delays)."""
     return int(os.environ.get("AIMSFLOW_RETRY_DELAY_SECONDS", "300"))
+
+
+def airflow_api_url() -> str:
+    """``AIMSFLOW_AIRFLOW_URL``: the Airflow API server ``aimsflow nc close`` talks to (default ``http://127.0.0.1:8080``)."""
+    return os.environ.get("AIMSFLOW_AIRFLOW_URL", "http://127.0.0.1:8080").rstrip("/")
+
+
+def airflow_api_username() -> str | None:
+    """``AIMSFLOW_AIRFLOW_USERNAME``: the Airflow user who closes nonconformities."""
+    return os.environ.get("AIMSFLOW_AIRFLOW_USERNAME") or None
+
+
+def airflow_api_password() -> str | None:
+    """``AIMSFLOW_AIRFLOW_PASSWORD``: that user's password (never logged; else asked on the terminal)."""
+    return os.environ.get("AIMSFLOW_AIRFLOW_PASSWORD") or None

@@ -1,0 +1,167 @@
+"""``aimsflow nc list`` on a temporary store, and ``aimsflow nc close`` against a local fake of
+Airflow's REST API (login, DAG, trigger, run state), checking exactly what is sent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from aimsflow.cli import main
+from aimsflow.results import Status
+from aimsflow.risk.job import close_nonconformity
+from aimsflow.risk.nonconformity import current_nonconformities
+from tests.risk.conftest import CLEAN
+
+D1, D2 = dt.date(2026, 11, 24), dt.date(2026, 11, 25)
+CHECK = f"data_quality/{CLEAN}"
+
+
+def test_nc_list_shows_open_and_closed_with_their_evidence(store, write, capsys):
+    failed = write(CHECK, D1, Status.failed)
+    (nc,) = current_nonconformities(store)[0]
+    assert main(["nc", "list"]) == 0
+    out = capsys.readouterr().out
+    assert nc.id in out and "open" in out and failed.key in out and "* not yet in a reassessment" in out
+
+    passed = write(CHECK, D2, Status.passed)
+    closure = close_nonconformity(nc.id, "null incomes in the export", "export fixed", "alice", storage=store)
+    write(
+        "nonconformity/close",
+        D2,
+        closure.status,
+        summary=closure.summary,
+        dag_id="nonconformity_close",
+        task_id="close",
+        run_after=dt.datetime.now(dt.UTC),
+        user="alice",
+        controls=("10.2",),
+    )
+    assert main(["nc", "list", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["open"], doc["closed"]) == (0, 1)
+    (entry,) = doc["nonconformities"]
+    assert entry["status"] == "closed" and entry["closure"]["closed_by"] == "alice"
+    assert (
+        entry["closure"]["evidence_of_pass"] == passed.key and entry["occurrences"][0]["record"] == failed.key
+    )
+    assert main(["nc", "list", "--status", "open"]) == 0
+    assert nc.id not in capsys.readouterr().out
+    assert main(["nc", "list", "--status", "closed"]) == 0
+    out = capsys.readouterr().out
+    assert "closed" in out and "by alice" in out and "root cause: null incomes in the export" in out
+
+
+class FakeAirflow(BaseHTTPRequestHandler):
+    """Airflow 3's endpoints as ``nc close`` uses them; records every request."""
+
+    calls: list[tuple[str, str, dict | None, str | None]] = []
+    paused = False
+    states = ["queued", "running", "failed"]
+
+    def _reply(self, code: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _record(self) -> dict | None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length)) if length else None
+        self.calls.append((self.command, self.path, body, self.headers.get("Authorization")))
+        return body
+
+    def do_POST(self):  # noqa: N802
+        body = self._record()
+        if self.path == "/auth/token":
+            if body == {"username": "alice", "password": "s3cret"}:
+                return self._reply(201, {"access_token": "jwt-of-alice"})
+            return self._reply(401, {"detail": "Invalid credentials"})
+        if self.path == "/api/v2/dags/nonconformity_close/dagRuns":
+            if self.headers.get("Authorization") != "Bearer jwt-of-alice":
+                return self._reply(401, {"detail": "Not authenticated"})
+            return self._reply(200, {"dag_run_id": "manual__2026-11-28T10:00:00+00:00", "state": "queued"})
+        return self._reply(404, {"detail": "Not Found"})
+
+    def do_GET(self):  # noqa: N802
+        self._record()
+        if self.path == "/api/v2/dags/nonconformity_close":
+            return self._reply(200, {"dag_id": "nonconformity_close", "is_paused": self.paused})
+        if self.path.startswith("/api/v2/dags/nonconformity_close/dagRuns/manual__2026-11-28T10"):
+            return self._reply(200, {"state": type(self).states.pop(0)})
+        return self._reply(404, {"detail": "Not Found"})
+
+    def log_message(self, *args):  # keep test output quiet
+        pass
+
+
+@pytest.fixture
+def airflow(monkeypatch):
+    FakeAirflow.calls = []
+    FakeAirflow.paused = False
+    FakeAirflow.states = ["queued", "failed"]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeAirflow)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("AIMSFLOW_AIRFLOW_URL", f"http://127.0.0.1:{server.server_address[1]}")
+    monkeypatch.setenv("AIMSFLOW_AIRFLOW_USERNAME", "alice")
+    monkeypatch.setenv("AIMSFLOW_AIRFLOW_PASSWORD", "s3cret")
+    yield FakeAirflow
+    server.shutdown()
+    server.server_close()
+
+
+CLOSE = ["nc", "close", "NC-20261124-0a70c3", "--root-cause", "null incomes", "--corrective-action", "fixed"]
+
+
+def test_nc_close_logs_in_and_triggers_the_closing_dag_with_its_params(airflow, capsys):
+    assert main(CLOSE) == 0
+    login, dag, trigger = airflow.calls
+    assert login == ("POST", "/auth/token", {"username": "alice", "password": "s3cret"}, None)
+    assert dag[:2] == ("GET", "/api/v2/dags/nonconformity_close") and dag[3] == "Bearer jwt-of-alice"
+    method, path, body, auth = trigger
+    assert (method, path, auth) == ("POST", "/api/v2/dags/nonconformity_close/dagRuns", "Bearer jwt-of-alice")
+    assert body["logical_date"] is None
+    assert body["conf"] == {
+        "nonconformity": "NC-20261124-0a70c3",
+        "root_cause": "null incomes",
+        "corrective_action": "fixed",
+    }
+    out = capsys.readouterr().out
+    assert "triggered nonconformity_close run manual__2026-11-28T10:00:00+00:00 as alice" in out
+    assert "s3cret" not in out
+
+
+def test_nc_close_waits_for_the_outcome_and_says_when_it_was_refused(airflow, capsys, monkeypatch):
+    import aimsflow.risk.airflow_api as api
+
+    monkeypatch.setattr(api.time, "sleep", lambda s: None)
+    airflow.paused = True
+    assert main([*CLOSE, "--wait", "30"]) == 1
+    out = capsys.readouterr().out
+    assert "is paused" in out and ": failed" in out and "refused" in out
+    assert [c[1] for c in airflow.calls].count(
+        "/api/v2/dags/nonconformity_close/dagRuns/manual__2026-11-28T10%3A00%3A00%2B00%3A00"
+    ) == 2
+
+
+def test_nc_close_with_a_wrong_password_says_what_airflow_answered(airflow, monkeypatch):
+    monkeypatch.setenv("AIMSFLOW_AIRFLOW_PASSWORD", "wrong")
+    with pytest.raises(SystemExit) as exc:
+        main(CLOSE)
+    assert "POST /auth/token: HTTP 401" in str(exc.value) and "Invalid credentials" in str(exc.value)
+    assert len(airflow.calls) == 1  # nothing triggered
+
+
+def test_nc_close_without_a_server_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("AIMSFLOW_AIRFLOW_URL", "http://127.0.0.1:9")  # discard port: nothing listens
+    monkeypatch.setenv("AIMSFLOW_AIRFLOW_USERNAME", "alice")
+    monkeypatch.setenv("AIMSFLOW_AIRFLOW_PASSWORD", "x")
+    with pytest.raises(SystemExit) as exc:
+        main(CLOSE)
+    assert "POST http://127.0.0.1:9/auth/token" in str(exc.value)
