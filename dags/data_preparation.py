@@ -17,10 +17,8 @@ from __future__ import annotations
 from airflow.sdk import Param, dag, task
 
 from aimsflow import airflow_glue as glue
+from aimsflow.prep import AI_SYSTEM, CLEAN, RAW, TRAIN
 from aimsflow.results import Subject
-
-AI_SYSTEM = "loan_approval"
-RAW, CLEAN, TRAIN = "loan_applications_raw", "loan_applications_clean", "loan_training_set"
 
 
 @dag(
@@ -46,13 +44,11 @@ RAW, CLEAN, TRAIN = "loan_applications_raw", "loan_applications_clean", "loan_tr
 def data_preparation():
     @task(outlets=[glue.dataset_asset(RAW)])
     def ingest(**context):
-        from aimsflow import settings
-        from aimsflow.catalog import load_inventory
-        from aimsflow.prep.steps import ingest_batch
+        from aimsflow.prep.jobs import ingest_job
 
         return glue.run_job(
             context,
-            lambda period: ingest_batch(load_inventory(), RAW, period.single_day(), settings.data_root()),
+            ingest_job,
             check="data_preparation/ingest",
             controls=("A.7.3", "A.7.5"),
             subject=Subject(AI_SYSTEM, RAW),
@@ -61,17 +57,11 @@ def data_preparation():
 
     @task(outlets=[glue.dataset_asset(CLEAN)])
     def clean(**context):
-        from aimsflow import settings
-        from aimsflow.catalog import load_inventory
-        from aimsflow.prep.steps import clean_batch
-
-        def job(period):
-            key = settings.pseudonym_key() or b""
-            return clean_batch(load_inventory(), RAW, CLEAN, period.single_day(), settings.data_root(), key)
+        from aimsflow.prep.jobs import clean_job
 
         return glue.run_job(
             context,
-            job,
+            clean_job,
             check="data_preparation/clean",
             controls=("A.7.6", "A.7.5"),
             subject=Subject(AI_SYSTEM, CLEAN),
@@ -80,15 +70,11 @@ def data_preparation():
 
     @task(outlets=[glue.dataset_asset(TRAIN)])
     def training_set(**context):
-        from aimsflow import settings
-        from aimsflow.catalog import load_inventory
-        from aimsflow.prep.steps import build_training_set
+        from aimsflow.prep.jobs import training_set_job
 
         return glue.run_job(
             context,
-            lambda period: build_training_set(
-                load_inventory(), CLEAN, TRAIN, period.single_day(), settings.data_root()
-            ),
+            training_set_job,
             check="data_preparation/training_set",
             controls=("A.7.6", "A.7.2", "A.7.5"),
             subject=Subject(AI_SYSTEM, TRAIN),
