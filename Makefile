@@ -22,10 +22,11 @@ export AIMSFLOW_OPENLINEAGE_DIR ?= $(CURDIR)/openlineage/staging
 export GX_ANALYTICS_ENABLED := false
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help install run up test test-fast lint format bench lock clean
+.PHONY: help install run retention up test test-fast lint format bench lock clean
 help:
 	@echo "make run    set up everything, run the governance cycle for the last DAYS=$(DAYS) days, print where the evidence is"
 	@echo "make test   ruff + the whole test suite (what CI runs)"
+	@echo "make retention [EXECUTE=true]  retention plan (dry run), or delete, verify and certify what it lists"
 	@echo "make up     airflow standalone on http://127.0.0.1:8080"
 	@echo "make bench  benchmarks (results in bench/results/)"
 
@@ -46,6 +47,10 @@ $(AIRFLOW_HOME)/airflow.db: $(VENV)/.installed
 
 run: $(AIRFLOW_HOME)/airflow.db
 	$(BIN)/aimsflow cycle --days $(DAYS)
+
+# retention_disposal for yesterday (clock: today 00:00 UTC), then evidence_seal. EXECUTE=true deletes.
+retention: $(AIRFLOW_HOME)/airflow.db
+	$(BIN)/python -m aimsflow.retention $(if $(filter true yes 1,$(EXECUTE)),--execute,)
 
 up: $(AIRFLOW_HOME)/airflow.db
 	@$(BIN)/aimsflow keys demo

@@ -84,6 +84,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         )
         if report.pending:
             print(f"pending (not sealed yet, sealed by the next evidence_seal run): {len(report.pending)}")
+        if report.disposed:
+            print(f"lawfully disposed of (a valid tombstone names each): {len(report.disposed)}")
         for problem in report.problems:
             print(f"BROKEN {problem}")
         print("OK: evidence intact" if report.ok else f"FAILED: {len(report.problems)} problem(s)")

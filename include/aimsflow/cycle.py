@@ -24,8 +24,9 @@ DAILY_DAGS: tuple[str, ...] = ("data_preparation", "data_quality", "bias_assessm
 # The demo pipeline also prepares this many days before the window, so that the training set the
 # window's operational data is compared with (drift) holds more than a day or two of history.
 LEAD_IN_DAYS = 7
-# Runs once after the window, covering its last day (it verifies and seals everything).
-FINAL_DAGS: tuple[str, ...] = ("evidence_seal",)
+# Run once after the window, covering its last day: retention plans as of the day after it (a dry run:
+# the expired demo raw batches, the held training set), then the seal verifies and seals everything.
+FINAL_DAGS: tuple[str, ...] = ("retention_disposal", "evidence_seal")
 # Periodic jobs run once for a period covering the whole window (after the seal: the reassessment
 # reads whether the store verified). Its own record is sealed by the next evidence_seal run.
 WINDOW_DAGS: tuple[str, ...] = ("risk_reassessment",)

@@ -13,6 +13,7 @@ EXPECTED_DAGS = {
     "data_quality",
     "evidence_seal",
     "nonconformity_close",
+    "retention_disposal",
     "risk_reassessment",
 }
 # Manually triggered DAGs (no schedule, nothing to catch up) are not governance schedules.

@@ -42,11 +42,19 @@ def make_record(storage: LocalStorage) -> Callable[..., RecordRef]:
             status=status,
             controls=("A.7.4",),
             summary={"rows": 10},
-            files=files if files is not None else {"summary.json": b'{"rows": 10}\n', "charts/a.txt": b"chart"},
+            files=files
+            if files is not None
+            else {"summary.json": b'{"rows": 10}\n', "charts/a.txt": b"chart"},
         )
         producer = Producer(
-            kind="task", dag_id="data_quality", run_id=run, task_id=task_id, try_number=try_number,
-            max_tries=2, run_type="scheduled", run_after=run_after.isoformat(),
+            kind="task",
+            dag_id="data_quality",
+            run_id=run,
+            task_id=task_id,
+            try_number=try_number,
+            max_tries=2,
+            run_type="scheduled",
+            run_after=run_after.isoformat(),
         )
         now = ended_at or dt.datetime.now(dt.UTC)
         ctx = RunContext(Period.day(day), producer, now, now, triggered_by="tester", params={"x": 1})

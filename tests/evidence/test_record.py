@@ -21,25 +21,38 @@ def test_record_folder_manifest_and_signature(storage, make_record):
     folder = storage.path(ref.key)
     assert ref.key.startswith("records/2026-11-19/data_quality/loans/validate.try1-")
     assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [
-        "charts/a.txt", ENVELOPE, MANIFEST, "summary.json",
+        "charts/a.txt",
+        ENVELOPE,
+        MANIFEST,
+        "summary.json",
     ]
     manifest = (folder / MANIFEST).read_bytes()
     statement = json.loads(manifest)
     assert statement["_type"] == "https://in-toto.io/Statement/v1"
     p = statement["predicate"]
     assert p["check"] == "data_quality/loans" and p["status"] == "passed" and p["controls"] == ["A.7.4"]
-    assert p["period"] == {"start": "2026-11-19T00:00:00+00:00", "end": "2026-11-20T00:00:00+00:00", "label": "2026-11-19"}
+    assert p["period"] == {
+        "start": "2026-11-19T00:00:00+00:00",
+        "end": "2026-11-20T00:00:00+00:00",
+        "label": "2026-11-19",
+    }
     assert p["producer"]["dag_id"] == "data_quality" and p["producer"]["try_number"] == 1
     assert p["triggered_by"] == {"user": "tester", "params": {"x": 1}}
     assert p["code"]["aimsflow"] and "pandas" in p["code"]["packages"]
     assert {f["path"]: f["sha256"] for f in p["files"]} == {
-        "charts/a.txt": sha256_bytes(b"chart"), "summary.json": sha256_bytes(b'{"rows": 10}\n'),
+        "charts/a.txt": sha256_bytes(b"chart"),
+        "summary.json": sha256_bytes(b'{"rows": 10}\n'),
     }
     ptype, payload, sigs = parse_envelope((folder / ENVELOPE).read_bytes())
     assert payload == manifest  # signed bytes are the stored bytes
     keys = TrustedKeys.load()
     assert sigs[0]["keyid"] == "test-key-1"
-    assert keys.check("test-key-1", pae(ptype, payload), base64.b64decode(sigs[0]["sig"]), dt.datetime.now(dt.UTC)) is None
+    assert (
+        keys.check(
+            "test-key-1", pae(ptype, payload), base64.b64decode(sigs[0]["sig"]), dt.datetime.now(dt.UTC)
+        )
+        is None
+    )
 
 
 def test_write_once_same_producer_cannot_write_twice(make_record):
@@ -98,6 +111,7 @@ def test_fault_at_any_write_step_leaves_no_partial_record(storage, make_record, 
             if calls["n"] == failing_step + 1:
                 raise OSError(f"injected fault at step {failing_step}")
             return fn(*args, **kwargs)
+
         return wrapper
 
     monkeypatch.setattr(storage_mod.LocalStorage, "_write_file", staticmethod(counting(real_write)))

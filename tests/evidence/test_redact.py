@@ -22,7 +22,10 @@ def test_configured_secrets_and_url_passwords_are_masked(aims_env, monkeypatch):
 
 def test_secret_looking_params_are_masked_others_kept():
     assert redact_params({"period": "2026-11", "api_key": "abc", "db_password": "x", "execute": True}) == {
-        "period": "2026-11", "api_key": MASK, "db_password": MASK, "execute": True,
+        "period": "2026-11",
+        "api_key": MASK,
+        "db_password": MASK,
+        "execute": True,
     }
 
 

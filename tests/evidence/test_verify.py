@@ -146,7 +146,9 @@ def test_record_signed_by_unknown_key(storage, make_record):
     assert "unknown key 'rogue'" in report.problems[0].problem
 
 
-def test_rotation_keeps_old_records_valid_and_catches_signing_outside_validity(storage, make_record, aims_env):
+def test_rotation_keeps_old_records_valid_and_catches_signing_outside_validity(
+    storage, make_record, aims_env
+):
     old = make_record(run="r1")
     key_id, seed, public = new_key("test-key-2")
     keys_file = aims_env / "keys" / "trusted_keys.json"
@@ -157,7 +159,9 @@ def test_rotation_keeps_old_records_valid_and_catches_signing_outside_validity(s
     add_trusted_key(keys_file, key_id, public, rotation)
     new = make_record(run="r2", signer=Signer.from_seed_b64(key_id, seed))
     assert _verify(storage).ok
-    late = make_record(run="r3", ended_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=1))  # old key, after expiry
+    late = make_record(
+        run="r3", ended_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    )  # old key, after expiry
     report = _verify(storage)
     assert _objects(report) == [late.key] and "outside the validity" in report.problems[0].problem
     assert old.key != new.key

@@ -75,7 +75,9 @@ def validate_controls(ids: Iterable[str]) -> tuple[str, ...]:
     ids = tuple(ids)
     unknown = sorted(set(ids) - CONTROLS.keys())
     if unknown:
-        raise UnknownControlError(f"unknown control id(s) {unknown}; expected Annex A ids (A.x.y) or clauses {sorted(CLAUSES)}")
+        raise UnknownControlError(
+            f"unknown control id(s) {unknown}; expected Annex A ids (A.x.y) or clauses {sorted(CLAUSES)}"
+        )
     if not ids:
         raise UnknownControlError("a record must name at least one control")
     return tuple(sorted(set(ids), key=_sort_key))

@@ -23,7 +23,10 @@ def sign_envelope(payload: bytes, signer: Signer, payload_type: str = PAYLOAD_TY
         "payloadType": payload_type,
         "payload": base64.b64encode(payload).decode(),
         "signatures": [
-            {"keyid": signer.key_id, "sig": base64.b64encode(signer.sign(pae(payload_type, payload))).decode()}
+            {
+                "keyid": signer.key_id,
+                "sig": base64.b64encode(signer.sign(pae(payload_type, payload))).decode(),
+            }
         ],
     }
     return (json.dumps(envelope, indent=2) + "\n").encode()

@@ -106,7 +106,9 @@ class TrustedKeys:
                     entry["key_id"],
                     Ed25519PublicKey.from_public_bytes(base64.b64decode(entry["public_key"])),
                     to_utc(dt.datetime.fromisoformat(entry["valid_from"])),
-                    to_utc(dt.datetime.fromisoformat(entry["valid_until"])) if entry.get("valid_until") else None,
+                    to_utc(dt.datetime.fromisoformat(entry["valid_until"]))
+                    if entry.get("valid_until")
+                    else None,
                 )
                 for entry in doc["keys"]
             ]
@@ -143,7 +145,12 @@ def add_trusted_key(path: Path, key_id: str, public_key_b64: str, valid_from: dt
     if any(k["key_id"] == key_id for k in doc["keys"]):
         return
     doc["keys"].append(
-        {"key_id": key_id, "public_key": public_key_b64, "valid_from": valid_from.isoformat(), "valid_until": None}
+        {
+            "key_id": key_id,
+            "public_key": public_key_b64,
+            "valid_from": valid_from.isoformat(),
+            "valid_until": None,
+        }
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -167,7 +174,10 @@ def ensure_demo_key(keys_dir: Path | None = None) -> tuple[str, Path]:
         seed = base64.b64encode(private.private_bytes_raw()).decode()
         _write_private(key_file, f"{key_id} {seed}\n")
         add_trusted_key(
-            keys_dir / "trusted_keys.json", key_id, public_b64, dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+            keys_dir / "trusted_keys.json",
+            key_id,
+            public_b64,
+            dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1),
         )
     key_id = key_file.read_text().split()[0]
     return key_id, key_file

@@ -40,13 +40,23 @@ class RecordSummary:
     @property
     def verdict_key(self) -> tuple[str, str, str, str, str]:
         s = self.subject
-        return (self.check, s.get("ai_system") or "", s.get("dataset") or "", s.get("partition") or "", self.period.label)
+        return (
+            self.check,
+            s.get("ai_system") or "",
+            s.get("dataset") or "",
+            s.get("partition") or "",
+            self.period.label,
+        )
 
     @property
     def order(self) -> tuple[str, int, str]:
         """Later runs win; within a run the higher try wins. Runs are ordered by ``run_after``."""
         p = self.producer
-        return (p.get("run_after") or self.started_at.isoformat(), p.get("try_number") or 0, self.ended_at.isoformat())
+        return (
+            p.get("run_after") or self.started_at.isoformat(),
+            p.get("try_number") or 0,
+            self.ended_at.isoformat(),
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {

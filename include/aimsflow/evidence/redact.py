@@ -51,7 +51,9 @@ def pseudonymise(value: object, key: bytes | None = None) -> str:
     return "hmac:" + hmac.new(key, str(value).encode(), hashlib.sha256).hexdigest()[:16]
 
 
-def suppress_small_groups(counts: dict[str, int], figures: dict[str, Any], min_size: int | None = None) -> dict[str, Any]:
+def suppress_small_groups(
+    counts: dict[str, int], figures: dict[str, Any], min_size: int | None = None
+) -> dict[str, Any]:
     """Per-group ``figures`` with groups smaller than ``min_size`` replaced by a suppression marker,
     so a record never singles out a handful of people (the count itself is suppressed too)."""
     min_size = settings.min_group_size() if min_size is None else min_size

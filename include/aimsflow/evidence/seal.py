@@ -104,7 +104,9 @@ def current_head(storage: Storage) -> SealHead | None:
     return SealHead(sequences[-1], sha256_bytes(body))
 
 
-def seal_pending(storage: Storage, signer: Signer, witness: Witness, now: dt.datetime | None = None) -> SealResult:
+def seal_pending(
+    storage: Storage, signer: Signer, witness: Witness, now: dt.datetime | None = None
+) -> SealResult:
     """Seal every unsealed record. Only ``evidence_seal`` (max one active run) calls this, so the
     chain has a single writer; a seal written but not yet witnessed (crash) is witnessed first."""
     head = current_head(storage)

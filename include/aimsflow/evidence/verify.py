@@ -31,6 +31,9 @@ from aimsflow.evidence.storage import Storage
 from aimsflow.periods import Period
 from aimsflow.results import sha256_bytes
 
+#: Check id of the tombstone records ``retention_disposal`` writes for each evidence record it disposes of.
+TOMBSTONE_CHECK = "retention/tombstone"
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -48,6 +51,8 @@ class VerifyReport:
     bytes_hashed: int = 0
     seals_checked: int = 0
     pending: list[str] = field(default_factory=list)
+    # Sealed records that are gone because a valid tombstone names them: lawfully disposed of.
+    disposed: list[dict[str, str | int | bool]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     head: SealHead | None = None
     witness: SealHead | None = None
@@ -69,6 +74,7 @@ class VerifyReport:
             "head": self.head.as_dict() if self.head else None,
             "witness": self.witness.as_dict() if self.witness else None,
             "pending": self.pending,
+            "disposed": self.disposed,
             "problems": [{"object": p.object, "problem": p.problem} for p in self.problems],
         }
 
@@ -109,7 +115,9 @@ def _group_files(storage: Storage, prefix: str) -> dict[str, set[str]]:
     return out
 
 
-def _verify_seals(storage: Storage, keys: TrustedKeys, report: VerifyReport) -> dict[str, list[tuple[int, str]]]:
+def _verify_seals(
+    storage: Storage, keys: TrustedKeys, report: VerifyReport
+) -> dict[str, list[tuple[int, str]]]:
     """Check the chain; return record key -> [(seal sequence, manifest sha256)] from every leaf."""
     leaves: dict[str, list[tuple[int, str]]] = defaultdict(list)
     folders = _group_files(storage, "seals")
@@ -169,7 +177,9 @@ def _verify_witness(witness: Witness, storage: Storage, report: VerifyReport) ->
     head = report.head
     if witnessed is None:
         if head is not None:
-            report.add("witness", f"no witness head at {witness.storage.describe('head.json')}, store has seals")
+            report.add(
+                "witness", f"no witness head at {witness.storage.describe('head.json')}, store has seals"
+            )
         return
     if head is None or witnessed.sequence > head.sequence:
         ends = "no seals" if head is None else f"seal {head.sequence}"
@@ -184,6 +194,93 @@ def _verify_witness(witness: Witness, storage: Storage, report: VerifyReport) ->
         report.add(seal_key(witnessed.sequence), "seal differs from the one the witness recorded")
     if head.sequence > witnessed.sequence:
         report.add(seal_key(head.sequence), f"seals after {witnessed.sequence} are not witnessed yet")
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    key: str
+    record: str
+    manifest_sha256: str
+    sealed_in: int
+
+
+def _tombstones(storage: Storage, keys: TrustedKeys, record_folders: set[str]) -> dict[str, list[Tombstone]]:
+    """Disposed record -> the tombstones naming it. Only a tombstone that is where its manifest puts it
+    and is signed by a key trusted at its ``ended_at`` counts; sealed or still pending (the next seal
+    covers it, and that seal runs only after verify passes). Whatever is wrong with a tombstone is
+    reported by the record checks like for any record."""
+    out: dict[str, list[Tombstone]] = defaultdict(list)
+    marker = "/" + TOMBSTONE_CHECK + "/"
+    for key in sorted(record_folders):
+        if marker not in key:
+            continue
+        try:
+            manifest = storage.get(f"{key}/{MANIFEST}")
+            predicate = json.loads(manifest)["predicate"]
+            if predicate.get("check") != TOMBSTONE_CHECK:
+                continue
+            ended_at = dt.datetime.fromisoformat(predicate["ended_at"])
+            where = record_key(Period.from_dict(predicate["period"]), TOMBSTONE_CHECK, predicate["record_id"])
+            summary = predicate["summary"]
+            tomb = Tombstone(
+                key,
+                str(summary["disposed_record"]),
+                str(summary["manifest_sha256"]),
+                int(summary["sealed_in"]),
+            )
+            envelope = storage.get(f"{key}/{ENVELOPE}")
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if where != key or _check_signature(envelope, manifest, PAYLOAD_TYPE, keys, ended_at) is not None:
+            continue
+        out[tomb.record].append(tomb)
+    return out
+
+
+def _check_disposals(
+    leaves: dict[str, list[tuple[int, str]]],
+    tombstones: dict[str, list[Tombstone]],
+    record_folders: set[str],
+    pending: set[str],
+    period: Period | None,
+    report: VerifyReport,
+) -> None:
+    """A sealed record that is gone is a deleted record, unless a tombstone names it with the manifest
+    SHA-256 and the seal its leaf has: then it was lawfully disposed of. A tombstone naming a record
+    that is still there, or one no seal covers, is a problem (a forged or misplaced tombstone)."""
+    for record, seals in sorted(leaves.items()):
+        if record in record_folders or not (period is None or _leaf_in_period(record, period)):
+            continue
+        seq, sealed_sha = seals[0]
+        named = tombstones.get(record, [])
+        match = [t for t in named if t.manifest_sha256 == sealed_sha and t.sealed_in == seq]
+        if match:
+            tomb = match[0]
+            report.disposed.append(
+                {
+                    "record": record,
+                    "sealed_in": seq,
+                    "tombstone": tomb.key,
+                    "tombstone_sealed": tomb.key not in pending,
+                }
+            )
+        elif named:
+            report.add(
+                record,
+                f"sealed in seal {seq} but missing from the store; tombstone {named[0].key} names manifest "
+                f"{named[0].manifest_sha256[:12]} in seal {named[0].sealed_in}, not the sealed {sealed_sha[:12]} "
+                f"in seal {seq} (not a lawful disposal)",
+            )
+        else:
+            report.add(record, f"sealed in seal {seq} but missing from the store (deleted record)")
+    for record, named in sorted(tombstones.items()):
+        if period is not None and not _leaf_in_period(record, period):
+            continue
+        for tomb in named:
+            if record in record_folders:
+                report.add(tomb.key, f"tombstone names {record}, which is still in the store")
+            elif record not in leaves:
+                report.add(tomb.key, f"tombstone names {record}, which no seal covers")
 
 
 def verify_store(
@@ -264,11 +361,8 @@ def verify_store(
             futures.append(pool.submit(_check_batch, storage, keys, batch))
         report.records_checked = len(checked_records)
 
-        for record, seals in sorted(leaves.items()):
-            if record not in record_folders and (period is None or _leaf_in_period(record, period)):
-                report.add(
-                    record, f"sealed in seal {seals[0][0]} but missing from the store (deleted record)"
-                )
+        tombstones = _tombstones(storage, keys, record_folders)
+        _check_disposals(leaves, tombstones, record_folders, set(report.pending), period, report)
 
         for future in futures:
             result = future.result()

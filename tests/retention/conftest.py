@@ -1,0 +1,118 @@
+"""Retention fixtures: every location under tmp_path, the project's inventory, small object factories."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from aimsflow import settings
+from aimsflow.catalog import Inventory, load_inventory
+from aimsflow.evidence.keys import Signer
+from aimsflow.evidence.record import Producer, RecordRef, RunContext, write_record
+from aimsflow.evidence.seal import SealResult, Witness, seal_pending
+from aimsflow.evidence.storage import LocalStorage
+from aimsflow.periods import Period
+from aimsflow.results import JobResult, Status, Subject
+from aimsflow.retention.objects import Locations
+from tests.conftest import PROJECT
+
+INVENTORY: Inventory = load_inventory(PROJECT / "include" / "config")
+
+
+@pytest.fixture
+def rt_env(aims_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``aims_env`` plus the OpenLineage folder under tmp_path."""
+    monkeypatch.setenv("AIMSFLOW_OPENLINEAGE_ROOT", str(aims_env / "openlineage"))
+    return aims_env
+
+
+@pytest.fixture
+def loc(rt_env: Path) -> Locations:
+    return Locations.from_settings()
+
+
+@pytest.fixture
+def storage(rt_env: Path) -> LocalStorage:
+    return LocalStorage(settings.evidence_root())
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the project's config folder (inventory, policies, holds) that a test may edit."""
+    target = tmp_path / "config"
+    shutil.copytree(PROJECT / "include" / "config", target)
+    monkeypatch.setenv("AIMSFLOW_CONFIG_DIR", str(target))
+    return target
+
+
+def put_partition(
+    loc: Locations, dataset: str, day: dt.date, content: bytes = b"a,b\n1,2\n", version: str | None = None
+) -> Path:
+    """A raw batch file, or (with ``version``) one version file of a derived partition folder."""
+    path = INVENTORY.dataset(dataset).partition_path(day, loc.data_root)
+    if version is not None:
+        path = path / f"part-{version}.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return path
+
+
+def write_evidence(
+    storage: LocalStorage,
+    signer: Signer,
+    day: dt.date,
+    *,
+    check: str = "data_quality/loan_applications_raw",
+    dataset: str | None = "loan_applications_raw",
+    ai_system: str | None = "loan_approval",
+    written: dt.datetime | None = None,
+    name: str = "test",
+) -> RecordRef:
+    written = written or dt.datetime.combine(day + dt.timedelta(days=1), dt.time(1), dt.UTC)
+    result = JobResult(
+        check, Subject(ai_system, dataset, day.isoformat()), Status.passed, ("A.7.4",), files={"a.txt": b"a"}
+    )
+    ctx = RunContext(Period.day(day), Producer.command_run(name), written, written)
+    return write_record(storage, result, ctx, signer)
+
+
+def seal(storage: LocalStorage, signer: Signer, witness_dir: Path) -> SealResult:
+    return seal_pending(storage, signer, Witness(witness_dir))
+
+
+def as_task_record(
+    storage: LocalStorage,
+    result: JobResult,
+    period: Period,
+    task_id: str,
+    *,
+    user: str = "alice",
+    execute: bool = False,
+    run_id: str = "manual__2026-07-01",
+) -> RecordRef:
+    """Write a job's result as the retention_disposal task would (a task producer, the run's Params)."""
+    producer = Producer(
+        kind="task",
+        dag_id="retention_disposal",
+        run_id=run_id,
+        task_id=task_id,
+        try_number=1,
+        max_tries=2,
+        run_type="manual",
+        run_after=period.end.isoformat(),
+        user=user,
+    )
+    now = dt.datetime.now(dt.UTC)
+    ctx = RunContext(period, producer, now, now, triggered_by=user, params={"execute": execute})
+    return write_record(storage, result, ctx, Signer.from_settings())
+
+
+EXECUTOR = {
+    "kind": "task",
+    "dag_id": "retention_disposal",
+    "run_id": "manual__2026-07-01",
+    "task_id": "execute",
+}

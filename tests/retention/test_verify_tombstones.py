@@ -1,0 +1,104 @@
+"""`aimsflow evidence verify` tells lawful disposal (a valid tombstone names the sealed record) apart
+from tampering. The tests marked xfail need the verify patch of issue 8 (tombstone-aware coverage)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from aimsflow import settings
+from aimsflow.evidence.keys import Signer, TrustedKeys
+from aimsflow.evidence.record import Producer, RecordRef, RunContext, write_record
+from aimsflow.evidence.seal import Witness
+from aimsflow.evidence.storage import LocalStorage
+from aimsflow.evidence.verify import verify_store
+from aimsflow.periods import Period
+from aimsflow.results import JobResult, Status, Subject
+from aimsflow.retention.dispose import TOMBSTONE_CHECK
+from aimsflow.retention.jobs import execute_job, plan_job
+from tests.conftest import new_key
+from tests.retention.conftest import EXECUTOR, as_task_record, seal, write_evidence
+
+PERIOD = Period.day(dt.date(2028, 2, 29))  # clock 2028-03-01: evidence of cycle-2024 has expired
+DAY = dt.date(2024, 5, 1)
+
+
+def verify(period: Period | None = None):
+    return verify_store(LocalStorage(settings.evidence_root()), TrustedKeys.load(), Witness(), period)
+
+
+@pytest.fixture
+def sealed_record(rt_env: Path, storage: LocalStorage) -> RecordRef:
+    signer = Signer.from_settings()
+    ref = write_evidence(storage, signer, DAY)
+    write_evidence(storage, signer, DAY, dataset="loan_training_set", name="kept")  # held: stays
+    seal(storage, signer, rt_env / "witness")
+    return ref
+
+
+def dispose(storage: LocalStorage) -> None:
+    ref = as_task_record(storage, plan_job(PERIOD, True, now=PERIOD.end), PERIOD, "plan", execute=True)
+    assert execute_job(PERIOD, ref.key, EXECUTOR).summary["deleted"] == 1
+
+
+def test_a_sealed_record_deleted_without_tombstone_is_reported_as_deleted(sealed_record, storage):
+    shutil.rmtree(storage.root / sealed_record.key)
+    report = verify()
+    assert not report.ok
+    assert any(p.object == sealed_record.key and "(deleted record)" in p.problem for p in report.problems)
+
+
+def test_a_lawfully_disposed_record_verifies_before_and_after_its_tombstone_is_sealed(
+    rt_env, sealed_record, storage
+):
+    dispose(storage)
+    pending = verify()
+    assert pending.ok, pending.problems  # the tombstone is pending: evidence_seal must still pass verify
+    (entry,) = pending.disposed
+    assert entry["record"] == sealed_record.key and entry["sealed_in"] == 1
+    assert entry["tombstone_sealed"] is False and f"/{TOMBSTONE_CHECK}/" in entry["tombstone"]
+    seal(storage, Signer.from_settings(), rt_env / "witness")
+    after = verify()
+    assert after.ok and after.pending == [] and after.disposed[0]["tombstone_sealed"] is True
+    assert verify(Period.day(DAY)).disposed[0]["record"] == sealed_record.key  # period-filtered too
+
+
+def forge_tombstone(storage: LocalStorage, record: str, manifest_sha256: str, sealed_in: int, signer: Signer):
+    summary = {"disposed_record": record, "manifest_sha256": manifest_sha256, "sealed_in": sealed_in}
+    now = dt.datetime.now(dt.UTC)
+    result = JobResult(TOMBSTONE_CHECK, Subject(), Status.passed, ("7.5.3",), summary=summary)
+    return write_record(
+        storage, result, RunContext(Period.day(DAY), Producer.command_run("retention"), now, now), signer
+    )
+
+
+def test_a_tombstone_that_does_not_match_the_sealed_manifest_is_not_a_lawful_disposal(sealed_record, storage):
+    forge_tombstone(storage, sealed_record.key, "0" * 64, 1, Signer.from_settings())
+    shutil.rmtree(storage.root / sealed_record.key)
+    report = verify()
+    assert not report.ok and report.disposed == []
+    assert any(
+        p.object == sealed_record.key and "not a lawful disposal" in p.problem for p in report.problems
+    )
+
+
+def test_a_tombstone_for_a_record_still_in_the_store_is_a_problem(sealed_record, storage):
+    tomb = forge_tombstone(
+        storage, sealed_record.key, sealed_record.manifest_sha256, 1, Signer.from_settings()
+    )
+    report = verify()
+    assert any(p.object == tomb.key and "still in the store" in p.problem for p in report.problems)
+
+
+def test_a_tombstone_signed_by_an_untrusted_key_does_not_excuse_a_deletion(sealed_record, storage):
+    key_id, seed, _ = new_key("intruder")
+    intruder = Signer.from_seed_b64(key_id, seed)
+    forge_tombstone(storage, sealed_record.key, sealed_record.manifest_sha256, 1, intruder)
+    shutil.rmtree(storage.root / sealed_record.key)
+    report = verify()
+    assert not report.ok
+    assert any(p.object == sealed_record.key and "deleted record" in p.problem for p in report.problems)
+    assert any("unknown key 'intruder'" in p.problem for p in report.problems)
