@@ -14,18 +14,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from aimsflow import settings
-
-
-class ConfigError(ValueError):
-    """A configuration file is invalid; ``problems`` lists every problem found."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("invalid configuration:\n  " + "\n  ".join(problems))
+from aimsflow.configfile import ConfigError, describe, read_yaml
 
 
 class _Model(BaseModel):
@@ -186,24 +178,7 @@ class Inventory:
         return next((c for c in self.certification_cycles if c.start <= day < c.end), None)
 
 
-def _location(loc: tuple[Any, ...]) -> str:
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or "<root>"
-
-
-def _read_yaml(path: Path, problems: list[str]) -> Any:
-    """The document (``{}`` for an empty file), or None after recording why it cannot be read."""
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        problems.append(f"{path}: file not found")
-    except (yaml.YAMLError, ValueError) as exc:  # ValueError: e.g. an impossible date such as 2027-02-30
-        problems.append(f"{path}: not valid YAML: {exc}")
-    else:
-        return {} if doc is None else doc
-    return None
-
-
-def _validate_list(
+def validate_list(
     path: Path, doc: Any, key: str, model: type[_Model], problems: list[str]
 ) -> list[tuple[int, Any]]:
     """The valid items, each with its index in the document's list."""
@@ -221,15 +196,11 @@ def _validate_list(
         try:
             items.append((index, model.model_validate(raw)))
         except ValidationError as exc:
-            for err in exc.errors():
-                where = _location((key, index, *err["loc"]))
-                value = err.get("input")
-                shown = "<missing>" if err["type"] == "missing" else repr(value)[:120]
-                problems.append(f"{path}: {where}: value {shown}: {err['msg']}")
+            problems.extend(describe(path, err, (key, index)) for err in exc.errors())
     return items
 
 
-def _unique(
+def unique_ids(
     path: Path, key: str, items: list[tuple[int, Any]], problems: list[str]
 ) -> dict[str, tuple[int, Any]]:
     """Id -> (index, item); a repeated id is a problem (the first definition is kept)."""
@@ -258,17 +229,17 @@ def load_inventory(config: Path | None = None) -> Inventory:
     config = config or settings.config_dir()
     files = {name: config / f"{name}.yaml" for name in ("ai_systems", "certification", "datasets")}
     problems: list[str] = []
-    docs = {name: _read_yaml(path, problems) for name, path in files.items()}
-    systems = _unique(
+    docs = {name: read_yaml(path, problems) for name, path in files.items()}
+    systems = unique_ids(
         files["ai_systems"],
         "ai_systems",
-        _validate_list(files["ai_systems"], docs["ai_systems"], "ai_systems", AISystem, problems),
+        validate_list(files["ai_systems"], docs["ai_systems"], "ai_systems", AISystem, problems),
         problems,
     )
-    cycles = _unique(
+    cycles = unique_ids(
         files["certification"],
         "certification_cycles",
-        _validate_list(
+        validate_list(
             files["certification"],
             docs["certification"],
             "certification_cycles",
@@ -277,10 +248,10 @@ def load_inventory(config: Path | None = None) -> Inventory:
         ),
         problems,
     )
-    datasets = _unique(
+    datasets = unique_ids(
         files["datasets"],
         "datasets",
-        _validate_list(files["datasets"], docs["datasets"], "datasets", Dataset, problems),
+        validate_list(files["datasets"], docs["datasets"], "datasets", Dataset, problems),
         problems,
     )
     # Against every id declared in ai_systems.yaml, valid or not: an AI system with a bad field is

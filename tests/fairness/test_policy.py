@@ -121,8 +121,8 @@ def test_every_problem_is_listed_at_once(tmp_path):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("", "expected a mapping of policy keys, got an empty file"),
-        ("- 1\n", "expected a mapping of policy keys, got list"),
+        ("", "value an empty file: expected a mapping with policy keys"),
+        ("- 1\n", "value list: expected a mapping with policy keys"),
         ("a: [", "not valid YAML"),
     ],
 )

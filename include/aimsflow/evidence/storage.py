@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
+from aimsflow.fsutil import fsync_dir
+
 
 class WriteOnceError(FileExistsError):
     """An object or record already exists: evidence is never overwritten."""
@@ -32,14 +34,6 @@ class Storage(Protocol):
     def iter_dirs_with(self, prefix: str, marker: str) -> Iterator[str]: ...
     def remove_dir(self, key: str) -> None: ...
     def describe(self, key: str) -> str: ...
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class LocalStorage:
@@ -95,13 +89,13 @@ class LocalStorage:
                     os.rename(tmp, staging / name)
                 else:
                     self._write_file(staging / name, files[name])
-            _fsync_dir(staging)
+            fsync_dir(staging)
             target.parent.mkdir(parents=True, exist_ok=True)
             if target.exists():
                 raise WriteOnceError(f"{target} already exists; evidence is write-once")
             # Renaming a folder onto an existing non-empty folder fails, so this cannot overwrite.
             os.rename(staging, target)
-            _fsync_dir(target.parent)
+            fsync_dir(target.parent)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -117,7 +111,7 @@ class LocalStorage:
             raise WriteOnceError(f"{target} already exists; evidence is write-once") from None
         finally:
             tmp.unlink()
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
 
     def replace(self, key: str, data: bytes) -> None:
         """Atomic overwrite, for pointers outside the append-only store (the witness head)."""
@@ -126,7 +120,7 @@ class LocalStorage:
         tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
         self._write_file(tmp, data)
         os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
 
     def get(self, key: str) -> bytes:
         with open(self._fspath(key), "rb") as fh:

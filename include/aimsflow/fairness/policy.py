@@ -27,10 +27,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from aimsflow.catalog import ConfigError
+from aimsflow.configfile import ConfigError, describe, read_mapping
 from aimsflow.fairness.metrics import (
     BASE_RATE,
     MISSING_RATE,
@@ -142,32 +141,19 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
 
 
 def _problem(path: Path, err: Any) -> str:
-    loc = tuple(err["loc"])
-    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or "<root>"
+    """As :func:`aimsflow.configfile.describe`, naming the allowed keys when a key is unknown."""
     if err["type"] == "extra_forbidden":
-        model = _model_at(loc[:-1])
+        model = _model_at(tuple(err["loc"])[:-1])
         allowed = sorted(model.model_fields) if model else []
-        return f"{path}: {where}: value {err.get('input')!r}: unknown key; expected one of {allowed}"
-    if err["type"] == "missing":
-        return f"{path}: {where}: value <missing>: expected this key to be set"
-    msg = str(err["msg"]).removeprefix("Value error, ")
-    msg = msg.replace("Input should be ", "expected ", 1)
-    return f"{path}: {where}: value {repr(err.get('input'))[:120]}: {msg}"
+        return f"{describe(path, err)}; expected one of {allowed}"
+    return describe(path, err)
 
 
 def load_fairness_policy(path: Path) -> FairnessPolicy:
     """Read and validate a policy, raising :class:`ConfigError` with every problem (file, path inside
     the document, value, what was expected)."""
     path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError([f"{path}: file not found"]) from None
-    except (yaml.YAMLError, ValueError) as exc:
-        raise ConfigError([f"{path}: not valid YAML: {exc}"]) from None
-    if not isinstance(doc, dict):
-        got = "an empty file" if doc is None else type(doc).__name__
-        raise ConfigError([f"{path}: <root>: expected a mapping of policy keys, got {got}"])
+    doc = read_mapping(path, "policy keys")
     try:
         return FairnessPolicy.model_validate(doc)
     except ValidationError as exc:

@@ -33,6 +33,8 @@ import attr
 from openlineage.client.serde import Serde
 from openlineage.client.transport.transport import Config, Transport
 
+from aimsflow.fsutil import fsync_dir
+
 if TYPE_CHECKING:
     from openlineage.client.client import Event
 
@@ -167,21 +169,13 @@ def write_event_file(directory: Path, payload: bytes, event_type: str, run_id: s
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    _fsync_dir(directory)
+    fsync_dir(directory)
     log.debug("OpenLineage event written to %s", final)
     return final
 
 
 def _publish(temp: Path, final: Path) -> None:
     os.replace(temp, final)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _event_type(event: Any) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from aimsflow.fsutil import fsync_dir
 from aimsflow.results import sha256_file
 
 _PATTERN = "part-*.parquet"
@@ -30,14 +31,6 @@ _WRITE_OPTIONS = {
     "data_page_version": "1.0",
     "store_schema": True,
 }
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def write_version(table: pa.Table, folder: Path) -> tuple[Path, bool]:
@@ -59,7 +52,7 @@ def write_version(table: pa.Table, folder: Path) -> tuple[Path, bool]:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
         target = folder / f"part-{stamp}-{digest[:12]}.parquet"
         os.link(tmp, target)  # unlike rename, fails instead of replacing an existing file
-        _fsync_dir(folder)
+        fsync_dir(folder)
         return target, True
     finally:
         tmp.unlink(missing_ok=True)

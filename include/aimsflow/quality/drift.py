@@ -8,10 +8,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from aimsflow.catalog import ConfigError
+from aimsflow.configfile import load_model
 
 
 class _Thresholds(BaseModel):
@@ -39,20 +38,7 @@ class DriftPolicy(BaseModel):
 
 
 def load_drift_policy(path: Path) -> DriftPolicy:
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return DriftPolicy.model_validate(doc)
-    except FileNotFoundError:
-        raise ConfigError([f"{path}: file not found"]) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError([f"{path}: not valid YAML: {exc}"]) from None
-    except ValidationError as exc:
-        raise ConfigError(
-            [
-                f"{path}: {'.'.join(map(str, e['loc'])) or '<root>'}: value {e.get('input')!r}: {e['msg']}"
-                for e in exc.errors()
-            ]
-        ) from None
+    return load_model(path, DriftPolicy, "psi and ks thresholds")
 
 
 @dataclass(frozen=True)

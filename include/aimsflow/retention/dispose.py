@@ -38,6 +38,7 @@ from typing import Any
 from aimsflow.evidence.keys import Signer
 from aimsflow.evidence.record import ENVELOPE, MANIFEST, Producer, RunContext, record_key, write_record
 from aimsflow.evidence.storage import LocalStorage, WriteOnceError
+from aimsflow.fsutil import fsync_dir
 from aimsflow.periods import Period, to_utc
 from aimsflow.results import DataRef, JobResult, Status, Subject, sha256_bytes, sha256_file
 from aimsflow.retention.decide import Outcome, Rules, decide
@@ -170,14 +171,6 @@ def tombstone_key(c: Candidate) -> str:
 # --- durable file-system steps (module level, so that tests can inject crashes between them) ---------
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_json(path: Path, doc: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     with open(tmp, "xb") as fh:
@@ -185,7 +178,7 @@ def _write_json(path: Path, doc: dict[str, Any]) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.rename(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def write_intent(marker: Path, intent: dict[str, Any]) -> None:
@@ -195,14 +188,14 @@ def write_intent(marker: Path, intent: dict[str, Any]) -> None:
     staging.mkdir()
     _write_json(staging / INTENT, intent)
     os.rename(staging, marker)  # fails if the marker exists: one intent per marker
-    _fsync_dir(marker.parent)
+    fsync_dir(marker.parent)
 
 
 def take(source: Path, marker: Path) -> None:
     """Move the object into the marker: one atomic rename, after which it is gone from its URI."""
     os.rename(source, marker / PAYLOAD)
-    _fsync_dir(marker)
-    _fsync_dir(source.parent)
+    fsync_dir(marker)
+    fsync_dir(source.parent)
 
 
 def record_taken(marker: Path, measured: dict[str, Any]) -> None:
@@ -238,18 +231,18 @@ def purge(marker: Path, method: Method) -> None:
         if method == Method.overwrite_and_delete and payload.is_file():
             _overwrite(payload)
         payload.unlink()
-    _fsync_dir(marker)
+    fsync_dir(marker)
 
 
 def restore(marker: Path, source: Path) -> None:
     source.parent.mkdir(parents=True, exist_ok=True)
     os.rename(marker / PAYLOAD, source)
-    _fsync_dir(source.parent)
+    fsync_dir(source.parent)
 
 
 def close_marker(marker: Path) -> None:
     shutil.rmtree(marker)
-    _fsync_dir(marker.parent)
+    fsync_dir(marker.parent)
 
 
 # --- measuring ---------------------------------------------------------------------------------------

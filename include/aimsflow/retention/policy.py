@@ -20,16 +20,16 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from aimsflow.catalog import ConfigError, Inventory
+from aimsflow.catalog import Inventory
+from aimsflow.configfile import ConfigError, describe, read_mapping
 
 EVIDENCE_CLASS = "evidence"
 LINEAGE_CLASS = "lineage_events"
@@ -192,40 +192,12 @@ class PolicySet:
         return self.policies.get(data_class) if data_class else None
 
 
-def _where(loc: Sequence[Any]) -> str:
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or "<root>"
-
-
-def _problem(path: Path, err: Mapping[str, Any]) -> str:
-    loc = tuple(err["loc"])
-    where = _where(loc)
-    if err["type"] == "missing":
-        return f"{path}: {where}: value <missing>: expected this key to be set"
-    if err["type"] == "extra_forbidden":
-        return f"{path}: {where}: value {repr(err.get('input'))[:120]}: unknown key"
-    msg = str(err["msg"]).removeprefix("Value error, ").replace("Input should be ", "expected ", 1)
-    return f"{path}: {where}: value {repr(err.get('input'))[:120]}: {msg}"
-
-
-def _read(path: Path, what: str) -> dict[str, Any]:
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError([f"{path}: file not found"]) from None
-    except (yaml.YAMLError, ValueError) as exc:
-        raise ConfigError([f"{path}: not valid YAML: {exc}"]) from None
-    if not isinstance(doc, dict):
-        got = "an empty file" if doc is None else type(doc).__name__
-        raise ConfigError([f"{path}: <root>: value {got}: expected a mapping with {what}"])
-    return doc
-
-
 def _validate(path: Path, model: type[_Model], raw: Any, loc: tuple[Any, ...], problems: list[str]) -> Any:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
         for err in exc.errors():
-            problems.append(_problem(path, {**err, "loc": (*loc, *err["loc"])}))
+            problems.append(describe(path, err, loc))
     return None
 
 
@@ -254,7 +226,7 @@ def load_policies(path: Path) -> PolicySet:
     data class of the catalog without a policy is not a problem of this file: the plan reports its
     objects as errors."""
     path = Path(path)
-    doc = _read(path, "the top-level key 'policies'")
+    doc = read_mapping(path, "the top-level key 'policies'")
     problems: list[str] = []
     lineage = _validate(path, OpenLineageSource, doc.get("openlineage", {}), ("openlineage",), problems)
     items = _items(path, doc, "policies", RetentionPolicy, problems, {"version", "openlineage"})
@@ -281,7 +253,7 @@ def load_holds(path: Path, inventory: Inventory) -> list[LegalHold]:
     """Read and validate the legal holds (the ``holds`` key is required, even when empty); ids must be
     unique, datasets and AI systems must be in the inventory. Every problem is listed."""
     path = Path(path)
-    doc = _read(path, "the top-level key 'holds' (a list, possibly empty)")
+    doc = read_mapping(path, "the top-level key 'holds' (a list, possibly empty)")
     problems: list[str] = []
     items = _items(path, doc, "holds", LegalHold, problems, {"version"})
     seen: dict[str, int] = {}

@@ -31,15 +31,8 @@ from pydantic import (
 )
 
 from aimsflow import settings
-from aimsflow.catalog import (
-    ConfigError,
-    Inventory,
-    _location,
-    _read_yaml,
-    _unique,
-    _validate_list,
-    load_inventory,
-)
+from aimsflow.catalog import Inventory, load_inventory, unique_ids, validate_list
+from aimsflow.configfile import ConfigError, describe, read_yaml
 from aimsflow.evidence.controls import CLAUSES, CONTROLS
 from aimsflow.results import SpecRef, Status
 
@@ -435,10 +428,7 @@ def _validate_doc(path: Path, doc: Any, model: type[_Model], problems: list[str]
     try:
         return model.model_validate(doc)
     except ValidationError as exc:
-        for err in exc.errors():
-            value = err.get("input")
-            shown = "<missing>" if err["type"] == "missing" else repr(value)[:120]
-            problems.append(f"{path}: {_location(tuple(err['loc']))}: value {shown}: {err['msg']}")
+        problems.extend(describe(path, err) for err in exc.errors())
     return None
 
 
@@ -493,11 +483,11 @@ def load_risk_config(config: Path | None = None) -> RiskConfig:
         problems.extend(exc.problems)
         inventory = None
     methodology = _validate_doc(
-        files["methodology"], _read_yaml(files["methodology"], problems), Methodology, problems
+        files["methodology"], read_yaml(files["methodology"], problems), Methodology, problems
     )
-    doc = _read_yaml(files["register"], problems)
-    risks = _unique(
-        files["register"], "risks", _validate_list(files["register"], doc, "risks", Risk, problems), problems
+    doc = read_yaml(files["register"], problems)
+    risks = unique_ids(
+        files["register"], "risks", validate_list(files["register"], doc, "risks", Risk, problems), problems
     )
     for index, risk in risks.values():
         _cross_check(files["register"], index, risk, methodology, inventory, problems)
@@ -512,7 +502,7 @@ def load_methodology(config: Path | None = None) -> tuple[Methodology, Path]:
     """The methodology alone (closing a nonconformity needs only its closing statuses)."""
     path = risk_config_dir(config) / METHODOLOGY_FILE
     problems: list[str] = []
-    methodology = _validate_doc(path, _read_yaml(path, problems), Methodology, problems)
+    methodology = _validate_doc(path, read_yaml(path, problems), Methodology, problems)
     if problems or methodology is None:
         raise ConfigError(problems or [f"{path}: empty"])
     return methodology, path
