@@ -200,7 +200,12 @@ def _delete(name: str, path: tuple[Any, ...]) -> Callable[[Docs], None]:
         ),
         pytest.param(
             _delete("datasets", ("datasets", 1, "provenance", "legal_basis")),
-            ("datasets.yaml: ", "datasets[1].provenance.legal_basis", "<missing>", "expected this key to be set"),
+            (
+                "datasets.yaml: ",
+                "datasets[1].provenance.legal_basis",
+                "<missing>",
+                "expected this key to be set",
+            ),
             id="missing-nested-field",
         ),
         pytest.param(
