@@ -222,16 +222,18 @@ def event_files(directory: Path | str) -> list[Path]:
 def read_event_files(directory: Path | str) -> list[tuple[Path, dict[str, Any]]]:
     """``(path, event)`` for every event file, sorted by file name. A file that is not one JSON
     object with ``eventTime`` and ``schemaURL`` raises :class:`EventFileError` naming it."""
-    out = []
-    for path in event_files(directory):
-        try:
-            event = json.loads(path.read_bytes())
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise EventFileError(path, f"not valid JSON ({exc})") from exc
-        if not isinstance(event, dict) or "eventTime" not in event or "schemaURL" not in event:
-            raise EventFileError(path, "not an OpenLineage event object")
-        out.append((path, event))
-    return out
+    return [(path, read_event_file(path)) for path in event_files(directory)]
+
+
+def read_event_file(path: Path) -> dict[str, Any]:
+    """One event file; :class:`EventFileError` naming it when it is not one OpenLineage event."""
+    try:
+        event = json.loads(path.read_bytes())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise EventFileError(path, f"not valid JSON ({exc})") from exc
+    if not isinstance(event, dict) or "eventTime" not in event or "schemaURL" not in event:
+        raise EventFileError(path, "not an OpenLineage event object")
+    return event
 
 
 def read_events(directory: Path | str) -> list[dict[str, Any]]:

@@ -28,18 +28,41 @@ def _json(doc: Any) -> bytes:
     return (json.dumps(doc, indent=2, default=str, ensure_ascii=False) + "\n").encode()
 
 
+# Mapped provenance tasks that share a process (dag.test(), a LocalExecutor slot) would otherwise each
+# re-read every manifest and every event file. Provenance records never change a chain of custody
+# (no outputs, no acquisitions) and event files are write-once, so both are cached across tasks.
+_index_cache: dict[str, tuple[tuple[str, ...], CustodyIndex]] = {}
+_event_cache: dict[str, dict[str, dict[str, Any]]] = {}
+
+
 def open_index() -> CustodyIndex:
-    return load_index(LocalStorage(settings.evidence_root()))
+    """The custody index of the store, rebuilt only when a record other than a provenance record
+    was added (the provenance tasks' own records would otherwise force a rebuild per task)."""
+    from aimsflow.evidence.seal import record_keys
+
+    storage = LocalStorage(settings.evidence_root())
+    keys = tuple(k for k in record_keys(storage) if "/data_provenance/" not in k)
+    cached = _index_cache.get(str(storage.root))
+    if cached is None or cached[0] != keys:
+        cached = (keys, load_index(storage))
+        _index_cache[str(storage.root)] = cached
+    return cached[1]
 
 
 def lineage_events(directory: Path | None = None) -> dict[str, list[Any]] | None:
-    """OpenLineage events by run id from the staging folder; None when there is none to read."""
-    from aimsflow.lineage.transport import default_staging_dir, events_by_run_id, read_events
+    """OpenLineage events by run id from the staging folder; None when there is none to read.
+    Only files not read before are parsed (event files are written once, never changed)."""
+    from aimsflow.lineage.transport import default_staging_dir, event_files, events_by_run_id, read_event_file
 
     directory = directory or default_staging_dir()
     if not directory.is_dir():
         return None
-    return events_by_run_id(read_events(directory))
+    seen = _event_cache.setdefault(str(directory), {})
+    files = event_files(directory)
+    for path in files:
+        if path.name not in seen:
+            seen[path.name] = read_event_file(path)
+    return events_by_run_id([seen[p.name] for p in files])
 
 
 def provenance_of_version(
