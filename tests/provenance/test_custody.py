@@ -19,7 +19,7 @@ from aimsflow.provenance.custody import Version, load_index
 from aimsflow.provenance.graph import build_graph
 from aimsflow.provenance.job import lineage_graph, provenance_of_version
 from aimsflow.quality.job import validate_partition
-from aimsflow.results import DataRef, JobResult, Status
+from aimsflow.results import DataRef, JobResult, Status, Subject
 from tests.conftest import END, PROJECT
 
 DAY = END - dt.timedelta(days=2)
@@ -173,3 +173,23 @@ def test_graph_of_a_cycle_free_chain_has_one_edge_per_hop():
     )
     graph = build_graph([ingest, clean])
     assert {(e["from"], e["to"]) for e in graph["edges"]} == {("source:raw", "a"), ("a", "b")}
+
+
+def test_a_retention_plan_listing_old_batches_is_not_a_use_of_them(chain):
+    """Bug: the second `make run` of a day failed data_provenance with 31 gaps, because the retention
+    plan record of that day lists the expired raw batches (never ingested) among its inputs and
+    versions_used counted them as dataset versions used by the AI system."""
+    data, inventory, _ = chain
+    old = data / "raw/loan_applications/date=2026-01-02/applications.csv"
+    old.parent.mkdir(parents=True)
+    old.write_text("application_id\nA1\n")
+    plan = JobResult(
+        "retention/plan",
+        Subject(),
+        Status.passed,
+        ("7.5.3",),
+        inputs=[DataRef.of_file(old, dataset="loan_applications_raw")],
+    )
+    _record(plan, DAY, "plan")
+    index = load_index(LocalStorage(settings.evidence_root()))
+    assert DataRef.of_file(old).sha256 not in {v.sha256 for v in index.versions_used(Period.day(DAY))}

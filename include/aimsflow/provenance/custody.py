@@ -20,6 +20,9 @@ from aimsflow.evidence.storage import Storage
 from aimsflow.periods import Period
 
 ACQUISITION_CHECKS = frozenset({"data_preparation/ingest"})
+# Checks whose inputs are objects handled, not data used by an AI system: retention lists the
+# partitions it would dispose of, which are no "use" needing provenance.
+NOT_A_USE = ("retention/",)
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ class CustodyIndex:
         """Dataset versions read or written by the current records of ``period``."""
         seen: dict[str, Version] = {}
         for rec in self.records:
-            if rec.superseded or not rec.period.overlaps(period):
+            if rec.superseded or not rec.period.overlaps(period) or rec.check.startswith(NOT_A_USE):
                 continue
             predicate = self.manifests[rec.key]
             for ref in [*predicate.get("inputs", []), *predicate.get("outputs", [])]:
