@@ -60,39 +60,24 @@ def retention_disposal():
         from aimsflow.retention.jobs import RECOVERY_CHECK, recover_job
 
         executor = glue.producer_from_context(context).as_dict()
-        return glue.run_job(
-            context,
-            lambda period: recover_job(period, executor),
-            check=RECOVERY_CHECK,
-            controls=CONTROLS,
-            subject=Subject(),
-        )
+        job = lambda period: recover_job(period, executor)  # noqa: E731
+        return glue.run_job(context, job, check=RECOVERY_CHECK, controls=CONTROLS, subject=Subject())
 
     @task
     def plan(**context):
         from aimsflow.retention.jobs import PLAN_CHECK, plan_job
 
         execute = bool(context["params"].get("execute"))
-        return glue.run_job(
-            context,
-            lambda period: plan_job(period, execute),
-            check=PLAN_CHECK,
-            controls=CONTROLS,
-            subject=Subject(),
-        )
+        job = lambda period: plan_job(period, execute)  # noqa: E731
+        return glue.run_job(context, job, check=PLAN_CHECK, controls=CONTROLS, subject=Subject())
 
     @task
     def execute(planned: dict, **context):
         from aimsflow.retention.jobs import EXECUTION_CHECK, execute_job
 
         executor = glue.producer_from_context(context).as_dict()
-        return glue.run_job(
-            context,
-            lambda period: execute_job(period, planned["record"], executor),
-            check=EXECUTION_CHECK,
-            controls=CONTROLS,
-            subject=Subject(),
-        )
+        job = lambda period: execute_job(period, planned["record"], executor)  # noqa: E731
+        return glue.run_job(context, job, check=EXECUTION_CHECK, controls=CONTROLS, subject=Subject())
 
     planned = plan()
     recover() >> planned
