@@ -111,3 +111,31 @@ def test_unknown_period_still_writes_an_error_record(aims_env):
         run_job(ctx, _job(Status.passed), check="c/x", controls=("A.7.4",), subject=Subject())
     record, _ = _only_record()
     assert record.status == Status.error and record.period == Period.day(dt.date(2026, 11, 21))
+
+
+def test_asset_triggered_runs_of_the_task_sdk_cover_their_events_periods(aims_env):
+    """Bug: the Task SDK's DagRunType is a (str, Enum) whose str() is "DagRunType.ASSET_TRIGGERED", so
+    asset-triggered (and scheduled) runs were taken for manual ones: under the real scheduler a
+    data_quality run that consumed events for 11-18..11-27 got the period 11-27 and its mapped tasks
+    for earlier days failed with "task period ... lies outside the run's period"."""
+    from airflow.sdk.api.datamodels._generated import DagRunType
+
+    from aimsflow.airflow_glue import period_from_context, run_type_of
+    from aimsflow.runperiod import period_extra
+
+    ctx = _context(run_type=DagRunType.ASSET_TRIGGERED)
+    events = [SimpleNamespace(extra=period_extra(Period.day(dt.date(2026, 11, d)))) for d in (18, 27)]
+    ctx["triggering_asset_events"] = {"dataset/x": events}
+    assert run_type_of(ctx["dag_run"]) == "asset_triggered"
+    assert period_from_context(ctx) == Period.days(dt.date(2026, 11, 18), dt.date(2026, 11, 27))
+    out = run_job(
+        ctx,
+        _job(Status.passed),
+        check="c/x",
+        controls=("A.7.4",),
+        subject=Subject(),
+        period=Period.day(dt.date(2026, 11, 18)),
+    )
+    assert out["period"] == "2026-11-18"
+    record, manifest = _only_record()
+    assert manifest["producer"]["run_type"] == "asset_triggered"

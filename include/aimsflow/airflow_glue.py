@@ -129,6 +129,13 @@ def on_dag_failure(context: Mapping[str, Any]) -> None:
 # --- context -> period, producer ---------------------------------------------------------------
 
 
+def run_type_of(dag_run: Any) -> str:
+    """``"scheduled"``, ``"manual"``, ``"asset_triggered"``, ...: the Task SDK's DagRunType is a
+    ``(str, Enum)`` whose ``str()`` is ``"DagRunType.ASSET_TRIGGERED"``, not its value."""
+    run_type = dag_run.run_type
+    return str(getattr(run_type, "value", run_type))
+
+
 def period_from_context(context: Mapping[str, Any]) -> Period:
     dag_run = context["dag_run"]
     extras = []
@@ -149,7 +156,7 @@ def period_from_context(context: Mapping[str, Any]) -> Period:
             return None
 
     return resolve_period(
-        run_type=str(dag_run.run_type),
+        run_type=run_type_of(dag_run),
         run_after=to_utc(dag_run.run_after),
         data_interval_start=dag_run.data_interval_start,
         data_interval_end=dag_run.data_interval_end,
@@ -170,7 +177,7 @@ def producer_from_context(context: Mapping[str, Any]) -> Producer:
         map_index=ti.map_index if ti.map_index is not None else -1,
         try_number=ti.try_number,
         max_tries=getattr(ti, "max_tries", None),
-        run_type=str(dag_run.run_type),
+        run_type=run_type_of(dag_run),
         run_after=to_utc(dag_run.run_after).isoformat(),
         user=getattr(dag_run, "triggering_user_name", None),
     )

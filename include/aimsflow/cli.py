@@ -128,10 +128,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_demo(args: argparse.Namespace) -> int:
-    from aimsflow.evidence.keys import ensure_demo_key
+    from aimsflow.evidence.keys import ensure_demo_key, ensure_demo_pseudonym_key
 
     key_id, key_file = ensure_demo_key()
     print(f"DEMO signing key {key_id} at {key_file} (outside the repo; not for production)")
+    print(f"DEMO pseudonym (HMAC) key at {ensure_demo_pseudonym_key()}")
     print(f"trusted keys: {settings.trusted_keys_path()}")
     return 0
 

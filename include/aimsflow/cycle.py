@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import secrets
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -60,12 +59,9 @@ def _ensure_demo_secrets() -> list[str]:
         os.environ["AIMSFLOW_SIGNING_KEY"] = key_file.read_text().split()[1]
         notes.append(f"signing with DEMO key {key_id} from {key_file} (not for production)")
     if settings.pseudonym_key() is None:
-        path = settings.keys_dir() / "demo-pseudonym.key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_hex(32))
+        from aimsflow.evidence.keys import ensure_demo_pseudonym_key
+
+        path = ensure_demo_pseudonym_key()
         os.environ["AIMSFLOW_PSEUDONYM_KEY"] = path.read_text().strip()
         notes.append(f"pseudonymising with DEMO HMAC key {path}")
     return notes
@@ -84,8 +80,11 @@ def _records_of(run_id: str, dag_id: str) -> list:
 
 def _run(dag, period: Period) -> RunRow:
     started = time.monotonic()
-    logical = period.end  # a manual run's inferred data interval ends at its logical date
-    dag_run = dag.test(logical_date=logical, run_conf={"period": period.label})
+    # No logical date: the period comes from the run's `period` Param. A manual run with a logical
+    # date would take the (dag_id, logical_date) slot the scheduler needs for that interval later
+    # (`make up` after `make run` would skip those scheduled runs), and would give repeated runs of
+    # a day the same OpenLineage run ids.
+    dag_run = dag.test(logical_date=None, run_conf={"period": period.label})
     row = RunRow(dag.dag_id, period.label, str(dag_run.state), time.monotonic() - started)
     for rec in _records_of(dag_run.run_id, dag.dag_id):
         row.records[str(rec.status)] += 1

@@ -181,3 +181,13 @@ def ensure_demo_key(keys_dir: Path | None = None) -> tuple[str, Path]:
         )
     key_id = key_file.read_text().split()[0]
     return key_id, key_file
+
+
+def ensure_demo_pseudonym_key(keys_dir: Path | None = None) -> Path:
+    """Create (once) a DEMO HMAC key for pseudonyms, mode 0600, beside the demo signing key."""
+    import secrets
+
+    path = (keys_dir or settings.keys_dir()) / "demo-pseudonym.key"
+    if not path.exists():
+        _write_private(path, secrets.token_hex(32))
+    return path
