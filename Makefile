@@ -54,9 +54,11 @@ retention: $(AIRFLOW_HOME)/airflow.db
 
 up: $(AIRFLOW_HOME)/airflow.db
 	@$(BIN)/aimsflow keys demo
+	@$(BIN)/aimsflow demo generate
 	@echo "Airflow UI: http://127.0.0.1:8080  login: admin, password in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated"
 	AIMSFLOW_SIGNING_KEY_ID=$$(cut -d' ' -f1 $${AIMSFLOW_KEYS_DIR:-$$HOME/.aimsflow}/demo-signing.key) \
 	AIMSFLOW_SIGNING_KEY=$$(cut -d' ' -f2 $${AIMSFLOW_KEYS_DIR:-$$HOME/.aimsflow}/demo-signing.key) \
+	AIMSFLOW_PSEUDONYM_KEY=$$(cat $${AIMSFLOW_KEYS_DIR:-$$HOME/.aimsflow}/demo-pseudonym.key) \
 	AIMSFLOW_START_DATE=$$(date -u -d '7 days ago' +%F) \
 	AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=8080 \
 	AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://127.0.0.1:8080/execution/ \
