@@ -16,7 +16,7 @@ minimum size are suppressed in the evidence.
 
 from __future__ import annotations
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import dag, task
 
 from aimsflow import airflow_glue as glue
 
@@ -32,11 +32,8 @@ from aimsflow import airflow_glue as glue
     tags=["iso42001", "fairness"],
     doc_md=__doc__,
     params={
-        "period": Param(
-            None,
-            type=["null", "string"],
-            title="Period (manual runs)",
-            description="The training set as of this period's last day is assessed, e.g. 2026-11-25.",
+        "period": glue.period_param(
+            "The training set as of this period's last day is assessed, e.g. 2026-11-25."
         ),
     },
 )

@@ -14,7 +14,7 @@ Each step announces its dataset's Asset with the period in `extra`, so checks ru
 
 from __future__ import annotations
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import dag, task
 
 from aimsflow import airflow_glue as glue
 from aimsflow.prep import AI_SYSTEM, CLEAN, RAW, TRAIN
@@ -32,12 +32,8 @@ from aimsflow.results import Subject
     tags=["iso42001", "demo", "lineage"],
     doc_md=__doc__,
     params={
-        "period": Param(
-            None,
-            type=["null", "string"],
-            format="date",
-            title="Day (manual runs)",
-            description="UTC day to prepare, YYYY-MM-DD. Empty: the day before the run.",
+        "period": glue.period_param(
+            "UTC day to prepare, YYYY-MM-DD. Empty: the day before the run.", title="Day (manual runs)"
         ),
     },
 )

@@ -15,7 +15,7 @@ an empty provenance field, or a version that no recorded transformation or inges
 
 from __future__ import annotations
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import dag, task
 
 from aimsflow import airflow_glue as glue
 
@@ -31,12 +31,7 @@ from aimsflow import airflow_glue as glue
     tags=["iso42001", "lineage"],
     doc_md=__doc__,
     params={
-        "period": Param(
-            None,
-            type=["null", "string"],
-            title="Period (manual runs)",
-            description="Period whose dataset versions are traced, e.g. 2026-11-25 or 2026-11.",
-        ),
+        "period": glue.period_param("Period whose dataset versions are traced, e.g. 2026-11-25 or 2026-11."),
     },
 )
 def data_provenance():

@@ -15,7 +15,7 @@ Onboarding a dataset is configuration only: a catalog entry naming a suite, and 
 
 from __future__ import annotations
 
-from airflow.sdk import AssetAlias, Param, dag, task
+from airflow.sdk import AssetAlias, dag, task
 
 from aimsflow import airflow_glue as glue
 
@@ -31,11 +31,8 @@ from aimsflow import airflow_glue as glue
     tags=["iso42001", "data-quality"],
     doc_md=__doc__,
     params={
-        "period": Param(
-            None,
-            type=["null", "string"],
-            title="Period (manual runs)",
-            description="Days to validate for every dataset with a suite, e.g. 2026-11-25 or 2026-11-20..2026-11-25.",
+        "period": glue.period_param(
+            "Days to validate for every dataset with a suite, e.g. 2026-11-25 or 2026-11-20..2026-11-25."
         ),
     },
 )

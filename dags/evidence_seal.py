@@ -11,7 +11,7 @@ This DAG is the only writer of the chain (`max_active_runs=1`). See `docs/eviden
 
 from __future__ import annotations
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import dag, task
 
 from aimsflow import airflow_glue as glue
 from aimsflow.results import Subject
@@ -28,11 +28,7 @@ from aimsflow.results import Subject
     tags=["iso42001", "evidence"],
     doc_md=__doc__,
     params={
-        "period": Param(
-            None,
-            type=["null", "string"],
-            description="Manual runs: period label for the verify record (e.g. 2026-11-25).",
-        ),
+        "period": glue.period_param("Period label for the verify record, e.g. 2026-11-25."),
     },
 )
 def evidence_seal():

@@ -38,12 +38,9 @@ CONTROLS = ("7.5.3",)
     tags=["iso42001", "retention"],
     doc_md=__doc__,
     params={
-        "period": Param(
-            None,
-            type=["null", "string"],
-            title="Period (manual runs)",
-            description="The run's period, e.g. 2026-W48; its end (or now, if earlier) is the clock "
-            "retention is decided at.",
+        "period": glue.period_param(
+            "The run's period, e.g. 2026-W48; its end (or now, if earlier) is the clock "
+            "retention is decided at."
         ),
         "execute": Param(
             False,

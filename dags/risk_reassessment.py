@@ -19,7 +19,7 @@ See `docs/risk-methodology.md`.
 
 from __future__ import annotations
 
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
+from airflow.sdk import CronDataIntervalTimetable, dag, task
 
 from aimsflow import airflow_glue as glue
 from aimsflow.results import Subject
@@ -37,12 +37,9 @@ from aimsflow.risk.notify import RiskNotifier
     tags=["iso42001", "risk", "compliance"],
     doc_md=__doc__,
     params={
-        "period": Param(
-            None,
-            type=["null", "string"],
-            title="Period (manual runs)",
-            description="Period to reassess, e.g. 2026-11, 2026-Q4 or 2026-11-25..2026-11-27. "
-            "Empty: the month before the run.",
+        "period": glue.period_param(
+            "Period to reassess, e.g. 2026-11, 2026-Q4 or 2026-11-25..2026-11-27. "
+            "Empty: the month before the run."
         ),
     },
 )

@@ -59,6 +59,14 @@ def default_args() -> dict[str, Any]:
     }
 
 
+def period_param(description: str, title: str = "Period (manual runs)"):
+    """The ``period`` Param every governance DAG takes: empty for scheduled runs, the period syntax
+    (``2026-11-25``, ``2026-W48``, ``2026-11``, ``A..B``) for manual ones (:mod:`aimsflow.runperiod`)."""
+    from airflow.sdk import Param
+
+    return Param(None, type=["null", "string"], title=title, description=description)
+
+
 def dataset_asset(dataset_id: str):
     """The Asset a dataset's new partitions are announced on."""
     from airflow.sdk import Asset

@@ -288,24 +288,15 @@ def evaluate(report: FairnessReport, policy: FairnessPolicy) -> list[Verdict]:
 def _representation_verdict(grouping: str, gap: MetricResult | None, t: Thresholds) -> list[Verdict]:
     bound = t.representation_gap
     assert bound is not None
-    if gap is None:
-        if SEPARATOR in grouping:  # intersections need reference shares of their own; rarely known
-            return []
-        reason = f"insufficient data: no reference shares for {grouping!r}"
-        return [
-            Verdict(
-                "representation_gap",
-                grouping,
-                "share",
-                None,
-                _bound_text(bound),
-                Outcome.insufficient,
-                reason,
-            )
-        ]
-    values = gap.defined_groups()
+    if gap is None and SEPARATOR in grouping:  # intersections need reference shares of their own
+        return []
+    values = gap.defined_groups() if gap is not None else {}
     if not values:
-        reason = "insufficient data: no group has a reference share"
+        reason = (
+            f"insufficient data: no reference shares for {grouping!r}"
+            if gap is None
+            else "insufficient data: no group has a reference share"
+        )
         return [
             Verdict(
                 "representation_gap",
