@@ -19,6 +19,7 @@ from __future__ import annotations
 from airflow.sdk import dag, task
 
 from aimsflow import airflow_glue as glue
+from aimsflow.fairness.job import ASSESS
 
 
 @dag(
@@ -40,26 +41,13 @@ from aimsflow import airflow_glue as glue
 def bias_assessment():
     @task
     def pairs() -> list[dict[str, str]]:
-        from aimsflow.catalog import load_inventory
-        from aimsflow.fairness.run import training_pairs
+        from aimsflow.fairness.job import pairs
 
-        return training_pairs(load_inventory())
+        return pairs()
 
     @task(map_index_template="{{ pair['ai_system'] }} / {{ pair['dataset'] }}")
     def assess(pair: dict[str, str], **context):
-        from aimsflow.catalog import load_inventory
-        from aimsflow.fairness.job import CHECK_PREFIX, CONTROLS
-        from aimsflow.fairness.run import assess_pair
-        from aimsflow.results import Subject
-
-        inventory = load_inventory()
-        return glue.run_job(
-            context,
-            lambda period: assess_pair(inventory, pair["dataset"], period),
-            check=f"{CHECK_PREFIX}/{pair['dataset']}",
-            controls=CONTROLS,
-            subject=Subject(pair["ai_system"], pair["dataset"]),
-        )
+        return glue.run_job(context, ASSESS, dataset=pair["dataset"])
 
     assess.expand(pair=pairs())
 

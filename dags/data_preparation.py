@@ -17,8 +17,7 @@ from __future__ import annotations
 from airflow.sdk import dag, task
 
 from aimsflow import airflow_glue as glue
-from aimsflow.prep import AI_SYSTEM, CLEAN, RAW, TRAIN
-from aimsflow.results import Subject
+from aimsflow.prep.job import CLEAN_JOB, INGEST, TRAINING_SET
 
 
 @dag(
@@ -38,44 +37,17 @@ from aimsflow.results import Subject
     },
 )
 def data_preparation():
-    @task(outlets=[glue.dataset_asset(RAW)])
+    @task(outlets=glue.job_outlets(INGEST))
     def ingest(**context):
-        from aimsflow.prep.jobs import ingest_job
+        return glue.run_job(context, INGEST)
 
-        return glue.run_job(
-            context,
-            ingest_job,
-            check="data_preparation/ingest",
-            controls=("A.7.3", "A.7.5"),
-            subject=Subject(AI_SYSTEM, RAW),
-            announce=[RAW],
-        )
-
-    @task(outlets=[glue.dataset_asset(CLEAN)])
+    @task(outlets=glue.job_outlets(CLEAN_JOB))
     def clean(**context):
-        from aimsflow.prep.jobs import clean_job
+        return glue.run_job(context, CLEAN_JOB)
 
-        return glue.run_job(
-            context,
-            clean_job,
-            check="data_preparation/clean",
-            controls=("A.7.6", "A.7.5"),
-            subject=Subject(AI_SYSTEM, CLEAN),
-            announce=[CLEAN],
-        )
-
-    @task(outlets=[glue.dataset_asset(TRAIN)])
+    @task(outlets=glue.job_outlets(TRAINING_SET))
     def training_set(**context):
-        from aimsflow.prep.jobs import training_set_job
-
-        return glue.run_job(
-            context,
-            training_set_job,
-            check="data_preparation/training_set",
-            controls=("A.7.6", "A.7.2", "A.7.5"),
-            subject=Subject(AI_SYSTEM, TRAIN),
-            announce=[TRAIN],
-        )
+        return glue.run_job(context, TRAINING_SET)
 
     ingest() >> clean() >> training_set()
 

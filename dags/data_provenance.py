@@ -18,6 +18,7 @@ from __future__ import annotations
 from airflow.sdk import dag, task
 
 from aimsflow import airflow_glue as glue
+from aimsflow.provenance.job import GRAPH, VERSION
 
 
 @dag(
@@ -37,49 +38,19 @@ from aimsflow import airflow_glue as glue
 def data_provenance():
     @task
     def versions(**context) -> list[dict[str, str | None]]:
-        from aimsflow.provenance.job import open_index
+        from aimsflow.provenance.job import versions
 
-        used = open_index().versions_used(glue.period_from_context(context))
-        return [{"dataset": v.dataset, "sha256": v.sha256, "uri": v.uri} for v in used]
+        return versions(glue.period_from_context(context))
 
     @task(map_index_template="{{ version['dataset'] }} {{ version['sha256'][:10] }}")
-    def provenance(version: dict[str, str], **context):
-        from aimsflow.catalog import load_inventory
-        from aimsflow.provenance.custody import Version
-        from aimsflow.provenance.job import (
-            PROVENANCE_CONTROLS,
-            check_id,
-            lineage_events,
-            open_index,
-            provenance_of_version,
-        )
-        from aimsflow.results import Subject
-
-        inventory = load_inventory()
-        return glue.run_job(
-            context,
-            lambda period: provenance_of_version(
-                open_index(), inventory, Version(**version), lineage_events()
-            ),
-            check=check_id(version["dataset"]),
-            controls=PROVENANCE_CONTROLS,
-            subject=Subject(dataset=version["dataset"]),
-        )
+    def version(version: dict[str, str], **context):
+        return glue.run_job(context, VERSION, **version)
 
     @task
     def lineage_graph(**context):
-        from aimsflow.provenance.job import GRAPH_CHECK, GRAPH_CONTROLS, lineage_graph, open_index
-        from aimsflow.results import Subject
+        return glue.run_job(context, GRAPH)
 
-        return glue.run_job(
-            context,
-            lambda period: lineage_graph(open_index(), period),
-            check=GRAPH_CHECK,
-            controls=GRAPH_CONTROLS,
-            subject=Subject(),
-        )
-
-    provenance.expand(version=versions())
+    version.expand(version=versions())
     lineage_graph()
 
 

@@ -15,9 +15,10 @@ Onboarding a dataset is configuration only: a catalog entry naming a suite, and 
 
 from __future__ import annotations
 
-from airflow.sdk import AssetAlias, dag, task
+from airflow.sdk import dag, task
 
 from aimsflow import airflow_glue as glue
+from aimsflow.quality.job import VALIDATE
 
 
 @dag(
@@ -46,26 +47,9 @@ def data_quality():
             load_inventory(), glue.period_from_context(context), glue.consumed_events(context)
         )
 
-    @task(outlets=[AssetAlias("validated")], map_index_template="{{ target['dataset'] }} {{ target['day'] }}")
+    @task(outlets=[glue.validated_alias()], map_index_template="{{ target['dataset'] }} {{ target['day'] }}")
     def validate(target: dict[str, str], **context):
-        import datetime as dt
-
-        from aimsflow.catalog import load_inventory
-        from aimsflow.periods import Period
-        from aimsflow.quality.job import check_id, controls_for, validate_partition
-        from aimsflow.results import Subject
-
-        inventory = load_inventory()
-        dataset = inventory.dataset(target["dataset"])
-        day = dt.date.fromisoformat(target["day"])
-        return glue.run_job(
-            context,
-            lambda period: validate_partition(inventory, dataset.id, period.single_day()),
-            check=check_id(dataset.id),
-            controls=controls_for(dataset),
-            subject=Subject(dataset.ai_system, dataset.id, target["day"]),
-            period=Period.day(day),
-        )
+        return glue.run_job(context, VALIDATE, dataset=target["dataset"], day=target["day"])
 
     validate.expand(target=targets())
 

@@ -2,7 +2,7 @@
 ### evidence_seal — verify the evidence store, then seal new records into the hash chain
 
 Daily. `verify` re-hashes every record, checks every signature against the trusted keys, the seal
-chain and the witness head, and writes its own record (`evidence/verify`, clause 7.5.3). Only if the store is intact, `seal`
+chain and the witness head, and writes its own record (`evidence_seal/verify`). Only if the store is intact, `seal`
 writes one signed seal over every record not yet sealed: an RFC 6962 Merkle root of their manifest
 hashes, chained to the previous seal, and updates the witness outside the store.
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 from airflow.sdk import dag, task
 
 from aimsflow import airflow_glue as glue
-from aimsflow.results import Subject
+from aimsflow.evidence.job import SEAL, VERIFY
 
 
 @dag(
@@ -34,19 +34,11 @@ from aimsflow.results import Subject
 def evidence_seal():
     @task
     def verify(**context):
-        from aimsflow.evidence.jobs import VERIFY_CHECK, VERIFY_CONTROLS, verify_job
-
-        return glue.run_job(
-            context, verify_job, check=VERIFY_CHECK, controls=VERIFY_CONTROLS, subject=Subject()
-        )
+        return glue.run_job(context, VERIFY)
 
     @task
-    def seal() -> dict:
-        from aimsflow.evidence.jobs import seal_job
-
-        result = seal_job()
-        head = result.head.as_dict() if result.head else None
-        return {"records_sealed": result.records_sealed, "new_seal": result.new_seal, "head": head}
+    def seal(**context):
+        return glue.run_job(context, SEAL)
 
     verify() >> seal()
 

@@ -5,7 +5,7 @@ Manual only: trigger it from the UI's form or with `aimsflow nc close` (Airflow'
 person closing is authenticated and named in the record (`triggered_by.user`) and the signing key
 stays with the workers. The job closes the nonconformity only when a run of the same check on the
 same subject passed *after* its last occurrence; otherwise it writes a `failed` record saying why
-(no retry). A closure is a signed `nonconformity/close` record naming the passing record; the next
+(no retry). A closure is a signed `nonconformity_close/close` record naming the passing record; the next
 `risk_reassessment` carries it into the ledger. `aimsflow nc list` shows open and closed ones.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 from airflow.sdk import Param, dag, task
 
 from aimsflow import airflow_glue as glue
-from aimsflow.results import Subject
+from aimsflow.risk.job import CLOSE
 
 
 @dag(
@@ -58,18 +58,14 @@ from aimsflow.results import Subject
 def nonconformity_close():
     @task
     def close(**context):
-        from aimsflow.risk.job import CLOSE_CHECK, CLOSE_CONTROLS, close_nonconformity
-
         params = context["params"]
-        user = getattr(context["dag_run"], "triggering_user_name", None)
         return glue.run_job(
             context,
-            lambda period: close_nonconformity(
-                params["nonconformity"], params["root_cause"], params["corrective_action"], user
-            ),
-            check=CLOSE_CHECK,
-            controls=CLOSE_CONTROLS,
-            subject=Subject(),
+            CLOSE,
+            nonconformity=params["nonconformity"],
+            root_cause=params["root_cause"],
+            corrective_action=params["corrective_action"],
+            closed_by=glue.triggering_user(context),
         )
 
     close()

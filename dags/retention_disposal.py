@@ -5,15 +5,15 @@ Weekly. Policies per data class and legal holds are data: `include/config/retent
 and `legal_holds.yaml`.
 
 1. `recover` finishes disposals an interrupted run left behind: each is certified exactly once, or
-   put back if a hold or policy now keeps it (`retention/recovery` record).
-2. `plan` writes the plan record (`retention/plan`): every object past retention — dataset partitions,
+   put back if a hold or policy now keeps it (`retention_disposal/recover` record).
+2. `plan` writes the plan record (`retention_disposal/plan`): every object past retention — dataset partitions,
    OpenLineage event files, evidence records — what keeps each excluded one (legal hold, not sealed,
    no anchor), and what would be deleted with its SHA-256 and size. An object whose data class has no
    policy makes the plan an `error`, and nothing executes.
 3. `execute` deletes only when the run's `execute` Param is true or the policy says `auto_execute`;
    the default is a dry run. Each deletion is re-checked, verified gone and certified in a signed
-   `retention/certificate` record (NIST SP 800-88 certificate of sanitization fields); an evidence
-   record also leaves a `retention/tombstone` record that the next seal covers. Seals, tombstones,
+   `retention_disposal/certificate` record (NIST SP 800-88 certificate of sanitization fields); an evidence
+   record also leaves a `retention_disposal/tombstone` record that the next seal covers. Seals, tombstones,
    certificates and the witness are never disposed of.
 """
 
@@ -22,9 +22,7 @@ from __future__ import annotations
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 
 from aimsflow import airflow_glue as glue
-from aimsflow.results import Subject
-
-CONTROLS = ("7.5.3",)
+from aimsflow.retention.job import EXECUTE, PLAN, RECOVER
 
 
 @dag(
@@ -54,27 +52,16 @@ CONTROLS = ("7.5.3",)
 def retention_disposal():
     @task
     def recover(**context):
-        from aimsflow.retention.jobs import RECOVERY_CHECK, recover_job
-
-        executor = glue.producer_from_context(context).as_dict()
-        job = lambda period: recover_job(period, executor)  # noqa: E731
-        return glue.run_job(context, job, check=RECOVERY_CHECK, controls=CONTROLS, subject=Subject())
+        return glue.run_job(context, RECOVER, executed_by=glue.producer_from_context(context).as_dict())
 
     @task
     def plan(**context):
-        from aimsflow.retention.jobs import PLAN_CHECK, plan_job
-
-        execute = bool(context["params"].get("execute"))
-        job = lambda period: plan_job(period, execute)  # noqa: E731
-        return glue.run_job(context, job, check=PLAN_CHECK, controls=CONTROLS, subject=Subject())
+        return glue.run_job(context, PLAN, execute=bool(context["params"].get("execute")))
 
     @task
     def execute(planned: dict, **context):
-        from aimsflow.retention.jobs import EXECUTION_CHECK, execute_job
-
-        executor = glue.producer_from_context(context).as_dict()
-        job = lambda period: execute_job(period, planned["record"], executor)  # noqa: E731
-        return glue.run_job(context, job, check=EXECUTION_CHECK, controls=CONTROLS, subject=Subject())
+        executed_by = glue.producer_from_context(context).as_dict()
+        return glue.run_job(context, EXECUTE, plan_record=planned["record"], executed_by=executed_by)
 
     planned = plan()
     recover() >> planned

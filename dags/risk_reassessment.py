@@ -22,7 +22,7 @@ from __future__ import annotations
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
 from aimsflow import airflow_glue as glue
-from aimsflow.results import Subject
+from aimsflow.risk.job import REASSESS
 from aimsflow.risk.notify import RiskNotifier
 
 
@@ -49,11 +49,7 @@ def risk_reassessment():
         on_failure_callback=[glue.on_task_failure, RiskNotifier()],
     )
     def reassess(**context):
-        from aimsflow.risk.job import REASSESS_CHECK, REASSESS_CONTROLS, reassess
-
-        return glue.run_job(
-            context, reassess, check=REASSESS_CHECK, controls=REASSESS_CONTROLS, subject=Subject()
-        )
+        return glue.run_job(context, REASSESS)
 
     reassess()
 

@@ -95,3 +95,20 @@ def prepared_data(tmp_path_factory) -> Path:
         clean_batch(inventory, "loan_applications_raw", "loan_applications_clean", day, root, b"k")
         build_training_set(inventory, "loan_applications_clean", "loan_training_set", day, root)
     return root
+
+
+def declared(job, core):
+    """``core`` (a job's underlying function, called with test arguments) with its result stamped by
+    ``job``'s declaration, as :func:`aimsflow.airflow_glue.run_job` does: the declared check id and
+    controls, also on the partial result of a :class:`JobError`."""
+    from aimsflow.results import JobError
+
+    def call(*args, **kwargs):
+        try:
+            return job.stamp(core(*args, **kwargs))
+        except JobError as exc:
+            if exc.result is not None:
+                job.stamp(exc.result)
+            raise
+
+    return call

@@ -13,6 +13,7 @@ from aimsflow import settings
 from aimsflow.airflow_glue import run_job
 from aimsflow.evidence.listing import load_summaries
 from aimsflow.evidence.storage import LocalStorage
+from aimsflow.jobs import Job, PeriodUse, SubjectKind
 from aimsflow.periods import Period
 from aimsflow.results import JobError, JobResult, Status, Subject
 
@@ -27,8 +28,16 @@ def _context(try_number: int = 1, run_type: str = "scheduled", params: dict | No
         data_interval_end=dt.datetime(2026, 11, 21, tzinfo=dt.UTC),
         triggering_user_name="alice",
     )
+    pushed: dict = {}
     ti = SimpleNamespace(
-        dag_id="d", run_id="scheduled__x", task_id="t", map_index=-1, try_number=try_number, max_tries=2
+        dag_id="d",
+        run_id="scheduled__x",
+        task_id="t",
+        map_index=-1,
+        try_number=try_number,
+        max_tries=2,
+        xcom_push=lambda key, value: pushed.__setitem__(key, value),
+        pushed=pushed,
     )
     return {
         "dag_run": dag_run,
@@ -39,11 +48,17 @@ def _context(try_number: int = 1, run_type: str = "scheduled", params: dict | No
     }
 
 
-def _job(status: Status):
-    def job(period: Period) -> JobResult:
-        return JobResult("c/x", Subject("s", "x", period.label), status, ("A.7.4",), summary={"n": 1})
+def _declared(func, controls=("A.7.4",), announces=(), subject=SubjectKind.aims) -> Job:
+    return Job(
+        "demo_dag", "demo_job", controls, subject, PeriodUse.day, func, "a test job", announces=announces
+    )
 
-    return job
+
+def _job(status: Status, announces=()) -> Job:
+    def job(period: Period) -> JobResult:
+        return JobResult(Subject("s", "x", period.label), status, summary={"n": 1})
+
+    return _declared(job, announces=announces)
 
 
 def _only_record():
@@ -55,7 +70,7 @@ def _only_record():
 @pytest.mark.parametrize("status", [Status.passed, Status.warning])
 def test_passed_and_warning_write_a_record_and_succeed(aims_env, status):
     ctx = _context()
-    out = run_job(ctx, _job(status), check="c/x", controls=("A.7.4",), subject=Subject(), announce=["x"])
+    out = run_job(ctx, _job(status, announces=("x",)))
     record, manifest = _only_record()
     assert out == {"record": record.key, "status": str(status), "period": "2026-11-20"}
     assert manifest["triggered_by"] == {"user": "alice", "params": {"period": None, "token": "***"}}
@@ -68,23 +83,48 @@ def test_failed_writes_the_record_then_fails_without_retry(aims_env):
     from airflow.sdk.exceptions import AirflowFailException
 
     ctx = _context()
-    with pytest.raises(AirflowFailException, match="c/x failed for 2026-11-20"):
-        run_job(ctx, _job(Status.failed), check="c/x", controls=("A.7.4",), subject=Subject(), announce=["x"])
+    with pytest.raises(AirflowFailException, match="demo_dag/demo_job failed for 2026-11-20"):
+        run_job(ctx, _job(Status.failed, announces=("x",)))
     record, _ = _only_record()
     assert record.status == Status.failed
     assert not ctx["outlet_events"]  # no Asset event for data that fell short
+    # A red task says where its evidence is (the XCom tab), so nobody searches the store for it.
+    assert ctx["ti"].pushed["record"] == {"record": record.key, "status": "failed"}
+
+
+def test_a_job_cannot_report_controls_it_did_not_declare(aims_env):
+    def overreaching(period: Period) -> JobResult:
+        return JobResult(Subject(), Status.passed, controls=("A.7.4", "A.9.2"))
+
+    with pytest.raises(ValueError, match="undeclared controls \\['A.9.2'\\]"):
+        run_job(_context(), _declared(overreaching))
+    record, manifest = _only_record()
+    assert record.status == Status.error and manifest["controls"] == ["A.7.4"]
+
+
+def test_a_job_may_narrow_its_declared_controls(aims_env):
+    def narrow(period: Period) -> JobResult:
+        return JobResult(Subject(), Status.passed, controls=("A.7.4",))
+
+    run_job(_context(), _declared(narrow, controls=("A.7.4", "A.6.2.6")))
+    _, manifest = _only_record()
+    assert manifest["controls"] == ["A.7.4"]
 
 
 def test_exception_writes_an_error_record_with_secrets_redacted_and_is_reraised(aims_env):
     seed = settings.signing_key_b64()
 
-    def broken(period: Period) -> JobResult:
+    def broken(period: Period, **params) -> JobResult:
         raise RuntimeError(f"could not open postgres://u:pw-secret@h/db with {seed}")
 
     with pytest.raises(RuntimeError):
-        run_job(_context(try_number=3), broken, check="c/x", controls=("A.7.4",), subject=Subject("s", "x"))
+        run_job(_context(try_number=3), _declared(broken, subject=SubjectKind.dataset), dataset="x")
     record, manifest = _only_record()
-    assert record.status == Status.error and record.check == "c/x" and record.subject["dataset"] == "x"
+    assert (
+        record.status == Status.error
+        and record.check == "demo_dag/demo_job"
+        and record.subject["dataset"] == "x"
+    )
     stored = (settings.evidence_root() / record.key / "manifest.json").read_text()
     assert seed not in stored and "pw-secret" not in stored
     assert manifest["error"]["type"] == "RuntimeError" and manifest["error"]["final_try"] is True
@@ -93,22 +133,20 @@ def test_exception_writes_an_error_record_with_secrets_redacted_and_is_reraised(
 
 def test_job_error_keeps_what_the_job_knew(aims_env):
     def bad_input(period: Period) -> JobResult:
-        partial = JobResult(
-            "c/x", Subject("s", "x", "2026-11-20"), Status.error, ("A.7.3",), summary={"file": "f"}
-        )
+        partial = JobResult(Subject("s", "x", "2026-11-20"), Status.error, summary={"file": "f"})
         raise JobError("f.csv: empty file", partial)
 
     with pytest.raises(JobError):
-        run_job(_context(), bad_input, check="c/x", controls=("A.7.4",), subject=Subject())
+        run_job(_context(), _declared(bad_input, controls=("A.7.3", "A.7.4")))
     _, manifest = _only_record()
-    assert manifest["controls"] == ["A.7.3"] and manifest["summary"] == {"file": "f"}
+    assert manifest["controls"] == ["A.7.3", "A.7.4"] and manifest["summary"] == {"file": "f"}
     assert manifest["message"] == "f.csv: empty file" and manifest["error"]["final_try"] is False
 
 
 def test_unknown_period_still_writes_an_error_record(aims_env):
     ctx = _context(run_type="asset_triggered")
     with pytest.raises(ValueError, match="extra\\['period'\\]"):
-        run_job(ctx, _job(Status.passed), check="c/x", controls=("A.7.4",), subject=Subject())
+        run_job(ctx, _job(Status.passed))
     record, _ = _only_record()
     assert record.status == Status.error and record.period == Period.day(dt.date(2026, 11, 21))
 
@@ -128,14 +166,7 @@ def test_asset_triggered_runs_of_the_task_sdk_cover_their_events_periods(aims_en
     ctx["triggering_asset_events"] = {"dataset/x": events}
     assert run_type_of(ctx["dag_run"]) == "asset_triggered"
     assert period_from_context(ctx) == Period.days(dt.date(2026, 11, 18), dt.date(2026, 11, 27))
-    out = run_job(
-        ctx,
-        _job(Status.passed),
-        check="c/x",
-        controls=("A.7.4",),
-        subject=Subject(),
-        period=Period.day(dt.date(2026, 11, 18)),
-    )
+    out = run_job(ctx, _job(Status.passed), day="2026-11-18")
     assert out["period"] == "2026-11-18"
     record, manifest = _only_record()
     assert manifest["producer"]["run_type"] == "asset_triggered"

@@ -1,8 +1,8 @@
 """The one place that knows Airflow: turns job results into evidence records inside tasks, and holds
 the shared DAG wiring (timetables, default args, callbacks, Assets).
 
-A job is a plain function ``period -> JobResult``. :func:`run_job` gives every job the same
-semantics: ``passed``/``warning`` -> record, Asset events, task succeeds; ``failed`` -> record, then
+A job is declared once (:class:`aimsflow.jobs.Job`) and called as ``(period, **params) -> JobResult``.
+:func:`run_job` gives every job the same semantics: ``passed``/``warning`` -> record, Asset events, task succeeds; ``failed`` -> record, then
 ``AirflowFailException`` (no retry, Airflow alerts once); ``error`` (any exception) -> record with the
 redacted exception, then the exception is re-raised so retries apply, each try keeping its record.
 """
@@ -13,14 +13,15 @@ import datetime as dt
 import logging
 import os
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aimsflow import settings
+from aimsflow import assets, settings
 from aimsflow.evidence.keys import Signer
 from aimsflow.evidence.record import Producer, RecordRef, RunContext, record_key, write_record
 from aimsflow.evidence.redact import redact_params, redact_text
 from aimsflow.evidence.storage import LocalStorage
+from aimsflow.jobs import Job
 from aimsflow.periods import Period, to_utc
 from aimsflow.results import JobError, JobResult, Status, Subject
 from aimsflow.runperiod import PeriodError, period_extra, resolve_period
@@ -71,7 +72,20 @@ def dataset_asset(dataset_id: str):
     """The Asset a dataset's new partitions are announced on."""
     from airflow.sdk import Asset
 
-    return Asset(name=f"dataset/{dataset_id}", uri=f"aimsflow://dataset/{dataset_id}")
+    name, uri = assets.dataset_asset(dataset_id)
+    return Asset(name=name, uri=uri)
+
+
+def validated_alias():
+    """The AssetAlias data_quality's mapped tasks announce ``validated/<id>`` through."""
+    from airflow.sdk import AssetAlias
+
+    return AssetAlias(assets.VALIDATED_ALIAS)
+
+
+def job_outlets(job: Job) -> list:
+    """The Assets a job's task declares: its announced datasets."""
+    return [dataset_asset(d) for d in job.announces]
 
 
 def suite_assets():
@@ -100,8 +114,8 @@ def validated_training_schedule():
     from aimsflow.catalog import Role, load_inventory
 
     ids = sorted(d.id for d in load_inventory().datasets.values() if d.role == Role.train and d.suite)
-    assets = [Asset(name=f"validated/{i}", uri=f"aimsflow://validated/{i}") for i in ids]
-    return AssetOrTimeSchedule(timetable=daily_timetable(), assets=functools.reduce(operator.or_, assets))
+    validated = [Asset(name=n, uri=u) for n, u in map(assets.validated_asset, ids)]
+    return AssetOrTimeSchedule(timetable=daily_timetable(), assets=functools.reduce(operator.or_, validated))
 
 
 def consumed_events(context: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -174,6 +188,11 @@ def period_from_context(context: Mapping[str, Any]) -> Period:
     )
 
 
+def triggering_user(context: Mapping[str, Any]) -> str | None:
+    """Who triggered the run (the UI or REST API user), or None."""
+    return getattr(context["dag_run"], "triggering_user_name", None)
+
+
 def producer_from_context(context: Mapping[str, Any]) -> Producer:
     ti = context["ti"]
     dag_run = context["dag_run"]
@@ -218,77 +237,107 @@ def _emit_lineage(context: Mapping[str, Any], result: JobResult, record_key: str
 # --- the wrapper -------------------------------------------------------------------------------
 
 
-def run_job(
-    context: Mapping[str, Any],
-    job: Callable[[Period], JobResult],
-    *,
-    check: str,
-    controls: Sequence[str],
-    subject: Subject,
-    announce: Sequence[str] = (),
-    period: Period | None = None,
-) -> dict[str, Any]:
-    """Run ``job`` for the run's period and write its record; see the module docstring.
+def run_job(context: Mapping[str, Any], job: Job, **params: Any) -> dict[str, Any]:
+    """Run the declared ``job`` for the run's period and write its record; see the module docstring.
 
-    ``announce`` names datasets whose Asset (:func:`dataset_asset`, declared in the task's
-    ``outlets``) gets an event after a ``passed``/``warning`` record, with the period in ``extra``.
-    ``period`` narrows the run's period for a mapped task that covers one part of it (one day).
+    ``params`` go to the job's callable. A ``day`` parameter (``YYYY-MM-DD``, a mapped task's
+    partition) narrows the period to that day, which must lie inside the run's period. A job that
+    ``seals`` gets ``write_record``: it writes its own record before sealing, so the seal covers it.
+    After a ``passed``/``warning`` record the job's ``announces`` datasets get an Asset event with the
+    period in ``extra``. The task's XCom (and, on failure, its note) names the record.
     """
     started = dt.datetime.now(dt.UTC)
     producer = producer_from_context(context)
-    error: dict[str, Any] | None = None
+    day = params.pop("day", None)
     caught: BaseException | None = None
     try:
-        run_period = period_from_context(context)
-        if period is not None and not (run_period.start <= period.start and period.end <= run_period.end):
-            raise PeriodError(f"task period {period.label} lies outside the run's period {run_period.label}")
-        period = period or run_period
-    except PeriodError as exc:
-        period = period or Period.day(to_utc(context["dag_run"].run_after).date())
+        period = period_from_context(context)
+        if day is not None:
+            narrowed = Period.day(dt.date.fromisoformat(day))
+            if not (period.start <= narrowed.start and narrowed.end <= period.end):
+                raise PeriodError(
+                    f"task period {narrowed.label} lies outside the run's period {period.label}"
+                )
+            period = narrowed
+    except (PeriodError, ValueError) as exc:
+        period = Period.day(to_utc(context["dag_run"].run_after).date())
         caught = exc
-    result: JobResult
+
+    subject = job.subject_of(params, period)
+    written: list[RecordRef] = []
+
+    def write(result: JobResult, error: dict[str, Any] | None = None) -> RecordRef:
+        job.stamp(result)
+        lineage = _emit_lineage(context, result, record_key(period, result.check, producer.record_id()))
+        ctx = RunContext(
+            period=period,
+            producer=producer,
+            started_at=started,
+            ended_at=dt.datetime.now(dt.UTC),
+            triggered_by=getattr(context["dag_run"], "triggering_user_name", None),
+            params=redact_params(dict(context.get("params") or {})),
+            openlineage=lineage,
+            error=error,
+        )
+        ref = write_record(LocalStorage(settings.evidence_root()), result, ctx, Signer.from_settings())
+        written.append(ref)
+        log.info("evidence record %s: %s (%s)", result.status, ref.key, result.check)
+        return ref
+
+    result: JobResult | None = None
     if caught is None:
         try:
-            result = job(period)
+            extra = {"write_record": write} if job.seals else {}
+            result = job(period, **params, **extra)
         except Exception as exc:
             caught = exc
     if caught is not None:
-        partial = caught.result if isinstance(caught, JobError) else None
-        result = partial or JobResult(
-            check=check, subject=subject, status=Status.error, controls=tuple(controls)
-        )
-        result.status = Status.error
-        result.message = redact_text(str(caught))
-        error = {
-            "type": type(caught).__name__,
-            "message": redact_text(str(caught)),
-            "traceback": redact_text("".join(traceback.format_exception(caught))[-8000:]),
-            "final_try": producer.is_final_try,
-        }
-    dag_run = context["dag_run"]
-    lineage = _emit_lineage(context, result, record_key(period, result.check, producer.record_id()))
-    ctx = RunContext(
-        period=period,
-        producer=producer,
-        started_at=started,
-        ended_at=dt.datetime.now(dt.UTC),
-        triggered_by=getattr(dag_run, "triggering_user_name", None),
-        params=redact_params(dict(context.get("params") or {})),
-        openlineage=lineage,
-        error=error,
-    )
-    ref = write_record(LocalStorage(settings.evidence_root()), result, ctx, Signer.from_settings())
-    log.info("evidence record %s: %s (%s)", result.status, ref.key, result.check)
-    if caught is not None:
+        result = error_result(job, subject, caught)
+        ref = write(result, error_details(caught, producer.is_final_try))
+        _note(context, ref, result)
         raise caught
+    assert result is not None
+    ref = written[-1] if written else write(result)
     if result.status == Status.failed:
         from airflow.sdk.exceptions import AirflowFailException
 
+        _note(context, ref, result)
         raise AirflowFailException(
             f"{result.check} failed for {period.label}: {result.message} (record {ref.key})"
         )
-    _emit_asset_events(context, result, period, ref, announce)
+    _emit_asset_events(context, result, period, ref, job.announces)
     return _xcom(ref, period)
+
+
+def error_result(job: Job, subject: Subject, caught: BaseException) -> JobResult:
+    """The ``error`` record's result: what the job knew (a :class:`JobError`'s partial result), or
+    just its subject, with the redacted exception as the message."""
+    partial = caught.result if isinstance(caught, JobError) else None
+    result = partial or JobResult(subject, Status.error)
+    result.status = Status.error
+    result.message = redact_text(str(caught))
+    return result
+
+
+def error_details(caught: BaseException, final_try: bool) -> dict[str, Any]:
+    return {
+        "type": type(caught).__name__,
+        "message": redact_text(str(caught)),
+        "traceback": redact_text("".join(traceback.format_exception(caught))[-8000:]),
+        "final_try": final_try,
+    }
+
+
+def _note(context: Mapping[str, Any], ref: RecordRef, result: JobResult) -> None:
+    """Say on a failing task where its record is: an XCom ``record`` (the UI's XCom tab) and a log
+    line, so nobody has to search the store for the evidence of a red task."""
+    ti = context.get("ti")
+    try:
+        if ti is not None:
+            ti.xcom_push(key="record", value={"record": ref.key, "status": str(result.status)})
+    except Exception as exc:  # pragma: no cover - the record is written; the pointer is a convenience
+        log.warning("could not push the record key to XCom: %s", exc)
+    log.error("evidence record %s: %s (%s): %s", result.status, ref.key, result.check, result.message)
 
 
 def _emit_asset_events(

@@ -222,7 +222,7 @@ def cmd_nc_close(args: argparse.Namespace) -> int:
     if state == "failed":
         print(
             "the closure was refused or broke: see the run's log and its record (aimsflow evidence list "
-            "--check nonconformity/close --history)"
+            "--check nonconformity_close/close --history)"
         )
     return 0 if state == "success" else 1
 

@@ -109,12 +109,17 @@ class AssetEventSpec:
 
 @dataclass
 class JobResult:
-    """The outcome of one job for one check, subject and period."""
+    """The outcome of one job for one subject and period.
 
-    check: str
+    ``check`` and ``controls`` come from the job's declaration (:mod:`aimsflow.jobs`):
+    :func:`aimsflow.airflow_glue.run_job` stamps them, so job code never spells a check id. A job may
+    narrow ``controls`` to a subset of its declared ones (drift is evidence only for operational data).
+    """
+
     subject: Subject
     status: Status
-    controls: tuple[str, ...]
+    check: str = ""
+    controls: tuple[str, ...] = ()
     summary: dict[str, Any] = field(default_factory=dict)
     # Result files to store in the record: name -> content (bytes) or an existing file to copy.
     files: dict[str, bytes | Path] = field(default_factory=dict)
@@ -128,9 +133,14 @@ class JobResult:
 
 
 class JobError(Exception):
-    """A job broke on bad input or configuration. ``result`` carries what is known (check, subject,
-    inputs) so the ``error`` record is as complete as possible."""
+    """A job broke on bad input or configuration. ``result`` carries what is known (subject, inputs,
+    specs) so the ``error`` record is as complete as possible; build it with :meth:`partial`."""
 
     def __init__(self, message: str, result: JobResult | None = None):
         super().__init__(message)
         self.result = result
+
+    @classmethod
+    def partial(cls, message: str, subject: Subject, **known: Any) -> JobError:
+        """The one way to raise with what a job knew before it broke (``inputs=``, ``specs=``, ...)."""
+        return cls(message, JobResult(subject, Status.error, message=message, **known))

@@ -34,7 +34,7 @@ def test_provenance_of_a_prepared_day_with_openlineage(aims_env, monkeypatch, da
     assert str(run.state) == "success"
 
     records = filter_records(load_summaries(LocalStorage(settings.evidence_root())), period=Period.day(day))
-    provenance = [r for r in records if r.check.startswith("data_provenance/loan")]
+    provenance = [r for r in records if r.check.startswith("data_provenance/version")]
     assert {r.subject["dataset"] for r in provenance} == {
         "loan_applications_raw",
         "loan_applications_clean",

@@ -24,7 +24,13 @@ def _some_record(storage: LocalStorage) -> None:
     now = dt.datetime.now(dt.UTC)
     write_record(
         storage,
-        JobResult("data_quality/x", Subject(dataset="x"), Status.passed, ("A.7.4",), files={"a.txt": b"a"}),
+        JobResult(
+            Subject(dataset="x"),
+            Status.passed,
+            check="data_quality/validate",
+            controls=("A.7.4",),
+            files={"a.txt": b"a"},
+        ),
         RunContext(Period.day(DAY), Producer.command_run("test"), now, now),
         Signer.from_settings(),
     )
@@ -36,7 +42,7 @@ def test_seal_run_verifies_records_and_extends_the_chain(aims_env, dagbag):
     dag = dagbag.get_dag("evidence_seal")
     assert str(dag.test(logical_date=Period.day(DAY).end).state) == "success"
     assert seal_sequences(storage) == [1]
-    verify_records = [r for r in load_summaries(storage) if r.check == "evidence/verify"]
+    verify_records = [r for r in load_summaries(storage) if r.check == "evidence_seal/verify"]
     assert [str(r.status) for r in verify_records] == ["passed"]
     assert Witness().read().sequence == 1
 
@@ -57,7 +63,7 @@ def test_tampered_store_fails_verify_and_is_not_sealed_over(aims_env, dagbag):
     run = dag.test(logical_date=Period.day(DAY).end + dt.timedelta(days=1))
     assert str(run.state) == "failed"
     failed = [
-        r for r in load_summaries(storage) if r.check == "evidence/verify" and r.status == Status.failed
+        r for r in load_summaries(storage) if r.check == "evidence_seal/verify" and r.status == Status.failed
     ]
     assert len(failed) == 1 and failed[0].producer["try_number"] == 1  # a finding: no retry
     assert seal_sequences(storage) == [1]

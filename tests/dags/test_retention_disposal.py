@@ -55,22 +55,22 @@ def raw_batches() -> int:
 def test_a_dry_run_writes_the_plan_and_deletes_nothing(demo, dagbag):
     run_ = run(dagbag)
     assert str(run_.state) == "success"
-    (plan,) = records("retention/plan")
+    (plan,) = records("retention_disposal/plan")
     assert plan.summary["to_delete"] == EXPIRED and plan.summary["approved"] == 0
     assert plan.summary["holds_applied"] == ["LH-2026-007"] and plan.summary["held"] == 3
     assert plan.producer["dag_id"] == "retention_disposal" and plan.producer["task_id"] == "plan"
-    (execution,) = records("retention/execution")
+    (execution,) = records("retention_disposal/execute")
     assert execution.summary["deleted"] == 0 and execution.summary["not_approved"] == EXPIRED
-    assert len(records("retention/recovery")) == 1 and records("retention/certificate") == []
+    assert len(records("retention_disposal/recover")) == 1 and records("retention_disposal/certificate") == []
     assert raw_batches() == 120
 
 
 def test_execute_deletes_verifies_certifies_and_the_seal_covers_the_certificates(demo, dagbag):
     assert str(run(dagbag, execute=True).state) == "success"
     assert raw_batches() == 120 - EXPIRED
-    certificates = records("retention/certificate")
+    certificates = records("retention_disposal/certificate")
     assert len(certificates) == EXPIRED
-    plan = records("retention/plan")[0]
+    plan = records("retention_disposal/plan")[0]
     assert {c.summary["approved_by"]["plan_record"] for c in certificates} == {plan.key}
     assert {c.summary["approved_by"]["run_id"] for c in certificates} == {plan.producer["run_id"]}
     assert {c.summary["executed_by"]["task_id"] for c in certificates} == {"execute"}
@@ -90,12 +90,12 @@ def test_a_data_class_without_policy_fails_the_plan_and_nothing_executes(demo, d
     path.write_text(yaml.safe_dump(doc))
     monkeypatch.setenv("AIMSFLOW_CONFIG_DIR", str(config))
     assert str(run(dagbag, execute=True).state) == "failed"
-    plans = records("retention/plan")
+    plans = records("retention_disposal/plan")
     assert plans and {str(p.status) for p in plans} == {"error"}
     assert plans[0].summary["error_classes"] == ["training_data"] and plans[0].summary["errors"] == 3
     manifest = json.loads(LocalStorage(settings.evidence_root()).get(f"{plans[0].key}/manifest.json"))
     assert "have no retention policy" in manifest["predicate"]["message"]
-    assert records("retention/execution") == [] and raw_batches() == 120
+    assert records("retention_disposal/execute") == [] and raw_batches() == 120
 
 
 def test_disposing_of_an_evidence_record_keeps_the_seal_run_green(demo, dagbag, tmp_path, monkeypatch):
@@ -119,7 +119,7 @@ def test_disposing_of_an_evidence_record_keeps_the_seal_run_green(demo, dagbag, 
 
     assert str(run(dagbag, execute=True).state) == "success"
     assert not (storage.root / old.key).exists()
-    (tombstone,) = records("retention/tombstone")
+    (tombstone,) = records("retention_disposal/tombstone")
     assert tombstone.summary["disposed_record"] == old.key
     seal_run = dagbag.get_dag("evidence_seal").test(logical_date=Period.day(END).end)
     assert str(seal_run.state) == "success"
@@ -134,6 +134,6 @@ def test_make_retention_runner_executes_and_seals(demo, airflow_db, capsys):
     assert main(["--day", END.isoformat(), "--execute"]) == 0
     out = capsys.readouterr().out
     assert f"plan: {EXPIRED} to delete ({EXPIRED} approved)" in out and "store intact" in out
-    assert raw_batches() == 120 - EXPIRED and len(records("retention/certificate")) == EXPIRED
+    assert raw_batches() == 120 - EXPIRED and len(records("retention_disposal/certificate")) == EXPIRED
     report = verify_store(LocalStorage(settings.evidence_root()), TrustedKeys.load(), Witness())
     assert report.ok and report.pending == []

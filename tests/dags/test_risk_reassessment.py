@@ -41,10 +41,10 @@ def _record(
         run_after=run_after.isoformat(),
     )
     result = JobResult(
-        CHECK,
         Subject("loan_approval", CLEAN, day.isoformat()),
         status,
-        ("A.7.4",),
+        check=CHECK,
+        controls=("A.7.4",),
         summary=summary,
         files={"summary.json": json.dumps(summary).encode()},
     )
@@ -87,7 +87,7 @@ def test_reassessment_run_writes_the_register_and_announces_what_is_new(aims_env
     dag = dagbag.get_dag("risk_reassessment")
     run = dag.test(logical_date=Period.days(D1, D3).end, run_conf={"period": "2026-11-25..2026-11-27"})
     assert str(run.state) == "failed"  # unaccepted risks above appetite: a finding, not a crash
-    (rec,) = [r for r in load_summaries(storage) if r.check == "risk/reassessment"]
+    (rec,) = [r for r in load_summaries(storage) if r.check == "risk_reassessment/reassess"]
     assert rec.status == Status.failed and rec.producer["try_number"] == 1  # no retry
     assert rec.period.label == "2026-11-25..2026-11-27"
     assert "R-DQ-01" in rec.summary["unaccepted_above_appetite"]
@@ -115,7 +115,7 @@ def test_closing_run_refuses_without_a_later_pass_then_closes_after_one(aims_env
 
     refused = dag.test(run_conf=conf)
     assert str(refused.state) == "failed"
-    (rec,) = [r for r in load_summaries(storage) if r.check == "nonconformity/close"]
+    (rec,) = [r for r in load_summaries(storage) if r.check == "nonconformity_close/close"]
     assert rec.status == Status.failed and rec.producer["try_number"] == 1
     assert rec.summary["refused"].startswith(f"no run of {CHECK} [{CLEAN}] passed after the last occurrence")
 
@@ -123,7 +123,9 @@ def test_closing_run_refuses_without_a_later_pass_then_closes_after_one(aims_env
     granted = dag.test(run_conf=conf)
     assert str(granted.state) == "success"
     closure = next(
-        r for r in load_summaries(storage) if r.check == "nonconformity/close" and r.status == Status.passed
+        r
+        for r in load_summaries(storage)
+        if r.check == "nonconformity_close/close" and r.status == Status.passed
     )
     assert closure.summary["evidence_of_pass"] == passed and closure.controls == ["10.2"]
     manifest = json.loads(storage.get(f"{closure.key}/manifest.json"))["predicate"]

@@ -25,7 +25,7 @@ def make_record(storage: LocalStorage) -> Callable[..., RecordRef]:
     def make(
         day: dt.date = dt.date(2026, 11, 19),
         *,
-        check: str = "data_quality/loans",
+        check: str = "data_quality/validate",
         dataset: str = "loans",
         run: str = "scheduled__2026-11-20",
         run_after: dt.datetime = T0,

@@ -222,7 +222,7 @@ def test_list_json(store, capsys):
     code, records = run_json(capsys, "evidence", "list")
     assert code == 0 and _keys(records) == [store.a.key, store.b.key, store.c.key]
     first = records[0]
-    assert first["check"] == "data_quality/loans" and first["status"] == "passed"
+    assert first["check"] == "data_quality/validate" and first["status"] == "passed"
     assert first["period"] == {
         "start": "2026-11-18T00:00:00+00:00",
         "end": "2026-11-19T00:00:00+00:00",
@@ -257,7 +257,7 @@ def test_list_control(store, capsys):
 
 
 def test_list_check(store, capsys):
-    _, records = run_json(capsys, "evidence", "list", "--check", "data_quality/loans")
+    _, records = run_json(capsys, "evidence", "list", "--check", "data_quality/validate")
     assert _keys(records) == [store.a.key, store.b.key]
     _, records = run_json(capsys, "evidence", "list", "--check", "data_quality")  # a prefix of whole parts
     assert _keys(records) == [store.a.key, store.b.key]

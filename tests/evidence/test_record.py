@@ -19,7 +19,7 @@ from aimsflow.results import Status, sha256_bytes
 def test_record_folder_manifest_and_signature(storage, make_record):
     ref = make_record()
     folder = storage.path(ref.key)
-    assert ref.key.startswith("records/2026-11-19/data_quality/loans/validate.try1-")
+    assert ref.key.startswith("records/2026-11-19/data_quality/validate/validate.try1-")
     assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [
         "charts/a.txt",
         ENVELOPE,
@@ -30,7 +30,7 @@ def test_record_folder_manifest_and_signature(storage, make_record):
     statement = json.loads(manifest)
     assert statement["_type"] == "https://in-toto.io/Statement/v1"
     p = statement["predicate"]
-    assert p["check"] == "data_quality/loans" and p["status"] == "passed" and p["controls"] == ["A.7.4"]
+    assert p["check"] == "data_quality/validate" and p["status"] == "passed" and p["controls"] == ["A.7.4"]
     assert p["period"] == {
         "start": "2026-11-19T00:00:00+00:00",
         "end": "2026-11-20T00:00:00+00:00",
@@ -83,10 +83,10 @@ def test_later_run_supersedes_earlier_run_even_with_fewer_tries(storage, make_re
 
 
 def test_listing_filters(storage, make_record):
-    make_record(check="data_quality/loans", status=Status.failed)
+    make_record(check="data_quality/validate", status=Status.failed)
     make_record(check="bias/loans", task_id="bias", dataset="loans_train")
     records = load_summaries(storage)
-    assert [r.check for r in filter_records(records, status="failed")] == ["data_quality/loans"]
+    assert [r.check for r in filter_records(records, status="failed")] == ["data_quality/validate"]
     assert [r.check for r in filter_records(records, dataset="loans_train")] == ["bias/loans"]
     assert len(filter_records(records, control="A.7.4", dag="data_quality")) == 2
     assert filter_records(records, control="A.5.4") == []

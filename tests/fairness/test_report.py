@@ -10,20 +10,17 @@ import pytest
 
 from aimsflow.catalog import Dataset
 from aimsflow.evidence.controls import ANNEX_A
-from aimsflow.fairness import (
-    CONTROLS,
-    FairnessPolicy,
-    assess_training_set,
-    base_rate_chart_png,
-    compute_group_metrics,
-    evaluate,
-    load_fairness_policy,
-    report_to_json,
-    summary_markdown,
-)
-from aimsflow.fairness.metrics import BASE_RATE, MISSING_GROUP
+from aimsflow.fairness.assess import assess_training_set
+from aimsflow.fairness.job import ASSESS
+from aimsflow.fairness.job import ASSESS as _ASSESS
+from aimsflow.fairness.metrics import BASE_RATE, MISSING_GROUP, compute_group_metrics
+from aimsflow.fairness.policy import FairnessPolicy, evaluate, load_fairness_policy
+from aimsflow.fairness.report import base_rate_chart_png, report_to_json, summary_markdown
 from aimsflow.results import JobError, SpecRef, Status
+from tests.conftest import declared
 from tests.fairness._frames import make_frame
+
+assess_training_set = declared(_ASSESS, assess_training_set)
 
 DEMO = Path(__file__).resolve().parents[2] / "include" / "config" / "policies" / "fairness.yaml"
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -145,8 +142,8 @@ def test_job_fails_on_a_biased_training_set(biased, policy):
     policy = policy.model_copy(update={"reference_shares": {"age_band": {"18-24": 1.0}}})
     result = assess_training_set(df, _dataset(), policy, DEMO, partition="2026-06-30")
     assert result.status is Status.failed
-    assert result.check == "bias_assessment/loan_training_set"
-    assert result.controls == CONTROLS == ("A.5.4", "A.7.4", "A.6.2.4")
+    assert result.check == "bias_assessment/assess"
+    assert result.controls == ASSESS.controls == ("A.5.4", "A.7.4", "A.6.2.4")
     assert all(c in ANNEX_A for c in result.controls)
     assert result.subject.as_dict() == {
         "ai_system": "loan_approval",
@@ -190,5 +187,5 @@ def test_job_error_on_bad_input(dataset, df, match, policy):
     with pytest.raises(JobError, match=match) as info:
         assess_training_set(df, dataset, policy, DEMO)
     assert info.value.result.status is Status.error
-    assert info.value.result.check == "bias_assessment/loan_training_set"
+    assert info.value.result.check == "bias_assessment/assess"
     assert info.value.result.specs == [SpecRef.of_file(DEMO)]

@@ -11,11 +11,14 @@ import pyarrow as pa
 import pytest
 
 from aimsflow.catalog import load_inventory
+from aimsflow.fairness.job import ASSESS as _ASSESS
 from aimsflow.fairness.run import assess_pair, training_pairs
 from aimsflow.periods import Period
 from aimsflow.prep.partitions import latest_version, write_version
 from aimsflow.results import JobError, Status
-from tests.conftest import END, PROJECT
+from tests.conftest import END, PROJECT, declared
+
+assess_pair = declared(_ASSESS, assess_pair)
 
 DAY = END - dt.timedelta(days=2)
 
@@ -68,10 +71,7 @@ def test_bad_input_is_an_error_naming_the_problem(data, change, message):
         match=message.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(").replace(")", r"\)"),
     ) as err:
         assess_pair(load_inventory(), "loan_training_set", Period.day(DAY), data)
-    assert (
-        err.value.result.status == Status.error
-        and err.value.result.check == "bias_assessment/loan_training_set"
-    )
+    assert err.value.result.status == Status.error and err.value.result.check == "bias_assessment/assess"
 
 
 def test_missing_partition_is_an_error(data):

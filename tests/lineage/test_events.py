@@ -313,7 +313,9 @@ def test_every_event_of_a_result_round_trips_as_json(result, staging):
 
 
 def test_results_without_datasets_still_emit(staging):
-    bare = JobResult("risk/review", Subject("credit-scoring"), Status.warning, ("A.6.1.2",))
+    bare = JobResult(
+        Subject("credit-scoring"), Status.warning, check="risk_reassessment/reassess", controls=("A.6.1.2",)
+    )
     outcome = _emit(bare, staging, assertions=ASSERTIONS[:1])
     (event,) = read_events(staging)
     assert outcome.sent and event["inputs"] == [] and event["outputs"] == []

@@ -15,9 +15,17 @@ import pytest
 
 from aimsflow.catalog import Dataset, Inventory, load_inventory
 from aimsflow.demo import generate_source_batches
+from aimsflow.prep.job import CLEAN_JOB as _CLEAN_JOB
+from aimsflow.prep.job import INGEST as _INGEST
+from aimsflow.prep.job import TRAINING_SET as _TRAINING_SET
 from aimsflow.prep.partitions import latest_version
 from aimsflow.prep.steps import build_training_set, clean_batch, ingest_batch
 from aimsflow.results import JobError, Status, sha256_file
+from tests.conftest import declared
+
+ingest_batch = declared(_INGEST, ingest_batch)
+clean_batch = declared(_CLEAN_JOB, clean_batch)
+build_training_set = declared(_TRAINING_SET, build_training_set)
 
 END = date(2026, 6, 30)
 RAW, CLEAN, TRAIN = "loan_applications_raw", "loan_applications_clean", "loan_training_set"

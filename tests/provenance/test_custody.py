@@ -14,13 +14,26 @@ from aimsflow.evidence.keys import Signer
 from aimsflow.evidence.record import Producer, RunContext, write_record
 from aimsflow.evidence.storage import LocalStorage
 from aimsflow.periods import Period
+from aimsflow.prep.job import CLEAN_JOB as _CLEAN_JOB
+from aimsflow.prep.job import INGEST as _INGEST
+from aimsflow.prep.job import TRAINING_SET as _TRAINING_SET
 from aimsflow.prep.steps import build_training_set, clean_batch, ingest_batch
 from aimsflow.provenance.custody import Version, load_index
 from aimsflow.provenance.graph import build_graph
+from aimsflow.provenance.job import GRAPH as _GRAPH
+from aimsflow.provenance.job import VERSION as _VERSION
 from aimsflow.provenance.job import lineage_graph, provenance_of_version
-from aimsflow.quality.job import validate_partition
+from aimsflow.quality.job import VALIDATE as _VALIDATE
+from aimsflow.quality.validate import validate_partition
 from aimsflow.results import DataRef, JobResult, Status, Subject
-from tests.conftest import END, PROJECT
+from tests.conftest import END, PROJECT, declared
+
+validate_partition = declared(_VALIDATE, validate_partition)
+provenance_of_version = declared(_VERSION, provenance_of_version)
+lineage_graph = declared(_GRAPH, lineage_graph)
+ingest_batch = declared(_INGEST, ingest_batch)
+clean_batch = declared(_CLEAN_JOB, clean_batch)
+build_training_set = declared(_TRAINING_SET, build_training_set)
 
 DAY = END - dt.timedelta(days=2)
 
@@ -184,10 +197,10 @@ def test_a_retention_plan_listing_old_batches_is_not_a_use_of_them(chain):
     old.parent.mkdir(parents=True)
     old.write_text("application_id\nA1\n")
     plan = JobResult(
-        "retention/plan",
         Subject(),
         Status.passed,
-        ("7.5.3",),
+        check="retention_disposal/plan",
+        controls=("7.5.3",),
         inputs=[DataRef.of_file(old, dataset="loan_applications_raw")],
     )
     _record(plan, DAY, "plan")

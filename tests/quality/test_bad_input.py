@@ -9,9 +9,12 @@ import shutil
 import pytest
 
 from aimsflow.catalog import load_inventory
-from aimsflow.quality.job import validate_partition
+from aimsflow.quality.job import VALIDATE as _VALIDATE
+from aimsflow.quality.validate import validate_partition
 from aimsflow.results import JobError, Status
-from tests.conftest import PROJECT
+from tests.conftest import PROJECT, declared
+
+validate_partition = declared(_VALIDATE, validate_partition)
 
 DAY = dt.date(2026, 6, 28)
 
@@ -27,7 +30,7 @@ def _error(data, dataset="loan_applications_clean", expectations=None) -> JobErr
     with pytest.raises(JobError) as err:
         validate_partition(load_inventory(), dataset, DAY, data, expectations)
     result = err.value.result
-    assert result.status == Status.error and result.check == f"data_quality/{dataset}"
+    assert result.status == Status.error and result.check == "data_quality/validate"
     assert result.subject.partition == DAY.isoformat()
     return err.value
 

@@ -7,9 +7,13 @@ import datetime as dt
 import pytest
 
 from aimsflow.catalog import load_inventory
-from aimsflow.quality.job import validate_partition
+from aimsflow.quality.job import VALIDATE as _VALIDATE
+from aimsflow.quality.validate import validate_partition
 from aimsflow.results import Status
+from tests.conftest import declared
 from tests.quality.conftest import END
+
+validate_partition = declared(_VALIDATE, validate_partition)
 
 CLEAN = "loan_applications_clean"
 

@@ -12,9 +12,13 @@ import pyarrow as pa
 from aimsflow.catalog import load_inventory
 from aimsflow.evidence.redact import MASK
 from aimsflow.prep.partitions import latest_version, write_version
-from aimsflow.quality.job import declared_type_problems, validate_partition
+from aimsflow.quality.job import VALIDATE as _VALIDATE
+from aimsflow.quality.validate import declared_type_problems, validate_partition
 from aimsflow.results import Status
+from tests.conftest import declared
 from tests.quality.conftest import END
+
+validate_partition = declared(_VALIDATE, validate_partition)
 
 DAY = END - dt.timedelta(days=2)
 

@@ -65,7 +65,7 @@ def write_evidence(
     signer: Signer,
     day: dt.date,
     *,
-    check: str = "data_quality/loan_applications_raw",
+    check: str = "data_quality/validate",
     dataset: str | None = "loan_applications_raw",
     ai_system: str | None = "loan_approval",
     written: dt.datetime | None = None,
@@ -73,7 +73,11 @@ def write_evidence(
 ) -> RecordRef:
     written = written or dt.datetime.combine(day + dt.timedelta(days=1), dt.time(1), dt.UTC)
     result = JobResult(
-        check, Subject(ai_system, dataset, day.isoformat()), Status.passed, ("A.7.4",), files={"a.txt": b"a"}
+        Subject(ai_system, dataset, day.isoformat()),
+        Status.passed,
+        check=check,
+        controls=("A.7.4",),
+        files={"a.txt": b"a"},
     )
     ctx = RunContext(Period.day(day), Producer.command_run(name), written, written)
     return write_record(storage, result, ctx, signer)

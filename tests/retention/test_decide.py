@@ -179,7 +179,7 @@ def test_cycle_end_anchor_and_a_date_no_cycle_covers():
     assert gap.reasons == ("no certification cycle covers 2023-01-01 (retention counts from a cycle's end)",)
 
 
-def evidence(check: str = "data_quality/x", sealed_in: int | None = 1) -> Candidate:
+def evidence(check: str = "data_quality/validate", sealed_in: int | None = 1) -> Candidate:
     return Candidate(
         f"evidence/records/2025-01-01/{check}/r-1",
         Kind.evidence_record,
@@ -202,7 +202,9 @@ def test_a_sealed_expired_evidence_record_may_go_an_unsealed_one_may_not():
     assert d.outcome == Outcome.keep and d.expired and "not sealed yet" in d.reasons[0]
 
 
-@pytest.mark.parametrize("check", ["retention/tombstone", "retention/certificate", "retention/plan"])
+@pytest.mark.parametrize(
+    "check", ["retention_disposal/tombstone", "retention_disposal/certificate", "retention_disposal/plan"]
+)
 def test_retention_records_are_never_disposed_of_even_without_a_policy(check):
     d = decide(evidence(check), rules(), at(dt.date(2100, 1, 1)))
     assert d.outcome == Outcome.keep and d.protected and "never disposed of" in d.reasons[0]

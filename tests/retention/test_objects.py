@@ -98,7 +98,7 @@ def test_evidence_records_carry_their_seal_manifest_hash_and_written_date(rt_env
     assert c.object_id == f"evidence/{sealed.key}" and c.kind == Kind.evidence_record
     assert c.sealed_in == 1 and by_key[pending.key].sealed_in is None
     assert c.manifest_sha256 == sealed.manifest_sha256 and c.created == written.date()
-    assert c.datasets == ("loan_applications_raw",) and c.check == "data_quality/loan_applications_raw"
+    assert c.datasets == ("loan_applications_raw",) and c.check == "data_quality/validate"
     assert c.record_period and c.record_period["label"] == "2026-03-04"
     files = [p for p in (loc.evidence_root / sealed.key).rglob("*") if p.is_file()]
     assert c.size == sum(p.stat().st_size for p in files)

@@ -18,9 +18,15 @@ from aimsflow.evidence.storage import LocalStorage
 from aimsflow.periods import Period
 from aimsflow.results import JobError, Status, sha256_bytes
 from aimsflow.retention.dispose import CERTIFICATE_CHECK, TOMBSTONE_CHECK
-from aimsflow.retention.jobs import execute_job, plan_job, read_plan
+from aimsflow.retention.job import EXECUTE as _EXECUTE
+from aimsflow.retention.job import PLAN as _PLAN
+from aimsflow.retention.job import execute_job, plan_job, read_plan
 from aimsflow.retention.objects import Locations
+from tests.conftest import declared
 from tests.retention.conftest import EXECUTOR, as_task_record, put_partition, seal, write_evidence
+
+plan_job = declared(_PLAN, plan_job)
+execute_job = declared(_EXECUTE, execute_job)
 
 END = dt.date(2026, 6, 30)  # the demo's last batch; the run's clock is END + 1 day, 00:00 UTC
 PERIOD = Period.day(END)

@@ -48,7 +48,7 @@ from aimsflow.retention.dispose import (
     markers,
     recover,
 )
-from aimsflow.retention.jobs import read_plan, scan_all
+from aimsflow.retention.job import read_plan, scan_all
 from aimsflow.retention.objects import Locations
 from aimsflow.retention.plan import PLAN_FILE, make_plan
 from aimsflow.retention.policy import CountsFrom, LegalHold, Method, PolicySet, RetentionPolicy
@@ -197,7 +197,7 @@ def build(world: World, root: Path, signer: Signer) -> tuple[Locations, LocalSto
                 continue
             written = dt.datetime.combine(_day(obj.day), dt.time(12), dt.UTC)
             dataset = DATASETS[obj.dataset] if obj.dataset is not None else None
-            check = "retention/plan" if obj.protected else "data_quality/x"
+            check = "retention_disposal/plan" if obj.protected else "data_quality/validate"
             ref = write_evidence(
                 storage,
                 signer,
@@ -337,7 +337,11 @@ def run_once(
     plan = make_plan(candidates, rules, as_of, world.execute, loc, unreadable)
     period = Period.day(_day(world.clock) - dt.timedelta(days=1))
     result = JobResult(
-        "retention/plan", Subject(), Status.passed, ("7.5.3",), files={PLAN_FILE: plan.to_json()}
+        Subject(),
+        Status.passed,
+        check="retention_disposal/plan",
+        controls=("7.5.3",),
+        files={PLAN_FILE: plan.to_json()},
     )
     ref = as_task_record(storage, result, period, "plan", execute=world.execute, run_id=run)
     doc, approval = read_plan(storage, ref.key)

@@ -14,10 +14,18 @@ from aimsflow.evidence.listing import load_summaries
 from aimsflow.evidence.storage import LocalStorage
 from aimsflow.periods import Period
 from aimsflow.retention.dispose import CERTIFICATE_CHECK, TOMBSTONE_CHECK, markers
-from aimsflow.retention.jobs import execute_job, plan_job, recover_job
+from aimsflow.retention.job import EXECUTE as _EXECUTE
+from aimsflow.retention.job import PLAN as _PLAN
+from aimsflow.retention.job import RECOVER as _RECOVER
+from aimsflow.retention.job import execute_job, plan_job, recover_job
 from aimsflow.retention.objects import Locations
+from tests.conftest import declared
 from tests.retention._crash import STEPS, SimulatedCrash, counting, crash_at
 from tests.retention.conftest import EXECUTOR, as_task_record, put_partition, seal, write_evidence
+
+plan_job = declared(_PLAN, plan_job)
+execute_job = declared(_EXECUTE, execute_job)
+recover_job = declared(_RECOVER, recover_job)
 
 # The clock: 2028-03-01 00:00 UTC. Raw batches of 2027 and evidence written in cycle-2024 have expired.
 PERIOD = Period.day(dt.date(2028, 2, 29))

@@ -18,9 +18,14 @@ from aimsflow.evidence.verify import verify_store
 from aimsflow.periods import Period
 from aimsflow.results import JobResult, Status, Subject
 from aimsflow.retention.dispose import TOMBSTONE_CHECK
-from aimsflow.retention.jobs import execute_job, plan_job
-from tests.conftest import new_key
+from aimsflow.retention.job import EXECUTE as _EXECUTE
+from aimsflow.retention.job import PLAN as _PLAN
+from aimsflow.retention.job import execute_job, plan_job
+from tests.conftest import declared, new_key
 from tests.retention.conftest import EXECUTOR, as_task_record, seal, write_evidence
+
+plan_job = declared(_PLAN, plan_job)
+execute_job = declared(_EXECUTE, execute_job)
 
 PERIOD = Period.day(dt.date(2028, 2, 29))  # clock 2028-03-01: evidence of cycle-2024 has expired
 DAY = dt.date(2024, 5, 1)
@@ -69,7 +74,7 @@ def test_a_lawfully_disposed_record_verifies_before_and_after_its_tombstone_is_s
 def forge_tombstone(storage: LocalStorage, record: str, manifest_sha256: str, sealed_in: int, signer: Signer):
     summary = {"disposed_record": record, "manifest_sha256": manifest_sha256, "sealed_in": sealed_in}
     now = dt.datetime.now(dt.UTC)
-    result = JobResult(TOMBSTONE_CHECK, Subject(), Status.passed, ("7.5.3",), summary=summary)
+    result = JobResult(Subject(), Status.passed, check=TOMBSTONE_CHECK, controls=("7.5.3",), summary=summary)
     return write_record(
         storage, result, RunContext(Period.day(DAY), Producer.command_run("retention"), now, now), signer
     )

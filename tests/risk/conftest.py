@@ -124,10 +124,10 @@ def write(store: LocalStorage) -> WriteRecord:
                 "final_try": producer.is_final_try,
             }
         result = JobResult(
-            check,
             Subject(AI, dataset, day.isoformat() if dataset else None),
             status,
-            controls,
+            check=check,
+            controls=controls,
             summary=summary or {},
             files=files or {"summary.json": b"{}\n"},
         )

@@ -12,9 +12,13 @@ import pytest
 
 from aimsflow.cli import main
 from aimsflow.results import Status
+from aimsflow.risk.job import CLOSE as _CLOSE
 from aimsflow.risk.job import close_nonconformity
 from aimsflow.risk.nonconformity import current_nonconformities
+from tests.conftest import declared
 from tests.risk.conftest import CLEAN
+
+close_nonconformity = declared(_CLOSE, close_nonconformity)
 
 D1, D2 = dt.date(2026, 11, 24), dt.date(2026, 11, 25)
 CHECK = f"data_quality/{CLEAN}"
@@ -30,7 +34,7 @@ def test_nc_list_shows_open_and_closed_with_their_evidence(store, write, capsys)
     passed = write(CHECK, D2, Status.passed)
     closure = close_nonconformity(nc.id, "null incomes in the export", "export fixed", "alice", storage=store)
     write(
-        "nonconformity/close",
+        "nonconformity_close/close",
         D2,
         closure.status,
         summary=closure.summary,

@@ -14,14 +14,27 @@ from aimsflow.catalog import load_inventory
 from aimsflow.evidence.keys import Signer
 from aimsflow.evidence.record import Producer, RunContext, write_record
 from aimsflow.periods import Period
+from aimsflow.prep.job import CLEAN_JOB as _CLEAN_JOB
+from aimsflow.prep.job import INGEST as _INGEST
+from aimsflow.prep.job import TRAINING_SET as _TRAINING_SET
 from aimsflow.prep.steps import build_training_set, clean_batch, ingest_batch
 from aimsflow.provenance.custody import load_index
+from aimsflow.provenance.job import VERSION as _VERSION
 from aimsflow.provenance.job import provenance_of_version
-from aimsflow.quality.job import validate_partition
+from aimsflow.quality.job import VALIDATE as _VALIDATE
+from aimsflow.quality.validate import validate_partition
 from aimsflow.results import Status
 from aimsflow.risk.evidence import DIFF_FILE, SNAPSHOT_FILE
+from aimsflow.risk.job import REASSESS as _REASSESS
 from aimsflow.risk.job import reassess
-from tests.conftest import END, PREPARED_DAYS
+from tests.conftest import END, PREPARED_DAYS, declared
+
+reassess = declared(_REASSESS, reassess)
+validate_partition = declared(_VALIDATE, validate_partition)
+provenance_of_version = declared(_VERSION, provenance_of_version)
+ingest_batch = declared(_INGEST, ingest_batch)
+clean_batch = declared(_CLEAN_JOB, clean_batch)
+build_training_set = declared(_TRAINING_SET, build_training_set)
 
 pytestmark = pytest.mark.slow  # GX and provenance over 14 prepared days; test_job.py has the fast twin
 WINDOW = [END - dt.timedelta(days=n) for n in (2, 1, 0)]

@@ -14,8 +14,12 @@ from aimsflow.evidence.record import Producer, RunContext, write_record
 from aimsflow.periods import Period
 from aimsflow.results import JobError, JobResult, Status
 from aimsflow.risk.evidence import DIFF_FILE, LEDGER_FILE, SNAPSHOT_FILE
-from aimsflow.risk.job import REASSESS_CONTROLS, reassess
+from aimsflow.risk.job import REASSESS as _REASSESS
+from aimsflow.risk.job import reassess
+from tests.conftest import declared
 from tests.risk.conftest import CLEAN, RAW, dq_risk, write_config
+
+reassess = declared(_REASSESS, reassess)
 
 END = dt.date(2026, 11, 27)
 CLEAN_DAY, DEFECT_DAY, DRIFT_DAY = END - dt.timedelta(days=2), END - dt.timedelta(days=1), END
@@ -83,7 +87,7 @@ def demo_window(write):
                 task_id=f"provenance.{step}",
             )
     write(
-        "evidence/verify",
+        "evidence_seal/verify",
         DRIFT_DAY,
         Status.passed,
         dataset=None,
@@ -113,7 +117,7 @@ def test_the_defect_day_raises_the_data_quality_risk_of_the_window(store, demo_w
     assert after.status == Status.failed and "R-DQ-01" in after.summary["unaccepted_above_appetite"]
 
     diff = json.loads(after.files[DIFF_FILE])
-    assert diff["previous"].startswith(f"records/{CLEAN_DAY.isoformat()}/risk/reassessment/")
+    assert diff["previous"].startswith(f"records/{CLEAN_DAY.isoformat()}/risk_reassessment/reassess/")
     change = next(c for c in diff["risks"] if c["id"] == "R-DQ-01")
     assert change["fields"]["score"] == {"from": 8, "to": 16}
     assert change["fields"]["level"] == {"from": "medium", "to": "high"}
@@ -133,7 +137,7 @@ def test_the_defect_day_raises_the_data_quality_risk_of_the_window(store, demo_w
 def test_record_files_inputs_and_specs(store, demo_window):
     result = reassess(Period.days(CLEAN_DAY, DRIFT_DAY), storage=store, now=NOW)
     assert set(result.files) == {SNAPSHOT_FILE, DIFF_FILE, LEDGER_FILE, "report.md"}
-    assert result.controls == REASSESS_CONTROLS and result.check == "risk/reassessment"
+    assert result.controls == _REASSESS.controls and result.check == "risk_reassessment/reassess"
     snapshot = json.loads(result.files[SNAPSHOT_FILE])
     assert (
         snapshot["period"]["label"] == "2026-11-25..2026-11-27"
@@ -195,5 +199,5 @@ def test_bad_configuration_is_an_error_with_every_problem(store, tmp_path):
     assert "risks[0].category" in message and "risks[1].likelihood: value 9" in message
     assert message.count("\n") == 2  # one error, listing both
     partial = exc.value.result
-    assert partial is not None and partial.check == "risk/reassessment"
+    assert partial is not None and partial.check == "risk_reassessment/reassess"
     assert {Path(s.path).name for s in partial.specs} == {"methodology.yaml", "register.yaml"}

@@ -9,6 +9,7 @@ import json
 
 from aimsflow.results import Status
 from aimsflow.risk.evidence import LEDGER_FILE, load_evidence
+from aimsflow.risk.job import CLOSE as _CLOSE
 from aimsflow.risk.job import close_nonconformity
 from aimsflow.risk.nonconformity import (
     Nonconformity,
@@ -17,7 +18,10 @@ from aimsflow.risk.nonconformity import (
     derive_nonconformities,
     nonconformity_id,
 )
+from tests.conftest import declared
 from tests.risk.conftest import CLEAN, RAW, at, marked, summary_record
+
+close_nonconformity = declared(_CLOSE, close_nonconformity)
 
 D1, D2, D3 = dt.date(2026, 11, 24), dt.date(2026, 11, 25), dt.date(2026, 11, 26)
 CHECK = f"data_quality/{CLEAN}"
@@ -78,8 +82,8 @@ def test_warnings_and_passes_open_nothing():
 
 
 def test_the_reassessments_own_failed_status_opens_none():
-    own = summary_record("risk/reassessment", D1, Status.failed, dataset=None)
-    refused = summary_record("nonconformity/close", D1, Status.failed, dataset=None)
+    own = summary_record("risk_reassessment/reassess", D1, Status.failed, dataset=None)
+    refused = summary_record("nonconformity_close/close", D1, Status.failed, dataset=None)
     assert derive_nonconformities([], marked([own, refused]), frozenset({own.key}))[0] == []
 
 
@@ -161,7 +165,7 @@ def _close_record(store, write, nc_id, user="alice"):
     """Write the closure record as the closing DAG would (through the job's own result)."""
     result = close_nonconformity(nc_id, "root cause text", "corrective action", user, storage=store)
     write(
-        "nonconformity/close",
+        "nonconformity_close/close",
         D3,
         result.status,
         dataset=CLEAN,
@@ -201,7 +205,7 @@ def test_the_ledger_in_a_reassessment_record_is_where_the_next_derivation_starts
     assert source is None and len(changes.opened) == 1
     doc = {"nonconformities": [nc.as_dict() for nc in ledger]}
     write(
-        "risk/reassessment",
+        "risk_reassessment/reassess",
         D1,
         Status.warning,
         dataset=None,
@@ -214,7 +218,7 @@ def test_the_ledger_in_a_reassessment_record_is_where_the_next_derivation_starts
     write(CHECK, D1, Status.passed, run_after=at(D1) + dt.timedelta(hours=3))
     assert failed.key not in {r.key for r in load_evidence(store).current}
     again, changes, source = current_nonconformities(store)
-    assert source is not None and source.startswith("records/2026-11-24/risk/reassessment/")
+    assert source is not None and source.startswith("records/2026-11-24/risk_reassessment/reassess/")
     assert [nc.id for nc in again] == [nc.id for nc in ledger] and changes.opened == []
 
 

@@ -36,9 +36,9 @@ NEW = {
         "new_nonconformities": [
             {
                 "id": "NC-20261128-0a70c3",
-                "cause": {"check": "data_quality/x", "ai_system": "a", "dataset": "x"},
+                "cause": {"check": "data_quality/validate", "ai_system": "a", "dataset": "x"},
                 "occurrences": 2,
-                "first_record": "records/2026-11-26/data_quality/x/validate.0.try1-aaa",
+                "first_record": "records/2026-11-26/data_quality/validate/validate.0.try1-aaa",
             },
         ],
     }
@@ -86,15 +86,15 @@ def test_nothing_new_announces_nothing():
 
 
 def test_notice_names_risks_nonconformities_and_the_record():
-    notice = notice_from_summary(NEW, "records/2026-11/risk/reassessment/r", "2026-11", "failed")
+    notice = notice_from_summary(NEW, "records/2026-11/risk_reassessment/reassess/r", "2026-11", "failed")
     assert (
         notice.subject
         == "[aimsflow] risk reassessment 2026-11 (failed): 2 new high risk(s), 1 new nonconformity"
     )
     assert "New high risk R-DQ-01 (score 16, owner dq-owner@example.com): Defective data" in notice.text
     assert "  - likelihood 2 -> 4" in notice.text
-    assert "New nonconformity NC-20261128-0a70c3: data_quality/x [x], 2 occurrence(s)" in notice.text
-    assert "Evidence: records/2026-11/risk/reassessment/r" in notice.text
+    assert "New nonconformity NC-20261128-0a70c3: data_quality/validate [x], 2 occurrence(s)" in notice.text
+    assert "Evidence: records/2026-11/risk_reassessment/reassess/r" in notice.text
     assert notice.owners == ("dq-owner@example.com",)  # only owners that are e-mail addresses
 
 
@@ -168,7 +168,7 @@ def test_slack_connection_without_url_is_logged(caplog):
 def test_the_notifier_reads_this_tries_record(write, summary):
     day = dt.date(2026, 11, 27)
     write(
-        "risk/reassessment",
+        "risk_reassessment/reassess",
         day,
         Status.failed,
         dataset=None,

@@ -89,7 +89,7 @@ def test_only_current_verdicts_count():
 def test_worst_below_for_a_fairness_ratio_from_a_check_that_plugs_in_by_name():
     def bias(day, ratios):
         return summary_record(
-            "bias_assessment/loan_training_set",
+            "bias_assessment/assess",
             day,
             dataset="loan_training_set",
             summary={"label_demographic_parity_ratio": ratios},
@@ -195,10 +195,10 @@ def test_control_without_pass():
             "moves": "likelihood",
         }
     )
-    broken = summary_record("evidence/verify", D, Status.failed, dataset=None, controls=("7.5.3", "9.1"))
+    broken = summary_record("evidence_seal/verify", D, Status.failed, dataset=None, controls=("7.5.3", "9.1"))
     result = evaluate_signal(signal, inputs([broken]), M)
     assert result.state == SignalState.critical and result.records == (broken.key,)
-    good = summary_record("evidence/verify", D - dt.timedelta(days=2), dataset=None, controls=("7.5.3",))
+    good = summary_record("evidence_seal/verify", D - dt.timedelta(days=2), dataset=None, controls=("7.5.3",))
     result = evaluate_signal(signal, inputs([broken, good]), M)
     assert result.state == SignalState.ok and result.value == 2 and result.records == (good.key,)
 
@@ -231,7 +231,7 @@ def test_open_nonconformities_older_than():
 
 
 def test_the_risk_process_never_reads_its_own_records():
-    own = summary_record("risk/reassessment", D, Status.failed, dataset=None)
+    own = summary_record("risk_reassessment/reassess", D, Status.failed, dataset=None)
     signal = StatusRateSignal.model_validate(
         {
             "id": "all",

@@ -28,11 +28,18 @@ from aimsflow.evidence.seal import (
     seal_key,
 )
 from aimsflow.evidence.storage import Storage
+from aimsflow.jobs import Check
 from aimsflow.periods import Period
 from aimsflow.results import sha256_bytes
 
-#: Check id of the tombstone records ``retention_disposal`` writes for each evidence record it disposes of.
-TOMBSTONE_CHECK = "retention/tombstone"
+#: The tombstone records ``retention_disposal`` writes for each evidence record it disposes of; declared
+#: here because verify reads them (and must not import the retention package).
+TOMBSTONE = Check(
+    "retention_disposal/tombstone",
+    ("7.5.3",),
+    "a sealed evidence record lawfully disposed of: its manifest hash, seal and certificate",
+)
+TOMBSTONE_CHECK = TOMBSTONE.id
 
 
 @dataclass(frozen=True)

@@ -1,41 +1,7 @@
 """Bias assessment: group metrics of a dataset (and a model's predictions) with fairlearn MetricFrame
-semantics, judged against a YAML fairness policy, reported as evidence with small groups suppressed."""
+semantics, judged against a YAML fairness policy, reported as evidence with small groups suppressed.
 
-from aimsflow.fairness.job import CONTROLS, assess_training_set
-from aimsflow.fairness.metrics import (
-    MISSING_GROUP,
-    FairnessReport,
-    GroupingResult,
-    MetricResult,
-    Value,
-    compute_group_metrics,
-)
-from aimsflow.fairness.policy import (
-    FairnessPolicy,
-    Outcome,
-    Thresholds,
-    Verdict,
-    evaluate,
-    load_fairness_policy,
-)
-from aimsflow.fairness.report import base_rate_chart_png, report_to_json, summary_markdown
-
-__all__ = [
-    "CONTROLS",
-    "MISSING_GROUP",
-    "FairnessPolicy",
-    "FairnessReport",
-    "GroupingResult",
-    "MetricResult",
-    "Outcome",
-    "Thresholds",
-    "Value",
-    "Verdict",
-    "assess_training_set",
-    "base_rate_chart_png",
-    "compute_group_metrics",
-    "evaluate",
-    "load_fairness_policy",
-    "report_to_json",
-    "summary_markdown",
-]
+Modules: ``metrics`` (group figures), ``policy`` (thresholds and verdicts), ``report`` (JSON,
+Markdown, charts), ``assess`` and ``run`` (one training set), ``job`` (the declaration). Nothing is
+re-exported here: the DAG imports ``job`` at parse time, which must not import pandas.
+"""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aimsflow import settings
 from aimsflow.catalog import Inventory, Role
-from aimsflow.fairness.job import CHECK_PREFIX, CONTROLS, assess_training_set
+from aimsflow.fairness.assess import assess_training_set
 from aimsflow.fairness.policy import load_fairness_policy
 from aimsflow.periods import Period
 from aimsflow.quality.loading import BadInput, read_partition
@@ -34,12 +34,7 @@ def assess_pair(
     dataset = inventory.dataset(dataset_id)
     day = max(period.dates())
     path = policy_path()
-    base = JobResult(
-        f"{CHECK_PREFIX}/{dataset.id}",
-        Subject(dataset.ai_system, dataset.id, day.isoformat()),
-        Status.error,
-        CONTROLS,
-    )
+    base = JobResult(Subject(dataset.ai_system, dataset.id, day.isoformat()), Status.error)
     try:
         policy = load_fairness_policy(path)
     except ValueError as exc:

@@ -34,12 +34,6 @@ from aimsflow.prep.partitions import latest_version, write_version
 from aimsflow.results import DataRef, JobError, JobResult, Status, Subject
 
 KEY = "application_id"
-CHECK_INGEST = "data_preparation/ingest"
-CHECK_CLEAN = "data_preparation/clean"
-CHECK_TRAINING = "data_preparation/training_set"
-CONTROLS_INGEST = ("A.7.3", "A.7.5")
-CONTROLS_CLEAN = ("A.7.6", "A.7.5")
-CONTROLS_TRAINING = ("A.7.6", "A.7.2", "A.7.5")
 
 _CATEGORICAL = ("sex", "ethnicity", "loan_purpose")
 _AGE_BINS = [18, 25, 35, 45, 55, 65, np.inf]
@@ -148,24 +142,8 @@ def _subject(dataset: Dataset, day: dt.date) -> Subject:
     return Subject(dataset.ai_system, dataset.id, day.isoformat())
 
 
-def _error(
-    check: str,
-    controls: tuple[str, ...],
-    subject: Subject,
-    message: str,
-    inputs: list[DataRef],
-    **summary: Any,
-) -> JobError:
-    result = JobResult(
-        check,
-        subject,
-        Status.error,
-        controls,
-        summary={"problem": message, **summary},
-        inputs=inputs,
-        message=message,
-    )
-    return JobError(message, result)
+def _error(subject: Subject, message: str, inputs: list[DataRef], **summary: Any) -> JobError:
+    return JobError.partial(message, subject, summary={"problem": message, **summary}, inputs=inputs)
 
 
 def _quarantine(dataset: Dataset, day: dt.date, data_root: Path, path: Path, problem: str) -> JobError:
@@ -183,15 +161,13 @@ def _quarantine(dataset: Dataset, day: dt.date, data_root: Path, path: Path, pro
         "sha256": inputs[0].sha256 if inputs else None,
         "size": inputs[0].size if inputs else None,
         "problem": problem,
-        "check": CHECK_INGEST,
+        "step": "ingest",
         "quarantined_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     (folder / "reason.json").write_text(json.dumps(reason, indent=2) + "\n", encoding="utf-8")
     where = f"copied to quarantine {folder}" if exists else f"reason recorded in {folder / 'reason.json'}"
     message = f"{path}: {problem}; {where}"
-    return _error(
-        CHECK_INGEST, CONTROLS_INGEST, _subject(dataset, day), message, inputs, quarantine=str(folder)
-    )
+    return _error(_subject(dataset, day), message, inputs, quarantine=str(folder))
 
 
 def ingest_batch(inventory: Inventory, dataset_id: str, day: dt.date, data_root: Path) -> JobResult:
@@ -218,10 +194,8 @@ def ingest_batch(inventory: Inventory, dataset_id: str, day: dt.date, data_root:
         f"; declared columns missing: {', '.join(missing)}" if missing else ""
     )
     return JobResult(
-        CHECK_INGEST,
         _subject(dataset, day),
         status,
-        CONTROLS_INGEST,
         summary=summary,
         inputs=[DataRef.of_file(path, rows=table.num_rows, schema=schema_of(table), dataset=dataset.id)],
         message=message,
@@ -301,14 +275,12 @@ def clean_batch(
     subject = _subject(clean_ds, day)
     path = raw_ds.partition_path(day, Path(data_root))
     if not pseudonym_key:
-        raise _error(
-            CHECK_CLEAN, CONTROLS_CLEAN, subject, "the pseudonym key is empty (AIMSFLOW_PSEUDONYM_KEY)", []
-        )
+        raise _error(subject, "the pseudonym key is empty (AIMSFLOW_PSEUDONYM_KEY)", [])
     try:
         raw = _read_raw(path)
     except _BadInput as bad:
         inputs = [DataRef.of_file(path, dataset=raw_ds.id)] if path.is_file() else []
-        raise _error(CHECK_CLEAN, CONTROLS_CLEAN, subject, f"{path}: {bad.problem}", inputs) from None
+        raise _error(subject, f"{path}: {bad.problem}", inputs) from None
     steps: list[str] = []
     df = raw.strings.to_pandas()
     rows_in = len(df)
@@ -384,10 +356,8 @@ def clean_batch(
         f"; declared columns missing in the source: {', '.join(missing_in)}" if missing_in else ""
     )
     return JobResult(
-        CHECK_CLEAN,
         subject,
         Status.warning if missing_in else Status.passed,
-        CONTROLS_CLEAN,
         summary=summary,
         inputs=[DataRef.of_file(path, rows=rows_in, schema=schema_of(raw.inferred), dataset=raw_ds.id)],
         outputs=[DataRef.of_file(version, rows=table.num_rows, schema=schema_of(table), dataset=clean_ds.id)],
@@ -417,9 +387,7 @@ def build_training_set(
     subject = _subject(train_ds, day)
     own = clean_ds.partition_path(day, Path(data_root))
     if latest_version(own) is None:
-        raise _error(
-            CHECK_TRAINING, CONTROLS_TRAINING, subject, f"{own}: no clean version of {day.isoformat()}", []
-        )
+        raise _error(subject, f"{own}: no clean version of {day.isoformat()}", [])
     tables, inputs, days_used, days_missing = [], [], [], []
     missing_columns: dict[str, list[str]] = {}
     for offset in range(window_days - 1, -1, -1):
@@ -457,9 +425,7 @@ def build_training_set(
     columns = list(train_ds.columns)
     absent = [c for c in columns if c not in df.columns]
     if absent:
-        raise _error(
-            CHECK_TRAINING, CONTROLS_TRAINING, subject, f"training columns not derivable: {absent}", inputs
-        )
+        raise _error(subject, f"training columns not derivable: {absent}", inputs)
     table = to_arrow(df, train_ds, columns)
     version, new = write_version(table, train_ds.partition_path(day, Path(data_root)))
     summary = {
@@ -488,10 +454,8 @@ def build_training_set(
         f"; columns missing in some days: {', '.join(missing_columns)}" if missing_columns else ""
     )
     return JobResult(
-        CHECK_TRAINING,
         subject,
         Status.warning if missing_columns else Status.passed,
-        CONTROLS_TRAINING,
         summary=summary,
         inputs=inputs,
         outputs=[DataRef.of_file(version, rows=table.num_rows, schema=schema_of(table), dataset=train_ds.id)],

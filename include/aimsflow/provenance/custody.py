@@ -22,7 +22,7 @@ from aimsflow.periods import Period
 ACQUISITION_CHECKS = frozenset({"data_preparation/ingest"})
 # Checks whose inputs are objects handled, not data used by an AI system: retention lists the
 # partitions it would dispose of, which are no "use" needing provenance.
-NOT_A_USE = ("retention/",)
+NOT_A_USE = ("retention_disposal/",)
 
 
 @dataclass(frozen=True)

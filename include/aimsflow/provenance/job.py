@@ -9,19 +9,13 @@ from typing import Any
 from aimsflow import settings
 from aimsflow.catalog import Inventory
 from aimsflow.evidence.storage import LocalStorage
+from aimsflow.jobs import Job, PeriodUse, SubjectKind
 from aimsflow.periods import Period
 from aimsflow.provenance.custody import CustodyIndex, Version, load_index, missing_events
 from aimsflow.provenance.graph import build_graph, render_svg
 from aimsflow.results import JobResult, SpecRef, Status, Subject
 
-PROVENANCE_CONTROLS = ("A.7.3", "A.7.5", "A.7.6", "A.6.2.8")
-GRAPH_CHECK = "data_provenance/lineage_graph"
-GRAPH_CONTROLS = ("A.7.5", "A.6.2.8")
 PROVENANCE_FIELDS = ("source", "collection_method", "legal_basis")
-
-
-def check_id(dataset_id: str | None) -> str:
-    return f"data_provenance/{dataset_id or 'unknown'}"
 
 
 def _json(doc: Any) -> bytes:
@@ -41,7 +35,8 @@ def open_index() -> CustodyIndex:
     from aimsflow.evidence.seal import record_keys
 
     storage = LocalStorage(settings.evidence_root())
-    keys = tuple(k for k in record_keys(storage) if "/data_provenance/" not in k)
+    own = tuple(f"/{job.check}/" for job in JOBS)
+    keys = tuple(k for k in record_keys(storage) if not any(o in k for o in own))
     cached = _index_cache.get(str(storage.root))
     if cached is None or cached[0] != keys:
         cached = (keys, load_index(storage))
@@ -114,10 +109,8 @@ def provenance_of_version(
     if missing:
         messages.append(f"{len(missing)} record(s) of the chain have no OpenLineage event")
     return JobResult(
-        check=check_id(version.dataset),
         subject=Subject(dataset.ai_system if dataset else None, version.dataset, partition),
         status=status,
-        controls=PROVENANCE_CONTROLS,
         summary={
             "version_sha256": version.sha256,
             "chain_length": len(chain),
@@ -141,11 +134,53 @@ def lineage_graph(index: CustodyIndex, period: Period) -> JobResult:
     graph = build_graph(list(chains.values()))
     title = f"Lineage {period.label}: {sum(n['kind'] == 'version' for n in graph['nodes'])} dataset versions"
     return JobResult(
-        check=GRAPH_CHECK,
         subject=Subject(),
         status=Status.passed,
-        controls=GRAPH_CONTROLS,
         summary={"nodes": len(graph["nodes"]), "edges": len(graph["edges"]), "records": len(chains)},
         files={"lineage.json": _json(graph), "lineage.svg": render_svg(graph, title)},
         message=title,
     )
+
+
+def versions(period: Period) -> list[dict[str, str | None]]:
+    """The dataset versions used in ``period`` (read or written by a record of it): one task each."""
+    return [
+        {"dataset": v.dataset, "sha256": v.sha256, "uri": v.uri} for v in open_index().versions_used(period)
+    ]
+
+
+def version(period: Period, *, dataset: str | None, sha256: str, uri: str) -> JobResult:
+    """Provenance and chain of custody of one dataset version."""
+    from aimsflow.catalog import load_inventory
+
+    return provenance_of_version(
+        open_index(), load_inventory(), Version(dataset=dataset, sha256=sha256, uri=uri), lineage_events()
+    )
+
+
+def graph(period: Period) -> JobResult:
+    return lineage_graph(open_index(), period)
+
+
+_DAG = "data_provenance"
+VERSION = Job(
+    _DAG,
+    "version",
+    ("A.7.3", "A.7.5", "A.7.6", "A.6.2.8"),
+    SubjectKind.dataset,
+    PeriodUse.span,
+    version,
+    "source, collection, legal basis and acquisition; preparation steps; chain of custody; gaps fail",
+    reads=("data_preparation/*", "data_quality/*", "bias_assessment/*"),
+)
+GRAPH = Job(
+    _DAG,
+    "lineage_graph",
+    ("A.7.5", "A.6.2.8"),
+    SubjectKind.aims,
+    PeriodUse.span,
+    graph,
+    "every version used in the period with its chain, as JSON and SVG",
+    reads=("data_preparation/*",),
+)
+JOBS = (VERSION, GRAPH)

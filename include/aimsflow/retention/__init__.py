@@ -5,5 +5,5 @@ Policies per data class and legal holds are YAML under ``include/config/retentio
 disposals, writes a plan record (:mod:`~aimsflow.retention.plan`, decisions in
 :mod:`~aimsflow.retention.decide`) and, when approved, deletes, verifies and certifies each object
 exactly once (:mod:`~aimsflow.retention.dispose`), leaving a tombstone for each evidence record.
-The jobs the DAG calls are in :mod:`~aimsflow.retention.jobs`.
+The jobs the DAG calls are in :mod:`~aimsflow.retention.job`.
 """

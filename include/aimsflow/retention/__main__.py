@@ -69,14 +69,14 @@ def main(argv: list[str] | None = None) -> int:
     mine = [r for r in load_summaries(storage) if r.producer.get("run_id") == run.run_id]
     for rec in sorted(mine, key=lambda r: r.key):
         print(f"{rec.check:<22} {rec.status:<8} {rec.key}")
-        if rec.check == "retention/plan":
+        if rec.check == "retention_disposal/plan":
             s = rec.summary
             print(
                 f"  plan: {s.get('to_delete')} to delete ({s.get('approved')} approved), "
                 f"{s.get('excluded')} excluded, holds {s.get('holds_applied')}, errors {s.get('errors')}"
             )
             print(f"  read it: {storage.root / rec.key / 'plan.json'}")
-        if rec.check == "retention/execution":
+        if rec.check == "retention_disposal/execute":
             s = rec.summary
             print(
                 f"  deleted and certified: {s.get('deleted')}; skipped: {json.dumps(s.get('skipped'))[:300]}"

@@ -27,7 +27,7 @@ from aimsflow.retention.objects import Candidate, Kind
 from aimsflow.retention.policy import CountsFrom, LegalHold, PolicySet, RetentionPolicy
 
 #: Checks of the records retention itself writes; never disposed of.
-PROTECTED_CHECK_PREFIX = "retention/"
+PROTECTED_CHECK_PREFIX = "retention_disposal/"
 
 
 class Outcome(StrEnum):

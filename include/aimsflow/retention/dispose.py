@@ -38,16 +38,22 @@ from typing import Any
 from aimsflow.evidence.keys import Signer
 from aimsflow.evidence.record import ENVELOPE, MANIFEST, Producer, RunContext, record_key, write_record
 from aimsflow.evidence.storage import LocalStorage, WriteOnceError
+from aimsflow.evidence.verify import TOMBSTONE
 from aimsflow.fsutil import fsync_dir
+from aimsflow.jobs import Check
 from aimsflow.periods import Period, to_utc
 from aimsflow.results import DataRef, JobResult, Status, Subject, sha256_bytes, sha256_file
 from aimsflow.retention.decide import Outcome, Rules, decide
 from aimsflow.retention.objects import WORK_DIR, Candidate, Kind, Locations
 from aimsflow.retention.policy import AREAS, Method
 
-CERTIFICATE_CHECK = "retention/certificate"
-TOMBSTONE_CHECK = "retention/tombstone"
-CONTROLS = ("7.5.3",)
+CERTIFICATE = Check(
+    "retention_disposal/certificate",
+    ("7.5.3",),
+    "one disposal: what was deleted, how, verified gone (NIST SP 800-88 certificate fields)",
+)
+CERTIFICATE_CHECK = CERTIFICATE.id
+TOMBSTONE_CHECK = TOMBSTONE.id
 CERTIFICATE_FORMAT = "aimsflow-disposal-certificate/1"
 TOMBSTONE_FORMAT = "aimsflow-tombstone/1"
 CERTIFICATE_FILE = "certificate.json"
@@ -331,10 +337,10 @@ def write_tombstone(d: Disposer, c: Candidate, approval: Approval, certificate: 
         "certificate": certificate,
     }
     result = JobResult(
-        check=TOMBSTONE_CHECK,
+        check=TOMBSTONE.id,
         subject=_subject(c),
         status=Status.passed,
-        controls=CONTROLS,
+        controls=TOMBSTONE.controls,
         summary=doc,
         files={TOMBSTONE_FILE: (json.dumps(doc, indent=1) + "\n").encode()},
         specs=list(d.rules.specs),
@@ -393,10 +399,10 @@ def write_certificate(d: Disposer, intent: dict[str, Any], marker: str, doc: dic
     c = Candidate.from_dict(intent["item"])
     user = approval.approved_by.get("user")
     result = JobResult(
-        check=CERTIFICATE_CHECK,
+        check=CERTIFICATE.id,
         subject=_subject(c),
         status=Status.passed,
-        controls=CONTROLS,
+        controls=CERTIFICATE.controls,
         summary=doc,
         files={CERTIFICATE_FILE: (json.dumps(doc, indent=1) + "\n").encode()},
         inputs=[DataRef(doc["uri"], doc["sha256_before"], int(doc["size_before"]), dataset=doc["dataset"])],
@@ -572,6 +578,7 @@ def execute_plan(plan: dict[str, Any], approval: Approval, d: Disposer) -> Execu
 
 
 __all__ = [
+    "CERTIFICATE",
     "CERTIFICATE_CHECK",
     "TOMBSTONE_CHECK",
     "WORK_DIR",

@@ -2,7 +2,7 @@
 would be deleted (with its SHA-256 and size now), and which deletions are approved.
 
 A deletion is approved by the run's ``execute`` Param, or by its policy's ``auto_execute``. The plan
-is always written as a record (``retention/plan``) before anything is deleted: it is the intent the
+is always written as a record (``retention_disposal/plan``) before anything is deleted: it is the intent the
 execution and any later recovery refer to.
 """
 

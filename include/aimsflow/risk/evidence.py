@@ -12,10 +12,22 @@ from typing import Any
 from aimsflow.evidence.listing import RecordSummary, load_summaries
 from aimsflow.evidence.record import MANIFEST
 from aimsflow.evidence.storage import Storage
+from aimsflow.jobs import Check
 from aimsflow.results import Status
 
-REASSESS_CHECK = "risk/reassessment"
-CLOSE_CHECK = "nonconformity/close"
+# Declared here, where the readers of these records need them; the jobs are declared in risk/job.py.
+REASSESSMENT = Check(
+    "risk_reassessment/reassess",
+    ("6.1.2", "6.1.3", "8.2", "8.3", "10.2", "A.5.2"),
+    "re-score the AI risk register from current verdicts; snapshot, diff, nonconformity ledger",
+)
+CLOSURE = Check(
+    "nonconformity_close/close",
+    ("10.2",),
+    "close a nonconformity with root cause and corrective action after a later passing run",
+)
+REASSESS_CHECK = REASSESSMENT.id
+CLOSE_CHECK = CLOSURE.id
 # Checks of the risk process itself: never signals, never causes of nonconformities (they would feed
 # themselves: a failed reassessment would open a nonconformity that raises a risk that fails it).
 SELF_CHECKS = frozenset({REASSESS_CHECK, CLOSE_CHECK})

@@ -15,15 +15,16 @@ from aimsflow import settings
 from aimsflow.catalog import ConfigError
 from aimsflow.evidence.record import MANIFEST
 from aimsflow.evidence.storage import LocalStorage, Storage
+from aimsflow.jobs import Job, PeriodUse, SubjectKind
 from aimsflow.periods import Period
 from aimsflow.results import DataRef, JobError, JobResult, SpecRef, Status, Subject
 from aimsflow.risk.config import RiskConfig, load_methodology, load_risk_config, risk_config_dir
 from aimsflow.risk.diff import diff_snapshots
 from aimsflow.risk.evidence import (
-    CLOSE_CHECK,
+    CLOSURE,
     DIFF_FILE,
     LEDGER_FILE,
-    REASSESS_CHECK,
+    REASSESSMENT,
     SNAPSHOT_FILE,
     Evidence,
     load_evidence,
@@ -42,8 +43,6 @@ from aimsflow.risk.report import report_markdown
 from aimsflow.risk.scoring import RiskAssessment, register_status, score_risk
 from aimsflow.risk.signals import SignalInputs, evaluate_signal
 
-REASSESS_CONTROLS = ("6.1.2", "6.1.3", "8.2", "8.3", "10.2", "A.5.2")
-CLOSE_CONTROLS = ("10.2",)
 SNAPSHOT_FORMAT = "aimsflow-risk-register/1"
 
 
@@ -134,7 +133,7 @@ def reassess(
     appetite; ``warning`` when risks are accepted above appetite or past their review date."""
     storage = _storage(storage)
     as_of = min(period.end, now or dt.datetime.now(dt.UTC))
-    base = JobResult(REASSESS_CHECK, Subject(), Status.error, REASSESS_CONTROLS)
+    base = JobResult(Subject(), Status.error)
     try:
         cfg = load_risk_config(config_dir)
     except ConfigError as exc:
@@ -203,10 +202,8 @@ def reassess(
         messages.append(f"{len(diff['risks'])} risk(s) changed")
     messages.append(f"{len(open_ncs)} open nonconformit{'y' if len(open_ncs) == 1 else 'ies'}")
     return JobResult(
-        check=REASSESS_CHECK,
         subject=Subject(),
         status=status,
-        controls=REASSESS_CONTROLS,
         summary=summary,
         files={
             SNAPSHOT_FILE: _json(snapshot),
@@ -243,7 +240,7 @@ def close_nonconformity(
     after the last occurrence. The closure record names the evidence of that pass."""
     storage = _storage(storage)
     nc_id, root_cause, corrective_action = ((v or "").strip() for v in (nc_id, root_cause, corrective_action))
-    base = JobResult(CLOSE_CHECK, Subject(), Status.error, CLOSE_CONTROLS)
+    base = JobResult(Subject(), Status.error)
     try:
         methodology, path = load_methodology(config_dir)
     except ConfigError as exc:
@@ -265,10 +262,8 @@ def close_nonconformity(
         if nc is not None:
             summary["cause"] = nc.cause.as_dict()
         return JobResult(
-            CLOSE_CHECK,
             subject,
             Status.failed,
-            CLOSE_CONTROLS,
             summary=summary,
             files={"closure.json": _json(summary)},
             specs=specs,
@@ -305,10 +300,8 @@ def close_nonconformity(
         "occurrences": [o.as_dict() for o in nc.occurrences],
     }
     return JobResult(
-        CLOSE_CHECK,
         subject,
         Status.passed,
-        CLOSE_CONTROLS,
         summary=summary,
         files={"closure.json": _json(summary)},
         inputs=[
@@ -319,3 +312,20 @@ def close_nonconformity(
         specs=specs,
         message=f"{nc_id} closed by {closed_by}; passing run {passed.key}",
     )
+
+
+def close(
+    period: Period,
+    *,
+    nonconformity: str | None,
+    root_cause: str | None,
+    corrective_action: str | None,
+    closed_by: str | None,
+) -> JobResult:
+    """The closing DAG's job: the period only dates the record."""
+    return close_nonconformity(nonconformity, root_cause, corrective_action, closed_by)
+
+
+REASSESS = Job.for_check(REASSESSMENT, SubjectKind.aims, PeriodUse.span, reassess, reads=("*",))
+CLOSE = Job.for_check(CLOSURE, SubjectKind.aims, PeriodUse.label, close, reads=("*",))
+JOBS = (REASSESS, CLOSE)

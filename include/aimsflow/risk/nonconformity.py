@@ -7,7 +7,7 @@
   record is attached at most once, ever: a closed nonconformity is never reopened by its own
   occurrences, and a new failure after the closure opens a new one.
 * The risk process's own checks (:data:`~aimsflow.risk.evidence.SELF_CHECKS`) are never causes.
-* A nonconformity closes only through a closure record (``nonconformity/close``, written by the
+* A nonconformity closes only through a closure record (``nonconformity_close/close``, written by the
   closing DAG run of a named person) and only when a *later run* of the same check on the same
   subject passed: see :func:`closing_evidence`.
 

@@ -17,17 +17,23 @@ from aimsflow.catalog import Inventory, load_inventory
 from aimsflow.evidence.keys import Signer
 from aimsflow.evidence.record import MANIFEST
 from aimsflow.evidence.storage import LocalStorage
+from aimsflow.jobs import Job, PeriodUse, SubjectKind
 from aimsflow.periods import Period, to_utc
 from aimsflow.results import JobError, JobResult, SpecRef, Status, Subject, sha256_bytes
 from aimsflow.retention.decide import Rules
-from aimsflow.retention.dispose import CONTROLS, Approval, Disposer, ExecutionReport, execute_plan, recover
+from aimsflow.retention.dispose import (
+    CERTIFICATE,
+    TOMBSTONE,
+    Approval,
+    Disposer,
+    ExecutionReport,
+    execute_plan,
+    recover,
+)
 from aimsflow.retention.objects import Candidate, Locations, scan_datasets, scan_evidence, scan_openlineage
 from aimsflow.retention.plan import PLAN_FILE, Plan, make_plan
 from aimsflow.retention.policy import EVIDENCE_CLASS, load_holds, load_policies
 
-PLAN_CHECK = "retention/plan"
-EXECUTION_CHECK = "retention/execution"
-RECOVERY_CHECK = "retention/recovery"
 POLICIES_FILE = "policies.yaml"
 HOLDS_FILE = "legal_holds.yaml"
 
@@ -89,10 +95,8 @@ def plan_job(
     plan, rules = build_plan(period, execute, loc=loc, config=config, now=now)
     summary = plan.summary()
     result = JobResult(
-        check=PLAN_CHECK,
         subject=Subject(),
         status=Status.warning if plan.unresolved else Status.passed,
-        controls=CONTROLS,
         summary=summary,
         files={PLAN_FILE: plan.to_json()},
         inputs=[i.to_ref() for i in plan.deletions],
@@ -128,7 +132,7 @@ def read_plan(storage: LocalStorage, key: str) -> tuple[dict[str, Any], Approval
     """The plan document of a plan record (checked against its manifest) and its approval."""
     manifest = storage.get(f"{key}/{MANIFEST}")
     predicate = json.loads(manifest)["predicate"]
-    if predicate.get("check") != PLAN_CHECK:
+    if predicate.get("check") != PLAN.check:
         raise ValueError(f"{key} is a {predicate.get('check')!r} record, not a retention plan")
     body = storage.get(f"{key}/{PLAN_FILE}")
     listed = {f["path"]: f["sha256"] for f in predicate.get("files", [])}
@@ -194,10 +198,8 @@ def recover_job(
         else "nothing to recover"
     )
     return JobResult(
-        check=RECOVERY_CHECK,
         subject=Subject(),
         status=_report_status(report),
-        controls=CONTROLS,
         summary=report.as_dict(),
         specs=list(rules.specs),
         message=message,
@@ -233,11 +235,45 @@ def execute_job(
             + (f"; {len(report.blocked)} blocked" if report.blocked else "")
         )
     return JobResult(
-        check=EXECUTION_CHECK,
         subject=Subject(),
         status=_report_status(report),
-        controls=CONTROLS,
         summary=summary,
         specs=list(rules.specs),
         message=message,
     )
+
+
+_DAG = "retention_disposal"
+_CONTROLS = ("7.5.3",)
+RECOVER = Job(
+    _DAG,
+    "recover",
+    _CONTROLS,
+    SubjectKind.aims,
+    PeriodUse.as_of,
+    recover_job,
+    "finish disposals an interrupted run left behind: certify each once, or put it back",
+    also_writes=(CERTIFICATE, TOMBSTONE),
+)
+PLAN = Job(
+    _DAG,
+    "plan",
+    _CONTROLS,
+    SubjectKind.aims,
+    PeriodUse.as_of,
+    plan_job,
+    "every object past retention, what keeps each kept one (legal hold, not sealed), what would go",
+    reads=("evidence_seal/*",),
+)
+EXECUTE = Job(
+    _DAG,
+    "execute",
+    _CONTROLS,
+    SubjectKind.aims,
+    PeriodUse.as_of,
+    execute_job,
+    "delete what the plan approved, verify it is gone, certify each, tombstone evidence records",
+    reads=("retention_disposal/plan",),
+    also_writes=(CERTIFICATE, TOMBSTONE),
+)
+JOBS = (RECOVER, PLAN, EXECUTE)

@@ -1,0 +1,145 @@
+"""The bias assessment job of a training set (ISO/IEC 42001 A.5.4, A.7.4, A.6.2.4)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from aimsflow.catalog import Dataset
+from aimsflow.fairness.metrics import BASE_RATE, FairnessReport, compute_group_metrics
+from aimsflow.fairness.policy import FairnessPolicy, Outcome, Verdict, evaluate
+from aimsflow.fairness.report import base_rate_chart_png, report_to_json, summary_markdown
+from aimsflow.results import DataRef, JobError, JobResult, SpecRef, Status, Subject
+
+_SHOWN_BREACHES = 10
+
+
+def _unmatched_policy_keys(report: FairnessReport, policy: FairnessPolicy) -> list[str]:
+    """Override / reference-share keys naming no grouping of the report (typos, features not in the data)."""
+    known = {frozenset(g.features) for g in report.groupings.values()}
+    unmatched = [k for k in policy.overrides if frozenset(k.split("|")) not in known]
+    unmatched += [k for k in policy.reference_shares if k not in report.groupings]
+    return sorted(set(unmatched))
+
+
+def _breach_line(v: Verdict) -> str:
+    value = "?" if v.value is None else f"{v.value:.4f}"
+    return f"{v.threshold} {v.grouping} ({v.metric}) {value}, bound {v.bound}"
+
+
+def _summary(report: FairnessReport, verdicts: Sequence[Verdict], policy: FairnessPolicy) -> dict[str, Any]:
+    tally = Counter(v.outcome.value for v in verdicts)
+    single = [f for f in report.sensitive_features if f in report.groupings]
+    per_feature: dict[str, dict[str, float | None]] = {
+        "demographic_parity_ratio": {},
+        "demographic_parity_difference": {},
+    }
+    for feature in single:
+        base = report.groupings[feature].metrics[BASE_RATE]
+        for key, figure in (
+            ("demographic_parity_ratio", base.ratio),
+            ("demographic_parity_difference", base.difference),
+        ):
+            per_feature[key][feature] = (
+                round(figure.value, 6)
+                if figure is not None and figure.defined and figure.value is not None
+                else None
+            )
+    breaches = [v for v in verdicts if v.outcome is Outcome.breach]
+    # Representation breaches name a group and its figure; the summary only names the grouping.
+    return {
+        "rows": report.rows,
+        "groupings": len(report.groupings),
+        "intersection_depth": report.depth,
+        "min_group_size": report.min_group_size,
+        "verdicts": {o.value: tally.get(o.value, 0) for o in Outcome},
+        "breaches": [
+            _breach_line(v) if v.group is None else f"{v.threshold} {v.grouping}, bound {v.bound}"
+            for v in breaches[:_SHOWN_BREACHES]
+        ],
+        "suppressed_groups": sum(
+            len(g.small_groups(report.min_group_size)) for g in report.groupings.values()
+        ),
+        "unmatched_policy_keys": _unmatched_policy_keys(report, policy),
+        **{f"label_{k}": v for k, v in per_feature.items()},
+    }
+
+
+def assess_training_set(
+    df: pd.DataFrame,
+    dataset: Dataset,
+    policy: FairnessPolicy,
+    policy_path: Path,
+    *,
+    partition: str | None = None,
+    predictions: str | None = None,
+    inputs: Sequence[DataRef] = (),
+) -> JobResult:
+    """Group metrics of ``df`` per sensitive feature of ``dataset`` and their intersections, judged
+    against ``policy``: ``failed`` on any breach, ``passed`` otherwise (figures with insufficient
+    data are counted in the summary, never breaches). Files: ``metrics.json`` (small groups
+    suppressed), ``summary.md`` and ``base_rate_<feature>.png`` per sensitive feature. Bad input
+    (no label, missing columns, a label that is not 0/1) raises :class:`JobError`."""
+    subject = Subject(dataset.ai_system, dataset.id, partition)
+    specs = [SpecRef.of_file(Path(policy_path))]
+
+    def error(message: str) -> JobError:
+        return JobError.partial(
+            message, subject, summary={"problem": message}, inputs=list(inputs), specs=specs
+        )
+
+    if not dataset.label_column:
+        raise error(f"dataset {dataset.id!r} declares no label_column")
+    if not dataset.sensitive_features:
+        raise error(f"dataset {dataset.id!r} declares no sensitive_features")
+    try:
+        report = compute_group_metrics(
+            df,
+            dataset.sensitive_features,
+            dataset.label_column,
+            predictions=predictions,
+            depth=policy.intersection_depth,
+            min_group_size=policy.min_group_size,
+            reference_shares=policy.reference_shares,
+        )
+    except ValueError as exc:
+        raise error(f"{dataset.id}: {exc}") from None
+    verdicts = evaluate(report, policy)
+
+    doc = report_to_json(report, verdicts)
+    doc["policy"] = {"path": specs[0].path, "sha256": specs[0].sha256}
+    files: dict[str, bytes | Path] = {
+        "metrics.json": (json.dumps(doc, indent=2, allow_nan=False) + "\n").encode("utf-8"),
+        "summary.md": summary_markdown(
+            report,
+            verdicts,
+            policy,
+            title=f"Bias assessment of {dataset.id}" + (f" ({partition})" if partition else ""),
+        ).encode("utf-8"),
+    }
+    for feature in dataset.sensitive_features:
+        files[f"base_rate_{feature}.png"] = base_rate_chart_png(report, feature, policy)
+
+    summary = _summary(report, verdicts, policy)
+    breaches = [v for v in verdicts if v.outcome is Outcome.breach]
+    counts = summary["verdicts"]
+    if breaches:
+        message = f"{len(breaches)} breach(es) of the fairness policy: " + "; ".join(summary["breaches"][:3])
+    else:
+        message = f"no breach: {counts[Outcome.passed.value]} pass"
+    if counts[Outcome.insufficient.value]:
+        message += f", {counts[Outcome.insufficient.value]} with insufficient data"
+    return JobResult(
+        subject,
+        Status.failed if breaches else Status.passed,
+        summary=summary,
+        files=files,
+        inputs=list(inputs),
+        specs=specs,
+        message=message,
+    )
