@@ -1,5 +1,17 @@
-"""The governance cycle in one process (what ``make run`` does): every governance DAG in dependency
-order, each through ``dag.test()`` — Airflow's own execution path — for explicit periods.
+"""The one driver behind ``make run`` (``aimsflow cycle``) and ``make retention``: governance DAGs run
+through ``dag.test()`` — Airflow's own execution path — for explicit periods, in one process.
+
+One code path sets up what every run needs: the signing and pseudonym keys (the configured ones, or
+local demo keys outside the repo, and it says so), the start date, short retry delays (``dag.test()``
+waits them out), and the logical-date rule: **no logical date**, the period as the ``period`` Param,
+so the scheduler's (dag_id, logical_date) slots stay free and every run keeps its own run id. These
+are set with :func:`aimsflow.settings.overridden`, never in ``os.environ``.
+
+Task output (Airflow's task logs, expected findings' tracebacks) goes to one log file that the summary
+names; the console shows one line per run and the summary. The order of the DAGs comes from the job
+declarations (:func:`aimsflow.jobs.dag_order`) and the DAGs' schedules: daily and Asset-triggered
+DAGs run once per day of the window, weekly and monthly ones once for the window, and the DAG that
+seals runs last again, so that the cycle leaves no record unsealed.
 
 Findings (``failed`` records) are shown, not fatal: the exit code is non-zero only when the machinery
 broke (an ``error`` record, a run that failed without a record explaining it, or a store that does
@@ -8,27 +20,25 @@ not verify).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TextIO
 
 from aimsflow import settings
 from aimsflow.periods import Period
 
-# Daily DAGs in dependency order; each runs once per day of the window. Later jobs append here.
-DAILY_DAGS: tuple[str, ...] = ("data_preparation", "data_quality", "bias_assessment", "data_provenance")
 # The demo pipeline also prepares this many days before the window, so that the training set the
 # window's operational data is compared with (drift) holds more than a day or two of history.
 LEAD_IN_DAYS = 7
-# Run once after the window, covering its last day: retention plans as of the day after it (a dry run:
-# the expired demo raw batches, the held training set), then the seal verifies and seals everything.
-FINAL_DAGS: tuple[str, ...] = ("retention_disposal", "evidence_seal")
-# Periodic jobs run once for a period covering the whole window (after the seal: the reassessment
-# reads whether the store verified). Its own record is sealed by the next evidence_seal run.
-WINDOW_DAGS: tuple[str, ...] = ("risk_reassessment",)
+# The DAG that prepares the demo data (the lead-in days run only it).
+DEMO_PIPELINE = "data_preparation"
 
 
 @dataclass
@@ -37,6 +47,7 @@ class RunRow:
     period: str
     state: str
     seconds: float
+    run_id: str = ""
     records: Counter = field(default_factory=Counter)
     controls: set[str] = field(default_factory=set)
 
@@ -47,91 +58,209 @@ class RunRow:
                 return status
         return "no record" if self.state == "success" else f"run {self.state}"
 
+    @property
+    def machinery_broke(self) -> bool:
+        """An error record, or a run that ended without a record that explains it."""
+        if self.status in ("error", "no record") or self.status.startswith("run "):
+            return not (self.state == "failed" and self.records.get("failed"))
+        return False
 
-def _ensure_demo_secrets() -> list[str]:
-    """Use the configured keys, or create local demo keys outside the repo and say so."""
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dag_id": self.dag_id,
+            "period": self.period,
+            "state": self.state,
+            "status": self.status,
+            "run_id": self.run_id,
+            "records": dict(self.records),
+            "controls": sorted(self.controls),
+            "seconds": round(self.seconds, 1),
+        }
+
+
+def demo_secrets() -> tuple[dict[str, str], list[str]]:
+    """The configured keys, or local demo keys outside the repo (created once), as setting
+    overrides, and notes that say which demo keys are in use."""
+    values: dict[str, str] = {}
     notes = []
     if not settings.signing_key_b64():
         from aimsflow.evidence.keys import ensure_demo_key
 
         key_id, key_file = ensure_demo_key()
-        os.environ["AIMSFLOW_SIGNING_KEY_ID"] = key_id
-        os.environ["AIMSFLOW_SIGNING_KEY"] = key_file.read_text().split()[1]
+        values["AIMSFLOW_SIGNING_KEY_ID"] = key_id
+        values["AIMSFLOW_SIGNING_KEY"] = key_file.read_text().split()[1]
         notes.append(f"signing with DEMO key {key_id} from {key_file} (not for production)")
     if settings.pseudonym_key() is None:
         from aimsflow.evidence.keys import ensure_demo_pseudonym_key
 
         path = ensure_demo_pseudonym_key()
-        os.environ["AIMSFLOW_PSEUDONYM_KEY"] = path.read_text().strip()
+        values["AIMSFLOW_PSEUDONYM_KEY"] = path.read_text().strip()
         notes.append(f"pseudonymising with DEMO HMAC key {path}")
-    return notes
+    return values, notes
 
 
-def _records_of(run_id: str, dag_id: str) -> list:
-    from aimsflow.evidence.listing import load_summaries
-    from aimsflow.evidence.storage import LocalStorage
-
-    return [
-        r
-        for r in load_summaries(LocalStorage(settings.evidence_root()))
-        if r.producer.get("run_id") == run_id and r.dag_id == dag_id
-    ]
-
-
-def _run(dag, period: Period) -> RunRow:
-    started = time.monotonic()
-    # No logical date: the period comes from the run's `period` Param. A manual run with a logical
-    # date would take the (dag_id, logical_date) slot the scheduler needs for that interval later
-    # (`make up` after `make run` would skip those scheduled runs), and would give repeated runs of
-    # a day the same OpenLineage run ids.
-    dag_run = dag.test(logical_date=None, run_conf={"period": period.label})
-    row = RunRow(dag.dag_id, period.label, str(dag_run.state), time.monotonic() - started)
-    for rec in _records_of(dag_run.run_id, dag.dag_id):
-        row.records[str(rec.status)] += 1
-        row.controls.update(rec.controls)
-    return row
+@contextlib.contextmanager
+def _output_to(log: Path) -> Iterator[None]:
+    """Send everything the process writes (Airflow's task logs, tracebacks of expected failures) to
+    ``log`` while a run executes: file-descriptor level, so loggers holding ``sys.stderr`` follow."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for f in (fd, *saved):
+            os.close(f)
 
 
-def run_cycle(days: int = 3, end: dt.date | None = None, dags_folder: Path | None = None) -> int:
-    os.environ.setdefault("AIMSFLOW_RETRY_DELAY_SECONDS", "1")  # dag.test() waits out retry delays
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+@contextlib.contextmanager
+def _keep_run_history() -> Iterator[None]:
+    """``dag.test()`` clears the task instances of its logical date before it runs; with no logical
+    date (our rule) its clear has no bounds and resets every earlier run of the DAG, so the records'
+    run ids resolved to nothing in the UI. Runs without a logical date never collide: skip that clear."""
+    from airflow.serialization.definitions.dag import SerializedDAG
+
+    original = SerializedDAG.clear_dags.__func__  # type: ignore[attr-defined]
+
+    def clear_dags(cls, dags, *, start_date=None, end_date=None, **kwargs):
+        if start_date is None and end_date is None:
+            return 0
+        return original(cls, dags, start_date=start_date, end_date=end_date, **kwargs)
+
+    SerializedDAG.clear_dags = classmethod(clear_dags)  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        SerializedDAG.clear_dags = classmethod(original)  # type: ignore[method-assign,assignment]
+
+
+class Driver:
+    """Runs DAGs of the project's DagBag for explicit periods; see the module docstring."""
+
+    def __init__(self, bag: Any, log: Path, notes: list[str], console: TextIO):
+        self.bag = bag
+        self.log = log
+        self.notes = notes
+        self.console = console
+
+    def run(self, dag_id: str, period: Period, label: str | None = None, **conf: Any) -> RunRow:
+        from aimsflow.evidence.listing import load_summaries
+        from aimsflow.evidence.storage import LocalStorage
+
+        dag = self.bag.get_dag(dag_id)
+        started = time.monotonic()
+        with _output_to(self.log):
+            dag_run = dag.test(logical_date=None, run_conf={"period": period.label, **conf})
+        row = RunRow(dag_id, label or period.label, str(dag_run.state), time.monotonic() - started)
+        row.run_id = dag_run.run_id
+        for rec in load_summaries(LocalStorage(settings.evidence_root())):
+            if rec.producer.get("run_id") == dag_run.run_id and rec.dag_id == dag_id:
+                row.records[str(rec.status)] += 1
+                row.controls.update(rec.controls)
+        records = ", ".join(f"{n} {s}" for s, n in sorted(row.records.items())) or "no record"
+        print(
+            f"  {dag_id:<20} {row.period:<23} {row.status:<9} {records} ({row.seconds:.0f} s)",
+            file=self.console,
+        )
+        return row
+
+
+@contextlib.contextmanager
+def driver(
+    first_day: dt.date, *, dags_folder: Path | None = None, console: TextIO | None = None
+) -> Iterator[Driver]:
+    """Keys, start date (no later than ``first_day``: Airflow creates no task instances before a
+    DAG's start date), retry delay and log file set up once; yields a :class:`Driver`."""
+    values, notes = demo_secrets()
+    start = min(dt.date.fromisoformat(settings.start_date()), first_day)
+    values.update(AIMSFLOW_START_DATE=start.isoformat(), AIMSFLOW_RETRY_DELAY_SECONDS="1")
+    log_dir = Path(os.environ.get("AIRFLOW_HOME") or settings.project_root() / ".airflow") / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = log_dir / f"aimsflow-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.log"
+    with settings.overridden(**values):
+        from airflow.dag_processing.dagbag import DagBag
+
+        with _output_to(log):
+            bag = DagBag(str(dags_folder or settings.project_root() / "dags"))
+        if bag.import_errors:
+            raise ImportError(
+                "; ".join(
+                    f"{path}: {err.strip().splitlines()[-1]}" for path, err in bag.import_errors.items()
+                )
+            )
+        with _keep_run_history():
+            yield Driver(bag, log, notes, console or sys.stdout)
+
+
+def _schedule_kind(dag: Any) -> str:
+    """``daily`` (a daily cron data interval, or Asset-triggered: it follows daily data), ``periodic``
+    (a longer cron interval) or ``manual`` (no schedule)."""
+    timetable = dag.timetable
+    timetable = getattr(timetable, "timetable", timetable)  # AssetOrTimeSchedule wraps its time part
+    expression = getattr(timetable, "_expression", None)
+    name = type(timetable).__name__
+    if expression is None:
+        return "daily" if "Asset" in name else "manual"
+    return "daily" if expression.split()[2:] == ["*", "*", "*"] else "periodic"
+
+
+def plan_cycle(bag: Any) -> tuple[list[str], list[str], str]:
+    """(daily DAGs, periodic DAGs, the sealing DAG), each in the order the declarations give."""
+    from aimsflow.jobs import all_jobs, dag_order
+
+    declared = {j.dag_id for j in all_jobs()}
+    kinds = {d: _schedule_kind(bag.get_dag(d)) for d in bag.dag_ids if d in declared}
+    daily = dag_order(d for d, k in kinds.items() if k == "daily")
+    periodic = dag_order(d for d, k in kinds.items() if k == "periodic")
+    (sealing,) = {j.dag_id for j in all_jobs() if j.seals}
+    return daily, periodic, sealing
+
+
+def run_cycle(
+    days: int = 3, end: dt.date | None = None, dags_folder: Path | None = None, as_json: bool = False
+) -> int:
     end = end or dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     window = [end - dt.timedelta(days=n) for n in range(days - 1, -1, -1)]
-    notes = _ensure_demo_secrets()
-    # Airflow creates no task instances for runs before a DAG's start_date: start at the window.
-    from aimsflow.airflow_glue import start_date
-
-    first = window[0] - dt.timedelta(days=LEAD_IN_DAYS)
-    os.environ["AIMSFLOW_START_DATE"] = min(start_date().date(), first).isoformat()
+    lead_in = [window[0] - dt.timedelta(days=n) for n in range(LEAD_IN_DAYS, 0, -1)]
+    console = sys.stderr if as_json else sys.stdout
 
     from aimsflow.demo.generator import defect_plan, generate_source_batches
 
     batches = generate_source_batches(settings.data_root(), end=end)
     plan = defect_plan(end)
-    print(f"source system: {len(batches)} daily batches up to {end}; window {window[0]}..{window[-1]}")
+    print(
+        f"source system: {len(batches)} daily batches up to {end}; window {window[0]}..{window[-1]}",
+        file=console,
+    )
     for day in window:
-        print(f"  {day}: {', '.join(plan.get(day, [])) or 'clean'}")
-
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(str(dags_folder or settings.project_root() / "dags"))
-    if bag.import_errors:
-        for path, err in bag.import_errors.items():
-            print(f"IMPORT ERROR {path}: {err}")
-        return 2
-    rows: list[RunRow] = []
-    lead_in = [window[0] - dt.timedelta(days=n) for n in range(LEAD_IN_DAYS, 0, -1)]
-    if lead_in:
-        prep = [_run(bag.get_dag("data_preparation"), Period.day(day)) for day in lead_in]
-        rows.append(_merge(prep, f"{lead_in[0]:%m-%d}..{lead_in[-1]:%m-%d}"))
-    for day in window:
-        for dag_id in DAILY_DAGS:
-            rows.append(_run(bag.get_dag(dag_id), Period.day(day)))
-    for dag_id in FINAL_DAGS:
-        rows.append(_run(bag.get_dag(dag_id), Period.day(end)))
-    for dag_id in WINDOW_DAGS:
-        rows.append(_run(bag.get_dag(dag_id), Period.days(window[0], window[-1])))
-    return _report(rows, notes)
+        print(f"  {day}: {', '.join(plan.get(day, [])) or 'clean'}", file=console)
+    with contextlib.ExitStack() as stack:
+        try:
+            drv = stack.enter_context(
+                driver(lead_in[0] if lead_in else window[0], dags_folder=dags_folder, console=console)
+            )
+        except ImportError as exc:
+            print(f"IMPORT ERROR {exc}", file=sys.stderr)
+            return 2
+        print(f"task logs: {drv.log}", file=console)
+        daily, periodic, sealing = plan_cycle(drv.bag)
+        rows: list[RunRow] = []
+        if lead_in:
+            prep = [drv.run(DEMO_PIPELINE, Period.day(day)) for day in lead_in]
+            rows.append(_merge(prep, f"{lead_in[0]:%m-%d}..{lead_in[-1]:%m-%d} (lead-in)"))
+        for day in window:
+            rows.extend(drv.run(dag_id, Period.day(day)) for dag_id in daily)
+        whole = Period.days(window[0], window[-1])
+        rows.extend(drv.run(dag_id, whole) for dag_id in periodic)
+        rows.append(drv.run(sealing, Period.day(end), label=f"{end} (final seal)"))
+        return _report(rows, drv, as_json)
 
 
 def _merge(rows: list[RunRow], label: str) -> RunRow:
@@ -145,27 +274,64 @@ def _merge(rows: list[RunRow], label: str) -> RunRow:
     return merged
 
 
-def _report(rows: list[RunRow], notes: list[str]) -> int:
+def _table(rows: list[RunRow]) -> list[str]:
+    cells = [
+        (
+            r.dag_id,
+            r.period,
+            r.status,
+            ", ".join(f"{n} {s}" for s, n in sorted(r.records.items())) or "-",
+            ",".join(sorted(r.controls)) or "-",
+            f"{r.seconds:.1f}",
+        )
+        for r in rows
+    ]
+    head = ("DAG", "period", "status", "records", "controls", "seconds")
+    widths = [max(len(str(c[i])) for c in [head, *cells]) for i in range(len(head))]
+    return ["  ".join(str(c[i]).ljust(widths[i]) for i in range(len(head))).rstrip() for c in [head, *cells]]
+
+
+def _report(rows: list[RunRow], drv: Driver, as_json: bool) -> int:
     from aimsflow.evidence.keys import TrustedKeys
     from aimsflow.evidence.seal import Witness
     from aimsflow.evidence.storage import LocalStorage
     from aimsflow.evidence.verify import verify_store
 
     report = verify_store(LocalStorage(settings.evidence_root()), TrustedKeys.load(), Witness())
+    broken = [r for r in rows if r.machinery_broke]
+    code = 1 if broken or not report.ok else 0
+    if as_json:
+        import json
+
+        doc = {
+            "runs": [r.as_dict() for r in rows],
+            "notes": drv.notes,
+            "task_log": str(drv.log),
+            "evidence": str(settings.evidence_root()),
+            "witness": str(settings.witness_dir()),
+            "data": str(settings.data_root()),
+            "verify": {
+                "ok": report.ok,
+                "records": report.records_checked,
+                "seals": report.seals_checked,
+                "pending": len(report.pending),
+                "problems": report.problems,
+            },
+            "machinery_problems": [f"{r.dag_id} {r.period}: {r.status}" for r in broken],
+            "exit_code": code,
+        }
+        print(json.dumps(doc, indent=2))
+        return code
     print()
-    print(f"{'DAG':<20} {'period':<22} {'status':<10} {'records':<32} {'controls':<36} seconds")
-    for row in rows:
-        records = ", ".join(f"{n} {s}" for s, n in sorted(row.records.items())) or "-"
-        controls = ",".join(sorted(row.controls)) or "-"
-        print(
-            f"{row.dag_id:<20} {row.period:<22} {row.status:<10} {records:<32} {controls:<36} {row.seconds:.1f}"
-        )
+    for line in _table(rows):
+        print(line)
     print()
-    for note in notes:
+    for note in drv.notes:
         print(f"note: {note}")
     print(f"evidence:  {settings.evidence_root()}   (aimsflow evidence list / aimsflow evidence verify)")
     print(f"witness:   {settings.witness_dir()}")
     print(f"data:      {settings.data_root()}")
+    print(f"task logs: {drv.log}")
     head = f"seal {report.head.sequence}" if report.head else "no seal"
     verdict = "intact" if report.ok else f"BROKEN ({len(report.problems)} problems)"
     print(
@@ -174,8 +340,11 @@ def _report(rows: list[RunRow], notes: list[str]) -> int:
     )
     for problem in report.problems[:20]:
         print(f"  BROKEN {problem}")
-    broken = [r for r in rows if r.status in ("error", "no record") or r.status.startswith("run ")]
-    broken = [r for r in broken if not (r.state == "failed" and r.records.get("failed"))]
     for row in broken:
-        print(f"machinery problem: {row.dag_id} {row.period}: {row.status}")
-    return 1 if broken or not report.ok else 0
+        print(f"machinery problem: {row.dag_id} {row.period}: {row.status} (see {drv.log})")
+    findings = sum(r.records.get("failed", 0) for r in rows)
+    if findings:
+        print(
+            f"findings:  {findings} failed record(s) — expected in the demo; `aimsflow evidence list` shows them"
+        )
+    return code
