@@ -9,6 +9,8 @@
     aimsflow nc list         [--status open|closed] [--json]   nonconformities (clause 10.2)
     aimsflow nc close ID     --root-cause TEXT --corrective-action TEXT [--url URL] [--username U]
                              [--wait SECONDS]   triggers the nonconformity_close DAG (REST API)
+    aimsflow acquisition record --dataset ID --file PATH [--source S] [--method M] [--legal-basis B]
+                             [--agreement REF] [--received-at T] [--json]   external data (A.7.3)
 
 Periods: 2026-11-25, 2026-W48, 2026-11, 2026-Q4, 2026, or A..B.
 """
@@ -23,6 +25,7 @@ from pathlib import Path
 
 from aimsflow import settings
 from aimsflow.periods import Period, parse_period, period_between
+from aimsflow.provenance.acquisition import add_parser as add_acquisition_parser
 
 
 def _period_args(parser: argparse.ArgumentParser) -> None:
@@ -285,6 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--wait", type=float, default=0, metavar="SECONDS", help="wait for the run's outcome"
     )
     nc_close.set_defaults(func=cmd_nc_close)
+    add_acquisition_parser(sub)
     return parser
 
 

@@ -195,21 +195,24 @@ def dag_order(dag_ids: Iterable[str]) -> list[str]:
     """``dag_ids`` so that a DAG comes after every DAG whose records its jobs read.
 
     A job reading ``*`` reads every other DAG's records, except those of DAGs that read ``*`` too
-    (they aggregate; two of them are ordered by name). Ties keep the name order, so the order is
+    (they aggregate; two of them are ordered by name) and those that read its own records. Ties keep the name order, so the order is
     stable. A cycle among the declared reads is a programming error.
     """
     ids = sorted(set(dag_ids))
     reads = {d: [p for j in jobs_of(d) for p in j.reads] for d in ids}
     writes = {d: [c.id for j in jobs_of(d) for c in j.checks] for d in ids}
     aggregators = {d for d in ids if "*" in reads[d]}
+    def reads_of(d: str, other: str) -> bool:
+        return any(fnmatch.fnmatchcase(c, p) for p in reads[d] if p != "*" for c in writes[other])
+
     after: dict[str, set[str]] = {d: set() for d in ids}
     for d in ids:
         for other in ids:
             if other == d:
                 continue
-            if d in aggregators and other not in aggregators:
+            if reads_of(d, other):
                 after[d].add(other)
-            elif any(fnmatch.fnmatchcase(c, p) for p in reads[d] if p != "*" for c in writes[other]):
+            elif d in aggregators and other not in aggregators and not reads_of(other, d):
                 after[d].add(other)
     order: list[str] = []
     while len(order) < len(ids):

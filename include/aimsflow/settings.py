@@ -7,6 +7,7 @@ them the same way. Nothing here is cached: tests point options at temporary fold
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 

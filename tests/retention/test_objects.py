@@ -102,3 +102,24 @@ def test_evidence_records_carry_their_seal_manifest_hash_and_written_date(rt_env
     assert c.record_period and c.record_period["label"] == "2026-03-04"
     files = [p for p in (loc.evidence_root / sealed.key).rglob("*") if p.is_file()]
     assert c.size == sum(p.stat().st_size for p in files)
+
+
+def test_spec_blobs_are_not_evidence_objects(rt_env, loc, storage, tmp_path):
+    """Retention scans records only: a shared spec blob is never a candidate of its own."""
+    from aimsflow.evidence.record import Producer, RunContext, write_record
+    from aimsflow.periods import Period
+    from aimsflow.results import JobResult, SpecRef, Status, Subject
+
+    spec = tmp_path / "policy.yaml"
+    spec.write_text("a: 1\n")
+    now = dt.datetime.now(dt.UTC)
+    result = JobResult("x/y", Subject(), Status.passed, ("A.7.4",), specs=[SpecRef.of_file(spec)])
+    ref = write_record(
+        storage,
+        result,
+        RunContext(Period.day(DAY), Producer.command_run("t"), now, now),
+        Signer.from_settings(),
+    )
+    assert storage.list_files("specs")  # the blob is there
+    found, unreadable = scan_evidence(storage, "evidence")
+    assert [c.object_id for c in found] == [f"evidence/{ref.key}"] and unreadable == []

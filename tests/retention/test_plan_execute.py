@@ -273,3 +273,47 @@ def test_overwrite_and_delete_overwrites_the_content_before_unlinking(rt_env, lo
     (cert,) = certificates(storage)
     assert cert["method"] == "overwrite_and_delete" and cert["kind"] == "openlineage_event"
     assert cert["sha256_before"] == sha256_bytes(b'{"eventType": "COMPLETE", "secret": "applicant data"}')
+
+
+def test_spec_blobs_are_never_retention_objects_and_outlive_a_disposed_record(rt_env, loc, storage, tmp_path):
+    """A spec blob is shared: disposing of one record that names it must leave it for the kept records
+    that name it too. Retention scans records only, so blobs are never candidates."""
+    from aimsflow.evidence.keys import Signer, TrustedKeys
+    from aimsflow.evidence.record import Producer, RunContext, write_record
+    from aimsflow.evidence.seal import Witness
+    from aimsflow.evidence.specs import blob_key
+    from aimsflow.evidence.verify import verify_store
+    from aimsflow.results import JobResult, SpecRef, Subject
+
+    signer = Signer.from_settings()
+    policy = tmp_path / "suite.json"
+    policy.write_text('{"expectations": []}\n')
+    spec = SpecRef.of_file(policy)
+
+    def record(day: dt.date, name: str) -> str:
+        written = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(1), dt.UTC)
+        result = JobResult(
+            "data_quality/loan_applications_raw",
+            Subject("loan_approval", "loan_applications_raw", day.isoformat()),
+            Status.passed,
+            ("A.7.4",),
+            specs=[spec],
+        )
+        ctx = RunContext(Period.day(day), Producer.command_run(name), written, written)
+        return write_record(storage, result, ctx, signer).key
+
+    old = record(dt.date(2024, 5, 1), "old")  # expires 2028-03-01
+    kept = record(dt.date(2027, 5, 1), "kept")
+    seal(storage, signer, rt_env / "witness")
+    period = Period.day(dt.date(2028, 2, 29))
+    _, ref = plan_and_record(storage, execute=True, period=period)
+    plan, _ = read_plan(storage, ref.key)
+    considered = [i["object_id"] for i in [*plan["delete"], *plan["excluded"]]]
+    assert f"evidence/{old}" in [i["object_id"] for i in plan["delete"]]
+    assert not [o for o in considered if o.startswith("evidence/specs/")]
+
+    result = execute_job(period, ref.key, EXECUTOR)
+    assert result.summary["deleted"] == 1 and not storage.exists(old) and storage.exists(kept)
+    assert storage.get(blob_key(spec.sha256)) == policy.read_bytes()
+    report = verify_store(storage, TrustedKeys.load(), Witness())
+    assert report.ok, report.problems

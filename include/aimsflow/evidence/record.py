@@ -6,6 +6,7 @@ Layout (keys relative to the store root)::
         <result files ...>
         manifest.json        in-toto Statement v1; its predicate is the manifest
         manifest.dsse.json   DSSE envelope whose payload is exactly manifest.json's bytes
+    specs/sha256/<hex>       the content of each spec the record names (shared, written first)
 
 The record id is derived from the producer (task try or command invocation), so the same producer
 can never write twice and a retry, being another try, writes its own record.
@@ -29,6 +30,7 @@ from aimsflow import __version__, settings
 from aimsflow.evidence.controls import validate_controls
 from aimsflow.evidence.dsse import sign_envelope
 from aimsflow.evidence.keys import Signer
+from aimsflow.evidence.specs import StoredSpec, store_specs
 from aimsflow.evidence.storage import Storage
 from aimsflow.periods import Period
 from aimsflow.results import JobResult, Status, sha256_bytes, sha256_file
@@ -88,22 +90,45 @@ class Producer:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
-@functools.cache
-def code_version() -> dict[str, Any]:
-    """Git commit of the project when known, and versions of the packages that shape results."""
-    commit = None
+GIT_TIMEOUT_SECONDS = 5.0
+
+
+def _git(root: Path, args: list[str], timeout: float) -> str | None:
+    """stdout of one git command in ``root``, or None when git is absent, fails or hangs: the code
+    version is context for a record and must never stop one from being written."""
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=settings.project_root(),
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
+            ["git", *args], cwd=root, capture_output=True, text=True, timeout=timeout, check=False
         )
-        commit = out.stdout.strip() or None
-    except OSError:
-        pass
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout if out.returncode == 0 else None
+
+
+def git_state(root: Path, timeout: float = GIT_TIMEOUT_SECONDS) -> tuple[str | None, bool | None]:
+    """(commit, dirty) of the checkout holding ``root``; (None, None) when it is not one.
+
+    Dirty means a tracked file under ``root`` differs from the commit (staged or not). Untracked files
+    are ignored: the outputs written under the project (``evidence/``, ``data/``, ``witness/``,
+    ``openlineage/``) are untracked by design and would make every run dirty. ``--no-optional-locks``
+    keeps parallel tasks from contending for ``.git/index.lock``."""
+    head = _git(root, ["rev-parse", "HEAD"], timeout)
+    commit = head.strip() if head else None
+    if not commit:
+        return None, None
+    status = _git(
+        root,
+        ["--no-optional-locks", "status", "--porcelain", "--untracked-files=no", "--", "."],
+        timeout,
+    )
+    return commit, None if status is None else bool(status.strip())
+
+
+@functools.cache
+def code_version() -> dict[str, Any]:
+    """Git commit and dirty flag of the project when known, and versions of the packages that shape
+    results. Computed once per process (two git calls, each with a timeout)."""
+    commit, dirty = git_state(settings.project_root())
     packages = {}
     for name in (
         "apache-airflow",
@@ -117,7 +142,7 @@ def code_version() -> dict[str, Any]:
             packages[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             pass
-    return {"git_commit": commit, "aimsflow": __version__, "packages": packages}
+    return {"git_commit": commit, "git_dirty": dirty, "aimsflow": __version__, "packages": packages}
 
 
 @dataclass(frozen=True)
@@ -154,7 +179,13 @@ def record_key(period: Period, check: str, record_id: str) -> str:
     return "/".join(["records", period.label, *parts, record_id])
 
 
-def build_manifest(result: JobResult, ctx: RunContext, files: dict[str, bytes | Path]) -> bytes:
+def build_manifest(
+    result: JobResult,
+    ctx: RunContext,
+    files: dict[str, bytes | Path],
+    specs: list[StoredSpec],
+) -> bytes:
+    """The in-toto statement of a record; ``specs`` are the job's specs as stored by :func:`store_specs`."""
     entries = [_file_entry(name, files[name]) for name in sorted(files)]
     predicate = {
         "format": FORMAT,
@@ -173,7 +204,7 @@ def build_manifest(result: JobResult, ctx: RunContext, files: dict[str, bytes | 
         "error": ctx.error,
         "inputs": [ref.as_dict() for ref in result.inputs],
         "outputs": [ref.as_dict() for ref in result.outputs],
-        "specs": [{"path": s.path, "sha256": s.sha256} for s in result.specs],
+        "specs": [{"path": s.name, "sha256": s.sha256} for s in specs],
         "code": code_version(),
         "openlineage": ctx.openlineage,
         "files": entries,
@@ -188,14 +219,18 @@ def build_manifest(result: JobResult, ctx: RunContext, files: dict[str, bytes | 
 
 
 def write_record(storage: Storage, result: JobResult, ctx: RunContext, signer: Signer) -> RecordRef:
-    """Write one record atomically and write-once; the signed manifest is written last."""
+    """Write one record atomically and write-once: the content of its specs first (``specs/sha256/``),
+    then its files, the signed manifest last."""
     clash = RESERVED & result.files.keys()
     if clash:
         raise ValueError(f"result file names {sorted(clash)} are reserved for the manifest")
     for name in result.files:
         if name.startswith((".", "/")) or ".." in name.split("/"):
             raise ValueError(f"invalid result file name {name!r}")
-    manifest = build_manifest(result, ctx, result.files)
+    # Spec blobs go first: a crash then leaves at most an unreferenced blob, never a record whose
+    # spec cannot be retrieved. A spec edited while the job ran is refused here (SpecChangedError).
+    specs = store_specs(storage, result.specs)
+    manifest = build_manifest(result, ctx, result.files, specs)
     record_id = ctx.producer.record_id()
     key = record_key(ctx.period, result.check, record_id)
     files: dict[str, bytes | Path] = {

@@ -1,4 +1,5 @@
-"""Verify the store: every file hash, every signature, every seal link, coverage and the witness.
+"""Verify the store: every file hash, every signature, every seal link, coverage, the witness and the
+spec blobs.
 
 Exit-worthy problems name the broken object; records not yet in a seal are reported as pending,
 not as problems (the next ``evidence_seal`` run covers them).
@@ -27,6 +28,7 @@ from aimsflow.evidence.seal import (
     Witness,
     seal_key,
 )
+from aimsflow.evidence.specs import SPECS_PREFIX, is_blob_name
 from aimsflow.evidence.storage import Storage
 from aimsflow.jobs import Check
 from aimsflow.periods import Period
@@ -57,6 +59,7 @@ class VerifyReport:
     files_checked: int = 0
     bytes_hashed: int = 0
     seals_checked: int = 0
+    spec_blobs_checked: int = 0
     pending: list[str] = field(default_factory=list)
     # Sealed records that are gone because a valid tombstone names them: lawfully disposed of.
     disposed: list[dict[str, str | int | bool]] = field(default_factory=list)
@@ -78,6 +81,7 @@ class VerifyReport:
             "files_checked": self.files_checked,
             "bytes_hashed": self.bytes_hashed,
             "seals_checked": self.seals_checked,
+            "spec_blobs_checked": self.spec_blobs_checked,
             "head": self.head.as_dict() if self.head else None,
             "witness": self.witness.as_dict() if self.witness else None,
             "pending": self.pending,
@@ -321,6 +325,8 @@ def verify_store(
     batch = _Batch()
     total = 0
     checked_records: list[str] = []
+    # Spec SHA-256 -> (record, spec path) of every checked record naming it.
+    spec_refs: dict[str, list[tuple[str, str]]] = defaultdict(list)
     try:
         for key in sorted(record_folders):
             names = record_files[key]
@@ -352,6 +358,8 @@ def verify_store(
                     continue
                 batch.files.append((key, path, int(entry["size"]), entry["sha256"]))
                 total += 1
+            for spec in predicate.get("specs") or []:
+                spec_refs[str(spec.get("sha256"))].append((key, str(spec.get("path"))))
             sealed_in = leaves.get(key, [])
             if not sealed_in:
                 report.pending.append(key)
@@ -368,6 +376,7 @@ def verify_store(
             futures.append(pool.submit(_check_batch, storage, keys, batch))
         report.records_checked = len(checked_records)
 
+        _verify_spec_blobs(storage, spec_refs, report)
         tombstones = _tombstones(storage, keys, record_folders)
         _check_disposals(leaves, tombstones, record_folders, set(report.pending), period, report)
 
@@ -384,6 +393,43 @@ def verify_store(
         pool.shutdown(cancel_futures=True)
     report.problems.sort(key=lambda p: (p.object, p.problem))
     return report
+
+
+def _verify_spec_blobs(
+    storage: Storage, refs: dict[str, list[tuple[str, str]]], report: VerifyReport
+) -> None:
+    """Every blob under ``specs/sha256/`` hashes to its name, and every spec a checked record names has
+    its blob. Blobs are few and small (one per distinct spec content), so all of them are hashed even
+    when the records are restricted to a period. Hidden files are temp files of an interrupted write."""
+    present: set[str] = set()
+    if storage.exists(SPECS_PREFIX):
+        for name in storage.list_files(SPECS_PREFIX):
+            if name.rsplit("/", 1)[-1].startswith("."):
+                continue
+            key = f"{SPECS_PREFIX}/{name}"
+            if not is_blob_name(name):
+                report.add(key, "unexpected object among the spec blobs (expected specs/sha256/<64 hex>)")
+                continue
+            report.spec_blobs_checked += 1
+            if storage.sha256(key) != name:
+                report.add(key, "spec blob content does not hash to its name (changed)")
+            present.add(name)
+    if storage.exists("specs"):
+        for name in storage.list_files("specs"):
+            if not name.startswith("sha256/"):
+                report.add(
+                    f"specs/{name}", "unexpected object among the spec blobs (expected specs/sha256/<64 hex>)"
+                )
+    for sha, users in sorted(refs.items()):
+        if sha in present:
+            continue
+        record, path = users[0]
+        others = f" and {len(users) - 1} other reference(s)" if len(users) > 1 else ""
+        what = "is not a SHA-256" if not is_blob_name(sha) else "is missing (deleted)"
+        report.add(
+            f"{SPECS_PREFIX}/{sha}",
+            f"spec blob {what}: spec {path} of {record}{others} can no longer be retrieved by its hash",
+        )
 
 
 _BATCH_RECORDS = 8  # records per pool task: large enough to amortise the hand-off, small enough to overlap

@@ -1,9 +1,12 @@
 """The chain of custody, rebuilt from signed records alone.
 
-Every transformation (a record with outputs) and every acquisition (an ingestion record) names its
-inputs and outputs by SHA-256. A dataset version is accounted for when an acquisition read it or a
-recorded transformation wrote it; the chain of a version walks those records back to acquisition.
-OpenLineage events are linked by the run id each manifest stores, and are never required.
+Every transformation (a record with outputs) and every acquisition names its inputs and outputs by
+SHA-256. An acquisition is an ingestion record (``data_preparation/ingest``: a job read an internal
+source's batch) or an acquisition record (``data_provenance/acquisition``: ``aimsflow acquisition
+record`` hashed an external delivery); its inputs are the versions it acquired. A dataset version is
+accounted for when an acquisition names its bytes or a recorded transformation wrote them; the chain
+of a version walks those records back to acquisition. OpenLineage events are linked by the run id each
+manifest stores, and are never required.
 """
 
 from __future__ import annotations
@@ -18,8 +21,13 @@ from aimsflow.evidence.listing import RecordSummary, load_summaries
 from aimsflow.evidence.record import MANIFEST
 from aimsflow.evidence.storage import Storage
 from aimsflow.periods import Period
+from aimsflow.prep.job import INGEST
+from aimsflow.provenance.acquisition import ACQUISITION_CHECK
 
-ACQUISITION_CHECKS = frozenset({"data_preparation/ingest"})
+INGEST_CHECK = INGEST.check
+ACQUISITION_CHECKS = frozenset({INGEST_CHECK, ACQUISITION_CHECK})
+#: What an acquisition record states about the delivery, shown with the chain.
+_STATED = ("source", "collection_method", "legal_basis", "agreement", "received_at")
 # Checks whose inputs are objects handled, not data used by an AI system: retention lists the
 # partitions it would dispose of, which are no "use" needing provenance.
 NOT_A_USE = ("retention_disposal/",)
@@ -46,6 +54,8 @@ class Transformation:
     inputs: list[dict[str, Any]]
     outputs: list[dict[str, Any]]
     steps: list[str] = field(default_factory=list)
+    # For acquisition records: the stated source, collection method, legal basis, agreement, receipt.
+    stated: dict[str, Any] | None = None
 
     @property
     def is_acquisition(self) -> bool:
@@ -53,7 +63,7 @@ class Transformation:
 
     def as_dict(self) -> dict[str, Any]:
         p = self.producer
-        return {
+        out = {
             "record": self.record,
             "check": self.check,
             "status": self.status,
@@ -64,6 +74,10 @@ class Transformation:
             "inputs": [_short(i) for i in self.inputs],
             "outputs": [_short(o) for o in self.outputs],
         }
+        if self.stated is not None:
+            out["stated"] = self.stated
+            out["run"] = {k: p.get(k) for k in ("command", "invocation", "user")}
+        return out
 
 
 def _short(ref: dict[str, Any]) -> dict[str, Any]:
@@ -118,6 +132,15 @@ class CustodyIndex:
         ordered = sorted(chain.values(), key=lambda t: (t.period, not t.is_acquisition, t.record))
         return ordered, sorted(unaccounted)
 
+    def acquisitions_of(self, dataset: str | None) -> list[Transformation]:
+        """Acquisition records of ``dataset`` (by their subject), whatever bytes they name: a version
+        none of them names was changed after delivery or never recorded."""
+        found = {t.record: t for ts in self.acquired_by.values() for t in ts if t.check == ACQUISITION_CHECK}
+        return sorted(
+            (t for t in found.values() if dataset and t.subject.get("dataset") == dataset),
+            key=lambda t: t.record,
+        )
+
 
 def load_index(storage: Storage) -> CustodyIndex:
     records = load_summaries(storage)
@@ -146,6 +169,11 @@ def load_index(storage: Storage) -> CustodyIndex:
             inputs=predicate.get("inputs", []),
             outputs=predicate.get("outputs", []),
             steps=list((predicate.get("summary") or {}).get("steps_applied", [])),
+            stated=(
+                {k: (predicate.get("summary") or {}).get(k) for k in _STATED}
+                if rec.check == ACQUISITION_CHECK
+                else None
+            ),
         )
         if is_acquisition:
             for ref in transformation.inputs:

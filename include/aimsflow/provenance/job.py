@@ -11,6 +11,7 @@ from aimsflow.catalog import Inventory
 from aimsflow.evidence.storage import LocalStorage
 from aimsflow.jobs import Job, PeriodUse, SubjectKind
 from aimsflow.periods import Period
+from aimsflow.provenance.acquisition import ACQUISITION
 from aimsflow.provenance.custody import CustodyIndex, Version, load_index, missing_events
 from aimsflow.provenance.graph import build_graph, render_svg
 from aimsflow.results import JobResult, SpecRef, Status, Subject
@@ -24,14 +25,16 @@ def _json(doc: Any) -> bytes:
 
 # Mapped provenance tasks that share a process (dag.test(), a LocalExecutor slot) would otherwise each
 # re-read every manifest and every event file. Provenance records never change a chain of custody
-# (no outputs, no acquisitions) and event files are write-once, so both are cached across tasks.
+# (no outputs, no acquisitions; acquisition records excepted, see open_index) and event files are
+# write-once, so both are cached across tasks.
 _index_cache: dict[str, tuple[tuple[str, ...], CustodyIndex]] = {}
 _event_cache: dict[str, dict[str, dict[str, Any]]] = {}
 
 
 def open_index() -> CustodyIndex:
     """The custody index of the store, rebuilt only when a record other than a provenance record
-    was added (the provenance tasks' own records would otherwise force a rebuild per task)."""
+    was added (the provenance tasks' own records would otherwise force a rebuild per task). Acquisition
+    records, filed under ``data_provenance/`` too, do change custody and do force a rebuild."""
     from aimsflow.evidence.seal import record_keys
 
     storage = LocalStorage(settings.evidence_root())
@@ -60,6 +63,29 @@ def lineage_events(directory: Path | None = None) -> dict[str, list[Any]] | None
     return events_by_run_id([seen[p.name] for p in files])
 
 
+def _custody_gap(index: CustodyIndex, version: Version, sha: str) -> dict[str, Any]:
+    """A version nothing accounts for. When its dataset has acquisition records for other bytes, the
+    gap says so: the delivery was changed after it was recorded, or this version was never recorded."""
+    gap = {
+        "gap": "version produced by no recorded transformation or ingestion",
+        "sha256": sha,
+        "uri": index.uris.get(sha),
+    }
+    others = index.acquisitions_of(version.dataset) if sha == version.sha256 else []
+    if others:
+        gap["gap"] = (
+            f"version matches none of the {len(others)} acquisition record(s) of {version.dataset} "
+            "(they name other bytes) and no recorded transformation produced it"
+        )
+        gap["acquisition_records"] = [t.record for t in others]
+    elif sha == version.sha256:
+        gap["hint"] = (
+            "a version delivered from outside is accounted for by an acquisition record: "
+            f"aimsflow acquisition record --dataset {version.dataset} --file <delivered file>"
+        )
+    return gap
+
+
 def provenance_of_version(
     index: CustodyIndex, inventory: Inventory, version: Version, events_by_run: dict[str, list[Any]] | None
 ) -> JobResult:
@@ -76,13 +102,7 @@ def provenance_of_version(
             if not str(getattr(dataset.provenance, name, "") or "").strip():
                 gaps.append({"gap": f"provenance field '{name}' is empty", "dataset": dataset.id})
     for sha in unaccounted:
-        gaps.append(
-            {
-                "gap": "version produced by no recorded transformation or ingestion",
-                "sha256": sha,
-                "uri": index.uris.get(sha),
-            }
-        )
+        gaps.append(_custody_gap(index, version, sha))
     acquisitions = [t for t in chain if t.is_acquisition]
     missing = missing_events(chain, events_by_run)
     status = Status.failed if gaps else Status.warning if missing else Status.passed
@@ -184,3 +204,4 @@ GRAPH = Job(
     reads=("data_preparation/*",),
 )
 JOBS = (VERSION, GRAPH)
+CHECKS = (ACQUISITION,)
