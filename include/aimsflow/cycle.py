@@ -204,7 +204,7 @@ def _schedule_kind(dag: Any) -> str:
     (a longer cron interval) or ``manual`` (no schedule)."""
     timetable = dag.timetable
     timetable = getattr(timetable, "timetable", timetable)  # AssetOrTimeSchedule wraps its time part
-    expression = getattr(timetable, "_expression", None)
+    expression = getattr(timetable, "expression", None)
     name = type(timetable).__name__
     if expression is None:
         return "daily" if "Asset" in name else "manual"
