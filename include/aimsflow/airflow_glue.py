@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -45,9 +44,7 @@ def daily_timetable():
 def start_date() -> dt.datetime:
     """First period governance DAGs cover (``AIMSFLOW_START_DATE``, default 2026-11-01); with
     ``catchup=True`` the scheduler fills every period from here, so downtime leaves no gap."""
-    return dt.datetime.fromisoformat(os.environ.get("AIMSFLOW_START_DATE", "2026-11-01")).replace(
-        tzinfo=dt.UTC
-    )
+    return dt.datetime.combine(settings.start_date(), dt.time(), tzinfo=dt.UTC)
 
 
 def default_args() -> dict[str, Any]:

@@ -52,9 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     from aimsflow.evidence.verify import verify_store
     from aimsflow.periods import Period
 
-    os.environ["AIMSFLOW_START_DATE"] = min(
-        dt.date.fromisoformat(os.environ.get("AIMSFLOW_START_DATE", "2026-11-01")), day
-    ).isoformat()
+    os.environ["AIMSFLOW_START_DATE"] = min(settings.start_date(), day).isoformat()
     bag = DagBag(str(settings.project_root() / "dags"))
     for path, err in bag.import_errors.items():
         print(f"IMPORT ERROR {path}: {err}")
