@@ -180,12 +180,6 @@ def config_dir() -> Path:
     return _path(options().config_dir, project_root() / "include" / "config")
 
 
-def config_file(*parts: str) -> Path:
-    """A configuration file under :func:`config_dir`, e.g. ``config_file("policies", "drift.yaml")``:
-    the one way every loader finds its file."""
-    return config_dir().joinpath(*parts)
-
-
 def expectations_dir() -> Path:
     """``AIMSFLOW_EXPECTATIONS_DIR``: Great Expectations suites (default ``expectations/``)."""
     return _path(options().expectations_dir, project_root() / "expectations")
