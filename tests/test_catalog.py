@@ -532,3 +532,17 @@ def test_drift_reference_must_name_a_training_dataset(tmp_path):
         f"{path}:{line}:{column}: datasets[1].drift_reference: value 'loan_applications_raw': "
         "expected a training dataset of the catalog ['loan_training_set']"
     ]
+
+
+def test_an_unknown_top_level_key_is_a_problem(tmp_path):
+    """Bug: a top-level key beside ``datasets`` (a misplaced or misspelt block) was ignored silently."""
+
+    def edit(docs: Docs) -> None:
+        docs["datasets"]["dataset_defaults"] = {"owner": "x@example.com"}
+
+    problems = _problems(tmp_path, edit)
+    problem = _one(
+        problems, "datasets.yaml:", ": dataset_defaults: ", "unknown key; expected only 'datasets'"
+    )
+    _points_at_its_key(problem)
+    assert len(problems) == 1, problems

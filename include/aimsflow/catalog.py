@@ -182,10 +182,16 @@ def validate_list(
     doc: Document | None, key: str, model: type[_Model], problems: list[str]
 ) -> list[tuple[int, Any]]:
     """The valid items, each with its index in the document's list (none if ``doc`` is None: the
-    file could not be read, which is reported already)."""
+    file could not be read, which is reported already). ``key`` is the document's only top-level key:
+    another one is a problem, not ignored (a misplaced block would otherwise vanish silently)."""
     if doc is None:
         return []
     data = doc.data
+    others = [k for k in data if k != key] if isinstance(data, dict) and key in data else []
+    for extra in others:
+        problems.append(
+            f"{doc.where((extra,))}: value {repr(data[extra])[:120]}: unknown key; expected only '{key}'"
+        )
     if not isinstance(data, dict) or not isinstance(data.get(key), list):
         if isinstance(data, dict) and key not in data:
             got = f"no such key (top-level keys: {sorted(map(str, data))})"
