@@ -129,6 +129,20 @@ def test_a_missing_file_an_empty_file_and_no_policies_are_problems(tmp_path: Pat
         assert any(expected in p for p in err.value.problems), (text, err.value.problems)
 
 
+def test_a_key_that_is_not_a_string_is_a_problem_not_a_crash(tmp_path: Path):
+    """Bug: an unknown top-level key that YAML reads as a number (``2026: ...``) raised a bare KeyError
+    (the key was looked up by its string form)."""
+    path = tmp_path / "policies.yaml"
+    path.write_text(
+        "2026: x\npolicies:\n  - {data_class: c, retention: 1 year, counts_from: created, legal_basis: b}\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_policies(path)
+    assert [rest for _, _, rest in _located(path, err.value.problems)] == [
+        "[2026]: value 'x': unknown key; expected one of ['openlineage', 'policies', 'version']"
+    ]
+
+
 @pytest.mark.parametrize("text", ["", "holds:\n", "[]\n", "version: 1\n"])
 def test_an_empty_or_truncated_holds_file_is_an_error_not_no_holds(tmp_path: Path, text: str):
     path = tmp_path / "legal_holds.yaml"

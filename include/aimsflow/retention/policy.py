@@ -207,7 +207,7 @@ def _items(
     """Validate the top level and each item of ``doc[key]`` on its own, so that every problem of every
     item is listed (and cross-checks still run on the valid ones)."""
     data = doc.data
-    for extra in sorted(set(map(str, data)) - allowed - {key}):
+    for extra in sorted((k for k in data if k not in allowed | {key}), key=str):
         problems.append(
             f"{doc.where((extra,))}: value {repr(data[extra])[:120]}: unknown key; "
             f"expected one of {sorted(allowed | {key})}"
