@@ -22,7 +22,7 @@ export AIMSFLOW_OPENLINEAGE_DIR ?= $(CURDIR)/openlineage/staging
 export GX_ANALYTICS_ENABLED := false
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help install run retention up test test-fast lint format bench lock clean
+.PHONY: help install run retention up test test-fast lint format bench lock clean schemas
 help:
 	@echo "make run    set up everything, run the governance cycle for the last DAYS=$(DAYS) days, print where the evidence is"
 	@echo "make test   ruff + the whole test suite (what CI runs)"
@@ -80,6 +80,10 @@ test-fast: lint
 
 bench: $(AIRFLOW_HOME)/airflow.db
 	$(BIN)/python bench/run.py
+
+# JSON Schemas of include/config/*.yaml from the pydantic models (editors validate with them).
+schemas: install
+	$(BIN)/python -m aimsflow.configschema
 
 lock:
 	$(BIN)/uv pip compile --quiet --python-version 3.11 --python-platform x86_64-unknown-linux-gnu requirements.in -o requirements.txt

@@ -1,9 +1,10 @@
-"""The inventory: the shipped config loads; every bad file is reported with file, path, value and
-what was expected, all problems at once."""
+"""The inventory: the shipped config loads; every bad file is reported with file, line and column,
+path, value and what was expected, all problems at once."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,23 @@ def _one(problems: list[str], *parts: str) -> str:
     hits = [p for p in problems if all(part in p for part in parts)]
     assert len(hits) == 1, f"expected one problem with {parts}, got {problems}"
     return hits[0]
+
+
+_POSITION = re.compile(r"^(?P<file>/\S+\.yaml):(?P<line>\d+):(?P<column>\d+): (?P<where>[^:]+): ")
+
+
+def _points_at_its_key(problem: str) -> None:
+    """The problem names file, line and column, and the text there is the key it is about (for a
+    missing key or a whole list item: the item, whose first key is at that position)."""
+    m = _POSITION.match(problem)
+    assert m, f"no file:line:column: path in {problem!r}"
+    line = Path(m["file"]).read_text().splitlines()[int(m["line"]) - 1]
+    text = line[int(m["column"]) - 1 :]
+    last = re.split(r"[.\[]", m["where"])[-1]
+    if "<missing>" in problem or last.endswith("]"):
+        assert re.match(r"\w+:", text), (problem, line)
+    else:
+        assert text.startswith(f"{last}:"), (problem, line)
 
 
 # --- the shipped configuration --------------------------------------------------------------------
@@ -165,7 +183,7 @@ def _delete(name: str, path: tuple[Any, ...]) -> Callable[[Docs], None]:
         pytest.param(
             _set("ai_systems", ("ai_systems", 0, "lifecycle_stage"), "production"),
             (
-                "ai_systems.yaml: ",
+                "ai_systems.yaml:",
                 "ai_systems[0].lifecycle_stage",
                 "'production'",
                 "'operation'",
@@ -175,33 +193,33 @@ def _delete(name: str, path: tuple[Any, ...]) -> Callable[[Docs], None]:
         ),
         pytest.param(
             _set("ai_systems", ("ai_systems", 0, "risk_class"), "medium"),
-            ("ai_systems.yaml: ", "ai_systems[0].risk_class", "'medium'", "'limited'"),
+            ("ai_systems.yaml:", "ai_systems[0].risk_class", "'medium'", "'limited'"),
             id="risk_class-enum",
         ),
         pytest.param(
             _set("datasets", ("datasets", 2, "role"), "training"),
-            ("datasets.yaml: ", "datasets[2].role", "'training'", "'train', 'eval' or 'operational'"),
+            ("datasets.yaml:", "datasets[2].role", "'training'", "'train', 'eval' or 'operational'"),
             id="role-enum",
         ),
         pytest.param(
             _set("datasets", ("datasets", 1, "columns", "age", "type"), "int"),
-            ("datasets.yaml: ", "datasets[1].columns.age.type", "'int'", "'integer'"),
+            ("datasets.yaml:", "datasets[1].columns.age.type", "'int'", "'integer'"),
             id="column-type-enum",
         ),
         pytest.param(
             _set("datasets", ("datasets", 0, "format"), "xlsx"),
-            ("datasets.yaml: ", "datasets[0].format", "'xlsx'", "'csv' or 'parquet'"),
+            ("datasets.yaml:", "datasets[0].format", "'xlsx'", "'csv' or 'parquet'"),
             id="format-enum",
         ),
         pytest.param(
             _delete("datasets", ("datasets", 0, "owner")),
-            ("datasets.yaml: ", "datasets[0].owner", "<missing>", "expected this key to be set"),
+            ("datasets.yaml:", "datasets[0].owner", "<missing>", "expected this key to be set"),
             id="missing-field",
         ),
         pytest.param(
             _delete("datasets", ("datasets", 1, "provenance", "legal_basis")),
             (
-                "datasets.yaml: ",
+                "datasets.yaml:",
                 "datasets[1].provenance.legal_basis",
                 "<missing>",
                 "expected this key to be set",
@@ -210,18 +228,18 @@ def _delete(name: str, path: tuple[Any, ...]) -> Callable[[Docs], None]:
         ),
         pytest.param(
             _delete("ai_systems", ("ai_systems", 0, "purpose")),
-            ("ai_systems.yaml: ", "ai_systems[0].purpose", "<missing>", "expected this key to be set"),
+            ("ai_systems.yaml:", "ai_systems[0].purpose", "<missing>", "expected this key to be set"),
             id="missing-ai-system-field",
         ),
         pytest.param(
             _set("datasets", ("datasets", 0, "descripton"), "typo"),
-            ("datasets.yaml: ", "datasets[0].descripton", "'typo'", "unknown key"),
+            ("datasets.yaml:", "datasets[0].descripton", "'typo'", "unknown key"),
             id="unknown-field",
         ),
         pytest.param(
             _set("datasets", ("datasets", 0, "columns", "email", "personnal"), True),
             (
-                "datasets.yaml: ",
+                "datasets.yaml:",
                 "datasets[0].columns.email.personnal",
                 "True",
                 "unknown key",
@@ -230,43 +248,43 @@ def _delete(name: str, path: tuple[Any, ...]) -> Callable[[Docs], None]:
         ),
         pytest.param(
             _set("ai_systems", ("ai_systems", 0, "risk"), "high"),
-            ("ai_systems.yaml: ", "ai_systems[0].risk", "unknown key"),
+            ("ai_systems.yaml:", "ai_systems[0].risk", "unknown key"),
             id="unknown-ai-system-field",
         ),
         pytest.param(
             _set("datasets", ("datasets", 1, "uri"), "{data}/clean/loan_applications/latest"),
-            ("datasets.yaml: ", "datasets[1].uri", "'{data}/clean/loan_applications/latest'", "'{date}'"),
+            ("datasets.yaml:", "datasets[1].uri", "'{data}/clean/loan_applications/latest'", "'{date}'"),
             id="uri-without-date",
         ),
         pytest.param(
             _set("datasets", ("datasets", 0, "label_column"), "approval"),
-            ("datasets.yaml: ", "datasets[0]: ", "'approval'", "not among the declared columns"),
+            ("datasets.yaml:", "datasets[0]: ", "'approval'", "not among the declared columns"),
             id="label-column-undeclared",
         ),
         pytest.param(
             _set("datasets", ("datasets", 2, "sensitive_features"), ["sex", "gender"]),
-            ("datasets.yaml: ", "datasets[2]: ", "['gender']", "not among the declared columns"),
+            ("datasets.yaml:", "datasets[2]: ", "['gender']", "not among the declared columns"),
             id="sensitive-column-undeclared",
         ),
         pytest.param(
             _set("datasets", ("datasets", 1, "ai_system"), "fraud_model"),
-            ("datasets.yaml: ", "datasets[1].ai_system", "'fraud_model'", "['loan_approval']"),
+            ("datasets.yaml:", "datasets[1].ai_system", "'fraud_model'", "['loan_approval']"),
             id="unknown-ai-system",
         ),
         pytest.param(
             _set("datasets", ("datasets", 2, "id"), "loan_applications_raw"),
-            ("datasets.yaml: ", "datasets[2].id", "'loan_applications_raw'", "unique", "datasets[0]"),
+            ("datasets.yaml:", "datasets[2].id", "'loan_applications_raw'", "unique", "datasets[0]"),
             id="duplicate-dataset-id",
         ),
         pytest.param(
             _set("datasets", ("datasets", 0, "id"), "Loan-Apps"),
-            ("datasets.yaml: ", "datasets[0].id", "'Loan-Apps'", "pattern"),
+            ("datasets.yaml:", "datasets[0].id", "'Loan-Apps'", "pattern"),
             id="bad-id-pattern",
         ),
         pytest.param(
             _set("certification", ("certification_cycles", 1, "end"), dt.date(2027, 1, 1)),
             (
-                "certification.yaml: ",
+                "certification.yaml:",
                 "certification_cycles[1]: ",
                 "2027-01-01",
                 "must be after start 2027-03-01",
@@ -275,19 +293,19 @@ def _delete(name: str, path: tuple[Any, ...]) -> Callable[[Docs], None]:
         ),
         pytest.param(
             _set("certification", ("certification_cycles", 0, "start"), "March 2024"),
-            ("certification.yaml: ", "certification_cycles[0].start", "'March 2024'", "valid date"),
+            ("certification.yaml:", "certification_cycles[0].start", "'March 2024'", "valid date"),
             id="cycle-start-not-a-date",
         ),
         pytest.param(
             _set("datasets", ("datasets", 0, "columns"), {}),
-            ("datasets.yaml: ", "datasets[0].columns", "{}", "at least 1"),
+            ("datasets.yaml:", "datasets[0].columns", "{}", "at least 1"),
             id="no-columns",
         ),
     ],
 )
 def test_bad_value_is_named(tmp_path, edit, parts):
     problems = _problems(tmp_path, edit)
-    _one(problems, *parts)
+    _points_at_its_key(_one(problems, *parts))
     assert len(problems) == 1, problems
 
 
@@ -296,7 +314,7 @@ def test_duplicate_ai_system_id(tmp_path):
         docs["ai_systems"]["ai_systems"].append(dict(docs["ai_systems"]["ai_systems"][0]))
 
     problems = _problems(tmp_path, edit)
-    _one(problems, "ai_systems.yaml: ", "ai_systems[1].id", "'loan_approval'", "ai_systems[0]")
+    _one(problems, "ai_systems.yaml:", "ai_systems[1].id", "'loan_approval'", "ai_systems[0]")
     assert len(problems) == 1, problems
 
 
@@ -304,7 +322,7 @@ def test_duplicate_cycle_id(tmp_path):
     """Bug: duplicate certification cycle ids were accepted (ids were only checked for datasets and AI
     systems), leaving two cycles of one name."""
     problems = _problems(tmp_path, _set("certification", ("certification_cycles", 1, "id"), "cycle-2024"))
-    _one(problems, "certification.yaml: ", "certification_cycles[1].id", "'cycle-2024'", "already defined")
+    _one(problems, "certification.yaml:", "certification_cycles[1].id", "'cycle-2024'", "already defined")
     assert len(problems) == 1, problems
 
 
@@ -314,8 +332,9 @@ def test_invalid_yaml_syntax(tmp_path):
     with pytest.raises(ConfigError) as exc:
         load_inventory(tmp_path)
     [problem] = exc.value.problems
-    assert problem.startswith(f"{tmp_path / 'datasets.yaml'}: not valid YAML")
-    assert "line" in problem  # the parser's position is passed on
+    # Where the parser gave up (end of file) and where the unclosed mapping began.
+    assert problem.startswith(f"{tmp_path / 'datasets.yaml'}:4:1: not valid YAML: expected ',' or '}}'")
+    assert "while parsing a flow mapping at line 3, column 14" in problem
 
 
 def test_impossible_date_is_a_config_error(tmp_path):
@@ -323,11 +342,15 @@ def test_impossible_date_is_a_config_error(tmp_path):
     ``load_inventory`` crashed without naming the file instead of raising ConfigError."""
     _write(tmp_path, _docs())
     path = tmp_path / "certification.yaml"
-    path.write_text(path.read_text().replace("2027-03-01", "2027-02-30", 1))
+    text = path.read_text().replace("2027-03-01", "2027-02-30", 1)
+    path.write_text(text)
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if "2027-02-30" in t)
+    column = text.splitlines()[line - 1].index("2027-02-30") + 1
     with pytest.raises(ConfigError) as exc:
         load_inventory(tmp_path)
     [problem] = exc.value.problems
-    assert problem.startswith(f"{path}: not valid YAML") and "day is out of range" in problem
+    assert problem.startswith(f"{path}:{line}:{column}: not valid YAML: invalid value '2027-02-30'")
+    assert "day is out of range" in problem
 
 
 def test_missing_file(tmp_path):
@@ -352,7 +375,7 @@ def test_top_level_key_absent(tmp_path):
 
     problems = _problems(tmp_path, edit)
     problem = _one(
-        problems, "datasets.yaml: datasets: ", "expected a list under the top-level key 'datasets'"
+        problems, "datasets.yaml:1:1: datasets: ", "expected a list under the top-level key 'datasets'"
     )
     assert "no such key" in problem and "['dataset']" in problem
     assert len(problems) == 1, problems
@@ -360,7 +383,7 @@ def test_top_level_key_absent(tmp_path):
 
 def test_top_level_key_not_a_list(tmp_path):
     problems = _problems(tmp_path, _set("certification", ("certification_cycles",), {"id": "cycle-2024"}))
-    _one(problems, "certification.yaml: certification_cycles: ", "expected a list", "got dict")
+    _one(problems, "certification.yaml:1:1: certification_cycles: ", "expected a list", "got dict")
 
 
 def test_document_not_a_mapping(tmp_path):
@@ -368,7 +391,7 @@ def test_document_not_a_mapping(tmp_path):
     (tmp_path / "ai_systems.yaml").write_text("- loan_approval\n")
     with pytest.raises(ConfigError) as exc:
         load_inventory(tmp_path)
-    _one(exc.value.problems, "ai_systems.yaml: ai_systems: ", "expected a list", "got list")
+    _one(exc.value.problems, "ai_systems.yaml:1:1: ai_systems: ", "expected a list", "got list")
 
 
 def test_empty_file_is_not_an_empty_inventory(tmp_path):
@@ -380,13 +403,13 @@ def test_empty_file_is_not_an_empty_inventory(tmp_path):
         load_inventory(tmp_path)
     [problem] = exc.value.problems
     assert problem.startswith(
-        f"{tmp_path / 'datasets.yaml'}: datasets: expected a list under the top-level key"
+        f"{tmp_path / 'datasets.yaml'}:1:1: datasets: expected a list under the top-level key"
     )
 
 
 def test_item_not_a_mapping(tmp_path):
     problems = _problems(tmp_path, _set("datasets", ("datasets", 1), "loan_applications_clean"))
-    _one(problems, "datasets.yaml: ", "datasets[1]: ", "'loan_applications_clean'", "dictionary")
+    _one(problems, "datasets.yaml:", "datasets[1]: ", "'loan_applications_clean'", "dictionary")
 
 
 def test_every_problem_is_listed(tmp_path):
@@ -405,17 +428,17 @@ def test_every_problem_is_listed(tmp_path):
 
     problems = _problems(tmp_path, edit)
     expected = [
-        ("ai_systems.yaml: ", "ai_systems[0].lifecycle_stage", "'live'"),
-        ("ai_systems.yaml: ", "ai_systems[0].owner", "<missing>"),
-        ("certification.yaml: ", "certification_cycles[0]: ", "must be after start"),
-        ("datasets.yaml: ", "datasets[0].role", "'ops'"),
-        ("datasets.yaml: ", "datasets[0].columns.credit_score.type", "'number'"),
-        ("datasets.yaml: ", "datasets[0].colums", "unknown key"),
-        ("datasets.yaml: ", "datasets[2].id", "'loan_applications_clean'", "unique", "datasets[1]"),
-        ("datasets.yaml: ", "datasets[3].uri", "'{data}/clean'"),
+        ("ai_systems.yaml:", "ai_systems[0].lifecycle_stage", "'live'"),
+        ("ai_systems.yaml:", "ai_systems[0].owner", "<missing>"),
+        ("certification.yaml:", "certification_cycles[0]: ", "must be after start"),
+        ("datasets.yaml:", "datasets[0].role", "'ops'"),
+        ("datasets.yaml:", "datasets[0].columns.credit_score.type", "'number'"),
+        ("datasets.yaml:", "datasets[0].colums", "unknown key"),
+        ("datasets.yaml:", "datasets[2].id", "'loan_applications_clean'", "unique", "datasets[1]"),
+        ("datasets.yaml:", "datasets[3].uri", "'{data}/clean'"),
     ]
     for parts in expected:
-        _one(problems, *parts)
+        _points_at_its_key(_one(problems, *parts))
     assert len(problems) == len(expected), problems
     # The exception's message carries them all too, one a line.
     with pytest.raises(ConfigError) as exc:
@@ -434,8 +457,8 @@ def test_problems_in_several_files_and_a_broken_one(tmp_path):
         load_inventory(tmp_path)
     problems = exc.value.problems
     _one(problems, "ai_systems.yaml: file not found")
-    _one(problems, "certification.yaml: ", "not valid YAML")
-    _one(problems, "datasets.yaml: ", "datasets[0].role", "'serving'")
+    _one(problems, "certification.yaml:", "not valid YAML")
+    _one(problems, "datasets.yaml:", "datasets[0].role", "'serving'")
     # No dataset is reported for an unknown AI system: the AI systems could not be read at all.
     assert len(problems) == 3, problems
 
@@ -459,7 +482,7 @@ def test_unknown_ai_system_names_the_dataset_own_index(tmp_path):
 
     problems = _problems(tmp_path, edit)
     _one(problems, "datasets[0].role", "'training'")
-    _one(problems, "datasets.yaml: ", "datasets[2].ai_system", "'ghost'", "['loan_approval']")
+    _one(problems, "datasets.yaml:", "datasets[2].ai_system", "'ghost'", "['loan_approval']")
     assert len(problems) == 2, problems
 
 
@@ -502,7 +525,24 @@ def test_drift_reference_must_name_a_training_dataset(tmp_path):
     )
     with pytest.raises(ConfigError) as err:
         load_inventory(tmp_path)
+    lines = path.read_text().splitlines()
+    line = next(n for n, t in enumerate(lines, 1) if "drift_reference: loan_applications_raw" in t)
+    column = lines[line - 1].index("drift_reference") + 1
     assert err.value.problems == [
-        f"{path}: datasets[1].drift_reference: value 'loan_applications_raw': "
+        f"{path}:{line}:{column}: datasets[1].drift_reference: value 'loan_applications_raw': "
         "expected a training dataset of the catalog ['loan_training_set']"
     ]
+
+
+def test_an_unknown_top_level_key_is_a_problem(tmp_path):
+    """Bug: a top-level key beside ``datasets`` (a misplaced or misspelt block) was ignored silently."""
+
+    def edit(docs: Docs) -> None:
+        docs["datasets"]["dataset_defaults"] = {"owner": "x@example.com"}
+
+    problems = _problems(tmp_path, edit)
+    problem = _one(
+        problems, "datasets.yaml:", ": dataset_defaults: ", "unknown key; expected only 'datasets'"
+    )
+    _points_at_its_key(problem)
+    assert len(problems) == 1, problems

@@ -45,7 +45,7 @@ def daily_timetable():
 def start_date() -> dt.datetime:
     """First period governance DAGs cover (``AIMSFLOW_START_DATE``, default 2026-11-01); with
     ``catchup=True`` the scheduler fills every period from here, so downtime leaves no gap."""
-    return dt.datetime.fromisoformat(settings.start_date()).replace(tzinfo=dt.UTC)
+    return dt.datetime.combine(settings.start_date(), dt.time(), tzinfo=dt.UTC)
 
 
 def default_args() -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from aimsflow import settings
-from aimsflow.configfile import ConfigError, describe, read_yaml
+from aimsflow.configfile import ConfigError, Document, config_path, describe, read_yaml
 
 
 class _Model(BaseModel):
@@ -179,46 +179,55 @@ class Inventory:
 
 
 def validate_list(
-    path: Path, doc: Any, key: str, model: type[_Model], problems: list[str]
+    doc: Document | None, key: str, model: type[_Model], problems: list[str]
 ) -> list[tuple[int, Any]]:
-    """The valid items, each with its index in the document's list."""
+    """The valid items, each with its index in the document's list (none if ``doc`` is None: the
+    file could not be read, which is reported already). ``key`` is the document's only top-level key:
+    another one is a problem, not ignored (a misplaced block would otherwise vanish silently)."""
     if doc is None:
         return []
-    if not isinstance(doc, dict) or not isinstance(doc.get(key), list):
-        if isinstance(doc, dict) and key not in doc:
-            got = f"no such key (top-level keys: {sorted(map(str, doc))})"
+    data = doc.data
+    others = [k for k in data if k != key] if isinstance(data, dict) and key in data else []
+    for extra in others:
+        problems.append(
+            f"{doc.where((extra,))}: value {repr(data[extra])[:120]}: unknown key; expected only '{key}'"
+        )
+    if not isinstance(data, dict) or not isinstance(data.get(key), list):
+        if isinstance(data, dict) and key not in data:
+            got = f"no such key (top-level keys: {sorted(map(str, data))})"
         else:
-            got = type(doc.get(key) if isinstance(doc, dict) else doc).__name__
-        problems.append(f"{path}: {key}: expected a list under the top-level key '{key}', got {got}")
+            got = type(data.get(key) if isinstance(data, dict) else data).__name__
+        problems.append(f"{doc.where((key,))}: expected a list under the top-level key '{key}', got {got}")
         return []
     items = []
-    for index, raw in enumerate(doc[key]):
+    for index, raw in enumerate(data[key]):
         try:
             items.append((index, model.model_validate(raw)))
         except ValidationError as exc:
-            problems.extend(describe(path, err, (key, index)) for err in exc.errors())
+            problems.extend(describe(doc, err, (key, index)) for err in exc.errors())
     return items
 
 
 def unique_ids(
-    path: Path, key: str, items: list[tuple[int, Any]], problems: list[str]
+    doc: Document | None, key: str, items: list[tuple[int, Any]], problems: list[str]
 ) -> dict[str, tuple[int, Any]]:
     """Id -> (index, item); a repeated id is a problem (the first definition is kept)."""
     out: dict[str, tuple[int, Any]] = {}
     for index, item in items:
-        if item.id in out:
+        if item.id in out and doc is not None:  # items come from a document
+            line, _ = doc.position((key, out[item.id][0]))
             problems.append(
-                f"{path}: {key}[{index}].id: value {item.id!r}: expected a unique id, "
-                f"already defined at {key}[{out[item.id][0]}]"
+                f"{doc.where((key, index, 'id'))}: value {item.id!r}: expected a unique id, "
+                f"already defined at {key}[{out[item.id][0]}] (line {line})"
             )
             continue
         out[item.id] = (index, item)
     return out
 
 
-def _declared_ids(doc: Any, key: str) -> set[str] | None:
+def _declared_ids(doc: Document | None, key: str) -> set[str] | None:
     """The ids the document's list declares (None when it has no such list)."""
-    items = doc.get(key) if isinstance(doc, dict) else None
+    items = doc.data.get(key) if doc is not None and isinstance(doc.data, dict) else None
     if not isinstance(items, list):
         return None
     return {raw["id"] for raw in items if isinstance(raw, dict) and isinstance(raw.get("id"), str)}
@@ -226,42 +235,40 @@ def _declared_ids(doc: Any, key: str) -> set[str] | None:
 
 def load_inventory(config: Path | None = None) -> Inventory:
     """Load and cross-check the inventory, raising :class:`ConfigError` with every problem."""
-    config = config or settings.config_dir()
-    files = {name: config / f"{name}.yaml" for name in ("ai_systems", "certification", "datasets")}
+    files = {
+        name: config_path(f"{name}.yaml", config=config)
+        for name in ("ai_systems", "certification", "datasets")
+    }
     problems: list[str] = []
     docs = {name: read_yaml(path, problems) for name, path in files.items()}
     systems = unique_ids(
-        files["ai_systems"],
+        docs["ai_systems"],
         "ai_systems",
-        validate_list(files["ai_systems"], docs["ai_systems"], "ai_systems", AISystem, problems),
+        validate_list(docs["ai_systems"], "ai_systems", AISystem, problems),
         problems,
     )
     cycles = unique_ids(
-        files["certification"],
+        docs["certification"],
         "certification_cycles",
-        validate_list(
-            files["certification"],
-            docs["certification"],
-            "certification_cycles",
-            CertificationCycle,
-            problems,
-        ),
+        validate_list(docs["certification"], "certification_cycles", CertificationCycle, problems),
         problems,
     )
     datasets = unique_ids(
-        files["datasets"],
+        docs["datasets"],
         "datasets",
-        validate_list(files["datasets"], docs["datasets"], "datasets", Dataset, problems),
+        validate_list(docs["datasets"], "datasets", Dataset, problems),
         problems,
     )
     # Against every id declared in ai_systems.yaml, valid or not: an AI system with a bad field is
     # reported once, not once more for each of its datasets. An unreadable file is reported already.
     declared = _declared_ids(docs["ai_systems"], "ai_systems")
     datasets_invalid = any(p.startswith(f"{files['datasets']}:") for p in problems)
+    datasets_doc = docs["datasets"]
     for index, ds in datasets.values():
+        assert datasets_doc is not None  # datasets were read from it
         if declared is not None and ds.ai_system not in declared:
             problems.append(
-                f"{files['datasets']}: datasets[{index}].ai_system: value {ds.ai_system!r}: "
+                f"{datasets_doc.where(('datasets', index, 'ai_system'))}: value {ds.ai_system!r}: "
                 f"expected one of the AI systems {sorted(declared)}"
             )
         # Checked only when datasets.yaml is otherwise valid: a reference to a dataset that is itself
@@ -274,7 +281,7 @@ def load_inventory(config: Path | None = None) -> Inventory:
         ):
             trains = sorted(k for k, (_, d) in datasets.items() if d.role == Role.train)
             problems.append(
-                f"{files['datasets']}: datasets[{index}].drift_reference: value {ref!r}: "
+                f"{datasets_doc.where(('datasets', index, 'drift_reference'))}: value {ref!r}: "
                 f"expected a training dataset of the catalog {trains}"
             )
     if problems:

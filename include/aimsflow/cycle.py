@@ -179,7 +179,7 @@ def driver(
     """Keys, start date (no later than ``first_day``: Airflow creates no task instances before a
     DAG's start date), retry delay and log file set up once; yields a :class:`Driver`."""
     values, notes = demo_secrets()
-    start = min(dt.date.fromisoformat(settings.start_date()), first_day)
+    start = min(settings.start_date(), first_day)
     values.update(AIMSFLOW_START_DATE=start.isoformat(), AIMSFLOW_RETRY_DELAY_SECONDS="1")
     log_dir = Path(os.environ.get("AIRFLOW_HOME") or settings.project_root() / ".airflow") / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)

@@ -202,6 +202,7 @@ def dag_order(dag_ids: Iterable[str]) -> list[str]:
     reads = {d: [p for j in jobs_of(d) for p in j.reads] for d in ids}
     writes = {d: [c.id for j in jobs_of(d) for c in j.checks] for d in ids}
     aggregators = {d for d in ids if "*" in reads[d]}
+
     def reads_of(d: str, other: str) -> bool:
         return any(fnmatch.fnmatchcase(c, p) for p in reads[d] if p != "*" for c in writes[other])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,16 @@ from tests.conftest import PROJECT
 from tests.retention.conftest import INVENTORY
 
 SHIPPED = PROJECT / "include" / "config" / "retention"
+
+
+def _located(path: Path, problems: list[str]) -> list[tuple[int, int, str]]:
+    """(line, column, rest) of each problem, asserting it starts with ``file:line:column: ``."""
+    out = []
+    for problem in problems:
+        m = re.match(rf"{re.escape(str(path))}:(\d+):(\d+): (.*)$", problem, re.S)
+        assert m, problem
+        out.append((int(m[1]), int(m[2]), m[3]))
+    return out
 
 
 def test_shipped_policies_cover_every_data_class_of_the_catalog():
@@ -81,8 +92,8 @@ policies:
     )
     with pytest.raises(ConfigError) as err:
         load_policies(path)
-    problems = [p.removeprefix(f"{path}: ") for p in err.value.problems]
-    assert all(p.startswith(f"{path}: ") for p in err.value.problems)
+    located = _located(path, err.value.problems)
+    problems = [rest for _, _, rest in located]
     assert len(problems) == 8, problems
     text = "\n".join(problems)
     assert "version: value 2: expected 1" in text
@@ -94,8 +105,12 @@ policies:
     assert "policies[2].colour: value 'blue': unknown key" in text
     assert (
         "policies[4].data_class: value 'derived_personal_data': expected a unique data class, "
-        "already defined at policies[3]" in text
+        "already defined at policies[3] (line 19)" in text
     )
+    lines = path.read_text().splitlines()
+    for line, column, rest in located:  # the position is the key the problem is about
+        key = re.split(r"[.\[]", rest.split(":")[0])[-1]
+        assert lines[line - 1][column - 1 :].startswith(f"{key}:"), (rest, lines[line - 1])
 
 
 def test_a_missing_file_an_empty_file_and_no_policies_are_problems(tmp_path: Path):
@@ -112,6 +127,20 @@ def test_a_missing_file_an_empty_file_and_no_policies_are_problems(tmp_path: Pat
         with pytest.raises(ConfigError) as err:
             load_policies(path)
         assert any(expected in p for p in err.value.problems), (text, err.value.problems)
+
+
+def test_a_key_that_is_not_a_string_is_a_problem_not_a_crash(tmp_path: Path):
+    """Bug: an unknown top-level key that YAML reads as a number (``2026: ...``) raised a bare KeyError
+    (the key was looked up by its string form)."""
+    path = tmp_path / "policies.yaml"
+    path.write_text(
+        "2026: x\npolicies:\n  - {data_class: c, retention: 1 year, counts_from: created, legal_basis: b}\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_policies(path)
+    assert [rest for _, _, rest in _located(path, err.value.problems)] == [
+        "[2026]: value 'x': unknown key; expected one of ['openlineage', 'policies', 'version']"
+    ]
 
 
 @pytest.mark.parametrize("text", ["", "holds:\n", "[]\n", "version: 1\n"])
@@ -145,14 +174,17 @@ holds:
     )
     with pytest.raises(ConfigError) as err:
         load_holds(path, INVENTORY)
-    problems = [p.removeprefix(f"{path}: ") for p in err.value.problems]
+    located = _located(path, err.value.problems)
+    problems = [rest for _, _, rest in located]
+    # Each hold is one line (3 to 8): every problem of holds[i] is on line i + 3.
+    assert [line for line, _, _ in located] == [int(re.match(r"holds\[(\d)", p)[1]) + 3 for p in problems]
     assert problems[0] == (
         "holds[0].dataset: value 'loan_trainig_set': expected a dataset of the catalog "
         "['loan_applications_clean', 'loan_applications_raw', 'loan_training_set']"
     )
     assert problems[1:3] == [
         "holds[1].ai_system: value 'credit_model': expected an AI system of the inventory ['loan_approval']",
-        "holds[1].id: value 'H1': expected a unique id, already defined at holds[0]",
+        "holds[1].id: value 'H1': expected a unique id, already defined at holds[0] (line 3)",
     ]
     assert problems[3].startswith("holds[2].path_prefix: value 'raw/loans': expected an absolute path")
     assert (

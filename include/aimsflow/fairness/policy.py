@@ -29,7 +29,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from aimsflow.configfile import ConfigError, describe, read_mapping
+from aimsflow.configfile import ConfigError, Document, describe, read_mapping
 from aimsflow.fairness.metrics import (
     BASE_RATE,
     MISSING_RATE,
@@ -140,13 +140,13 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
 
 
-def _problem(path: Path, err: Any) -> str:
+def _problem(doc: Document, err: Any) -> str:
     """As :func:`aimsflow.configfile.describe`, naming the allowed keys when a key is unknown."""
     if err["type"] == "extra_forbidden":
         model = _model_at(tuple(err["loc"])[:-1])
         allowed = sorted(model.model_fields) if model else []
-        return f"{describe(path, err)}; expected one of {allowed}"
-    return describe(path, err)
+        return f"{describe(doc, err)}; expected one of {allowed}"
+    return describe(doc, err)
 
 
 def load_fairness_policy(path: Path) -> FairnessPolicy:
@@ -155,9 +155,9 @@ def load_fairness_policy(path: Path) -> FairnessPolicy:
     path = Path(path)
     doc = read_mapping(path, "policy keys")
     try:
-        return FairnessPolicy.model_validate(doc)
+        return FairnessPolicy.model_validate(doc.data)
     except ValidationError as exc:
-        raise ConfigError([_problem(path, e) for e in exc.errors()]) from None
+        raise ConfigError([_problem(doc, e) for e in exc.errors()]) from None
 
 
 class Outcome(StrEnum):

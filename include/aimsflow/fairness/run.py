@@ -7,6 +7,7 @@ from pathlib import Path
 
 from aimsflow import settings
 from aimsflow.catalog import Inventory, Role
+from aimsflow.configfile import config_path
 from aimsflow.fairness.assess import assess_training_set
 from aimsflow.fairness.policy import load_fairness_policy
 from aimsflow.periods import Period
@@ -15,7 +16,7 @@ from aimsflow.results import JobError, JobResult, SpecRef, Status, Subject
 
 
 def policy_path() -> Path:
-    return settings.config_dir() / "policies" / "fairness.yaml"
+    return config_path("policies", "fairness.yaml")
 
 
 def training_pairs(inventory: Inventory) -> list[dict[str, str]]:

@@ -63,12 +63,9 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9-]")
 
 def default_staging_dir() -> Path:
     """``AIMSFLOW_OPENLINEAGE_DIR``, else ``<project>/openlineage/staging`` (read on every call)."""
-    value = os.environ.get(STAGING_DIR_ENV)
-    if value:
-        return Path(value).expanduser().resolve()
     from aimsflow import settings
 
-    return settings.project_root() / "openlineage" / "staging"
+    return settings.openlineage_dir()
 
 
 def transport_config(directory: Path | str | None = None) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 from aimsflow import settings
 from aimsflow.assets import VALIDATED_ALIAS, validated_asset
 from aimsflow.catalog import ColumnType, Dataset, Inventory, Role
+from aimsflow.configfile import config_path
 from aimsflow.lineage.events import assertions_from_gx
 from aimsflow.quality.drift import compare, drift_summary, load_drift_policy
 from aimsflow.quality.html import render_validation_html
@@ -169,7 +170,7 @@ def validate_partition(
         ],
     }
     if dataset.drift_reference:
-        policy_path = drift_policy or settings.config_dir() / "policies" / "drift.yaml"
+        policy_path = drift_policy or config_path("policies", "drift.yaml")
         policy = load_drift_policy(policy_path)
         base.specs.append(SpecRef.of_file(policy_path))
         reference = _reference(inventory, dataset, day, data_root)

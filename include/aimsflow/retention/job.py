@@ -14,6 +14,7 @@ from typing import Any
 
 from aimsflow import settings
 from aimsflow.catalog import Inventory, load_inventory
+from aimsflow.configfile import config_path
 from aimsflow.evidence.keys import Signer
 from aimsflow.evidence.record import MANIFEST
 from aimsflow.evidence.storage import LocalStorage
@@ -39,7 +40,7 @@ HOLDS_FILE = "legal_holds.yaml"
 
 
 def retention_config_dir(config: Path | None = None) -> Path:
-    return (config or settings.config_dir()) / "retention"
+    return config_path("retention", config=config)
 
 
 def load_rules(config: Path | None = None, inventory: Inventory | None = None) -> Rules:

@@ -37,20 +37,9 @@ from aimsflow.evidence.seal import record_keys, sealed_keys
 from aimsflow.evidence.storage import LocalStorage
 from aimsflow.results import sha256_bytes
 
-OPENLINEAGE_ROOT_ENV = "AIMSFLOW_OPENLINEAGE_ROOT"
 #: Work area of the disposal protocol, one per area root (hidden: never an object, never evidence).
 WORK_DIR = ".retention"
 _EVENT_DAY = re.compile(r"^(\d{4})(\d{2})(\d{2})T")
-
-
-def openlineage_root() -> Path:
-    """``AIMSFLOW_OPENLINEAGE_ROOT``: folder whose event files retention disposes of. Default: the
-    staging transport's folder when ``AIMSFLOW_OPENLINEAGE_DIR`` names one, else ``<project>/openlineage/``
-    (which holds the transport's default ``staging/``)."""
-    for env in (OPENLINEAGE_ROOT_ENV, "AIMSFLOW_OPENLINEAGE_DIR"):
-        if value := os.environ.get(env):
-            return Path(value).expanduser().resolve()
-    return settings.project_root() / "openlineage"
 
 
 class Kind(StrEnum):
@@ -67,7 +56,7 @@ class Locations:
 
     @classmethod
     def from_settings(cls) -> Locations:
-        return cls(settings.data_root(), settings.evidence_root(), openlineage_root())
+        return cls(settings.data_root(), settings.evidence_root(), settings.openlineage_root())
 
     def root(self, area: str) -> Path:
         roots = {"data": self.data_root, "evidence": self.evidence_root, "openlineage": self.openlineage_root}

@@ -29,7 +29,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from aimsflow.catalog import Inventory
-from aimsflow.configfile import ConfigError, describe, read_mapping
+from aimsflow.configfile import ConfigError, Document, describe, read_mapping
 
 EVIDENCE_CLASS = "evidence"
 LINEAGE_CLASS = "lineage_events"
@@ -192,32 +192,34 @@ class PolicySet:
         return self.policies.get(data_class) if data_class else None
 
 
-def _validate(path: Path, model: type[_Model], raw: Any, loc: tuple[Any, ...], problems: list[str]) -> Any:
+def _validate(doc: Document, model: type[_Model], raw: Any, loc: tuple[Any, ...], problems: list[str]) -> Any:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
         for err in exc.errors():
-            problems.append(describe(path, err, loc))
+            problems.append(describe(doc, err, loc))
     return None
 
 
 def _items(
-    path: Path, doc: dict[str, Any], key: str, model: type[_Model], problems: list[str], allowed: set[str]
+    doc: Document, key: str, model: type[_Model], problems: list[str], allowed: set[str]
 ) -> list[tuple[int, Any]]:
     """Validate the top level and each item of ``doc[key]`` on its own, so that every problem of every
     item is listed (and cross-checks still run on the valid ones)."""
-    for extra in sorted(set(map(str, doc)) - allowed - {key}):
+    data = doc.data
+    for extra in sorted((k for k in data if k not in allowed | {key}), key=str):
         problems.append(
-            f"{path}: {extra}: value {repr(doc[extra])[:120]}: unknown key; expected one of {sorted(allowed | {key})}"
+            f"{doc.where((extra,))}: value {repr(data[extra])[:120]}: unknown key; "
+            f"expected one of {sorted(allowed | {key})}"
         )
-    if doc.get("version", 1) != 1:
-        problems.append(f"{path}: version: value {doc['version']!r}: expected 1")
-    raw = doc.get(key)
+    if data.get("version", 1) != 1:
+        problems.append(f"{doc.where(('version',))}: value {data['version']!r}: expected 1")
+    raw = data.get(key)
     if not isinstance(raw, list):
-        got = "<missing>" if key not in doc else repr(raw)[:120]
-        problems.append(f"{path}: {key}: value {got}: expected a list")
+        got = "<missing>" if key not in data else repr(raw)[:120]
+        problems.append(f"{doc.where((key,))}: value {got}: expected a list")
         return []
-    found = [(i, _validate(path, model, item, (key, i), problems)) for i, item in enumerate(raw)]
+    found = [(i, _validate(doc, model, item, (key, i), problems)) for i, item in enumerate(raw)]
     return [(i, item) for i, item in found if item is not None]
 
 
@@ -228,17 +230,19 @@ def load_policies(path: Path) -> PolicySet:
     path = Path(path)
     doc = read_mapping(path, "the top-level key 'policies'")
     problems: list[str] = []
-    lineage = _validate(path, OpenLineageSource, doc.get("openlineage", {}), ("openlineage",), problems)
-    items = _items(path, doc, "policies", RetentionPolicy, problems, {"version", "openlineage"})
-    if "policies" in doc and isinstance(doc["policies"], list) and not doc["policies"]:
-        problems.append(f"{path}: policies: value []: expected at least one policy")
+    data = doc.data
+    lineage = _validate(doc, OpenLineageSource, data.get("openlineage", {}), ("openlineage",), problems)
+    items = _items(doc, "policies", RetentionPolicy, problems, {"version", "openlineage"})
+    if "policies" in data and isinstance(data["policies"], list) and not data["policies"]:
+        problems.append(f"{doc.where(('policies',))}: value []: expected at least one policy")
     policies: dict[str, RetentionPolicy] = {}
     first: dict[str, int] = {}
     for index, policy in items:
         if policy.data_class in policies:
             problems.append(
-                f"{path}: policies[{index}].data_class: value {policy.data_class!r}: expected a unique data "
-                f"class, already defined at policies[{first[policy.data_class]}]"
+                f"{doc.where(('policies', index, 'data_class'))}: value {policy.data_class!r}: expected a "
+                f"unique data class, already defined at policies[{first[policy.data_class]}] "
+                f"(line {doc.position(('policies', first[policy.data_class]))[0]})"
             )
             continue
         policies[policy.data_class] = policy
@@ -255,27 +259,27 @@ def load_holds(path: Path, inventory: Inventory) -> list[LegalHold]:
     path = Path(path)
     doc = read_mapping(path, "the top-level key 'holds' (a list, possibly empty)")
     problems: list[str] = []
-    items = _items(path, doc, "holds", LegalHold, problems, {"version"})
+    items = _items(doc, "holds", LegalHold, problems, {"version"})
     seen: dict[str, int] = {}
-    raw = doc.get("holds") if isinstance(doc.get("holds"), list) else []
+    raw = doc.data.get("holds") if isinstance(doc.data.get("holds"), list) else []
     for index, item in enumerate(raw):  # ids of invalid holds count too: a duplicate is a duplicate
         hold_id = item.get("id") if isinstance(item, dict) else None
         if isinstance(hold_id, str) and hold_id in seen:
             problems.append(
-                f"{path}: holds[{index}].id: value {hold_id!r}: expected a unique id, "
-                f"already defined at holds[{seen[hold_id]}]"
+                f"{doc.where(('holds', index, 'id'))}: value {hold_id!r}: expected a unique id, "
+                f"already defined at holds[{seen[hold_id]}] (line {doc.position(('holds', seen[hold_id]))[0]})"
             )
         elif isinstance(hold_id, str):
             seen[hold_id] = index
     for index, hold in items:
         if hold.dataset is not None and hold.dataset not in inventory.datasets:
             problems.append(
-                f"{path}: holds[{index}].dataset: value {hold.dataset!r}: "
+                f"{doc.where(('holds', index, 'dataset'))}: value {hold.dataset!r}: "
                 f"expected a dataset of the catalog {sorted(inventory.datasets)}"
             )
         if hold.ai_system is not None and hold.ai_system not in inventory.ai_systems:
             problems.append(
-                f"{path}: holds[{index}].ai_system: value {hold.ai_system!r}: "
+                f"{doc.where(('holds', index, 'ai_system'))}: value {hold.ai_system!r}: "
                 f"expected an AI system of the inventory {sorted(inventory.ai_systems)}"
             )
     if problems:

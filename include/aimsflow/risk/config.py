@@ -32,7 +32,7 @@ from pydantic import (
 
 from aimsflow import settings
 from aimsflow.catalog import Inventory, load_inventory, unique_ids, validate_list
-from aimsflow.configfile import ConfigError, describe, read_yaml
+from aimsflow.configfile import ConfigError, Document, config_path, describe, read_yaml
 from aimsflow.evidence.controls import CLAUSES, CONTROLS
 from aimsflow.results import SpecRef, Status
 
@@ -419,53 +419,56 @@ class RiskConfig:
 
 
 def risk_config_dir(config: Path | None = None) -> Path:
-    return (config or settings.config_dir()) / "risk"
+    return config_path("risk", config=config)
 
 
-def _validate_doc(path: Path, doc: Any, model: type[_Model], problems: list[str]) -> Any:
+def _validate_doc(doc: Document | None, model: type[_Model], problems: list[str]) -> Any:
     if doc is None:
         return None
     try:
-        return model.model_validate(doc)
+        return model.model_validate(doc.data)
     except ValidationError as exc:
-        problems.extend(describe(path, err) for err in exc.errors())
+        problems.extend(describe(doc, err) for err in exc.errors())
     return None
 
 
 def _cross_check(
-    path: Path,
+    doc: Document,
     index: int,
     risk: Risk,
     methodology: Methodology | None,
     inventory: Inventory | None,
     problems: list[str],
 ) -> None:
-    where = f"{path}: risks[{index}]"
+
+    def where(*loc: Any) -> str:
+        return doc.where(("risks", index, *loc))
+
     if methodology is not None:
         for dim, top in (("likelihood", methodology.max_likelihood), ("impact", methodology.max_impact)):
             value = getattr(risk, dim)
             if not 1 <= value <= top:
                 problems.append(
-                    f"{where}.{dim}: value {value}: expected a value on the methodology's {dim} scale 1..{top}"
+                    f"{where(dim)}: value {value}: expected a value on the methodology's {dim} scale 1..{top}"
                 )
         acc = risk.acceptance
         crit = methodology.acceptance
         if acc is not None and not crit.appetite < acc.max_score <= crit.max_acceptable:
             problems.append(
-                f"{where}.acceptance.max_score: value {acc.max_score}: expected above the appetite "
+                f"{where('acceptance', 'max_score')}: value {acc.max_score}: expected above the appetite "
                 f"{crit.appetite} and at most max_acceptable {crit.max_acceptable}"
             )
     if inventory is not None:
         if risk.ai_system not in inventory.ai_systems:
             problems.append(
-                f"{where}.ai_system: value {risk.ai_system!r}: expected one of the AI systems "
+                f"{where('ai_system')}: value {risk.ai_system!r}: expected one of the AI systems "
                 f"{sorted(inventory.ai_systems)}"
             )
         for j, signal in enumerate(risk.signals):
             dataset = getattr(signal, "dataset", None)
             if dataset is not None and dataset not in inventory.datasets:
                 problems.append(
-                    f"{where}.signals[{j}].dataset: value {dataset!r}: expected a dataset of the catalog "
+                    f"{where('signals', j, 'dataset')}: value {dataset!r}: expected a dataset of the catalog "
                     f"{sorted(inventory.datasets)}"
                 )
 
@@ -482,15 +485,12 @@ def load_risk_config(config: Path | None = None) -> RiskConfig:
     except ConfigError as exc:
         problems.extend(exc.problems)
         inventory = None
-    methodology = _validate_doc(
-        files["methodology"], read_yaml(files["methodology"], problems), Methodology, problems
-    )
+    methodology = _validate_doc(read_yaml(files["methodology"], problems), Methodology, problems)
     doc = read_yaml(files["register"], problems)
-    risks = unique_ids(
-        files["register"], "risks", validate_list(files["register"], doc, "risks", Risk, problems), problems
-    )
+    risks = unique_ids(doc, "risks", validate_list(doc, "risks", Risk, problems), problems)
     for index, risk in risks.values():
-        _cross_check(files["register"], index, risk, methodology, inventory, problems)
+        assert doc is not None  # the risks were read from it
+        _cross_check(doc, index, risk, methodology, inventory, problems)
     if problems or methodology is None or inventory is None:
         raise ConfigError(problems or ["risk configuration could not be loaded"])
     return RiskConfig(
@@ -502,7 +502,7 @@ def load_methodology(config: Path | None = None) -> tuple[Methodology, Path]:
     """The methodology alone (closing a nonconformity needs only its closing statuses)."""
     path = risk_config_dir(config) / METHODOLOGY_FILE
     problems: list[str] = []
-    methodology = _validate_doc(path, read_yaml(path, problems), Methodology, problems)
+    methodology = _validate_doc(read_yaml(path, problems), Methodology, problems)
     if problems or methodology is None:
         raise ConfigError(problems or [f"{path}: empty"])
     return methodology, path
