@@ -55,12 +55,14 @@ def run_json(capsys, *argv: str):
     return code, json.loads(out)
 
 
-def refused(capsys, *argv: str) -> str:
-    """The message of a command that exits with an error."""
+def refused(capsys, *argv: str, code: int = 2) -> str:
+    """The one-line stderr message of a command that exits with ``code``; stdout stays empty."""
     with pytest.raises(SystemExit) as exc:
         main(list(argv))
-    assert exc.value.code not in (0, None)
-    return exc.value.code if isinstance(exc.value.code, str) else capsys.readouterr().err
+    assert exc.value.code == code
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("aimsflow: ") and err.count("\n") == 1
+    return err.strip()
 
 
 def _tamper(store: Store, ref: RecordRef, name: str = "summary.json") -> str:
@@ -150,14 +152,14 @@ def test_verify_unsealed_store(storage, make_record, capsys):
 
 def test_verify_root_option(store, capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("AIMSFLOW_EVIDENCE_ROOT", str(tmp_path / "nowhere"))
-    assert "nowhere does not exist" in refused(capsys, "evidence", "verify")
+    assert "nowhere does not exist" in refused(capsys, "evidence", "verify", code=3)
     code, report = run_json(capsys, "evidence", "verify", "--root", str(store.storage.root))
     assert code == 0 and report["records_checked"] == 4
 
 
 def test_verify_without_trusted_keys(store, capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("AIMSFLOW_TRUSTED_KEYS", str(tmp_path / "missing.json"))
-    assert "trusted-keys file not found" in refused(capsys, "evidence", "verify")
+    assert "trusted-keys file not found" in refused(capsys, "evidence", "verify", code=3)
 
 
 @pytest.mark.parametrize("command", ["verify", "list"])
@@ -338,4 +340,4 @@ def test_list_marks_pending_records(store, make_record, capsys):
 
 
 def test_list_missing_store(aims_env, capsys):
-    assert refused(capsys, "evidence", "list").endswith("evidence does not exist")
+    assert refused(capsys, "evidence", "list", code=3).endswith("evidence does not exist")
