@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -160,8 +161,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
         keys = TrustedKeys.load()
     except KeyError_ as exc:
         fail(str(exc), EXIT_UNAVAILABLE)
-    with Progress("verifying: files hashed", enabled=args.progress) as progress:
-        report = verify_store(storage, keys, Witness(), period, progress=progress)
+    with Progress("verifying", enabled=args.progress) as progress:
+        progress.update(0, note="reading seals, listing files")  # before the first count arrives
+        report = verify_store(
+            storage, keys, Witness(), period, progress=lambda d, t: progress.update(d, t, note="files hashed")
+        )
     if args.json:
         _print_json(report.as_dict())
     else:
@@ -199,7 +203,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     control, period = _control(args.control), _period(args)
     storage = _storage(args)
     with Progress("reading records", enabled=args.progress) as progress:
-        summaries = load_summaries(storage, progress=progress)
+        progress.update(0, note="reading seals")
+        summaries = load_summaries(storage, progress=lambda d, t: progress.update(d, t, note=""))
     records = filter_records(
         summaries,
         control=control,
@@ -535,7 +540,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except BrokenPipeError:
+        # `aimsflow evidence list | head`: the reader left; no traceback, and no second error when
+        # Python flushes stdout at exit. 141 is what a shell reports for a process ended by SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except KeyboardInterrupt:
+        print("aimsflow: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ class Progress:
         if self.total:
             count = f"{self.done}/{self.total} ({100 * self.done // self.total}%)"
         else:
-            count = str(self.done)
+            count = str(self.done) if self.done else ""  # nothing counted yet: the label and note say it
         return " ".join(part for part in (self.label, count, self.note) if part)
 
     def _write(self, text: str) -> None:

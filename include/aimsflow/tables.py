@@ -2,8 +2,8 @@
 
 Widths come from the widest cell of each column (fixed widths broke the ``evidence list`` columns on
 a 36-character check id). Cells are cut, with an ellipsis, only when a terminal width is given and
-the table is wider; only columns marked ``shrink`` are cut, the widest first, so that ids people
-copy (record keys, periods) stay whole. Standard library only (used by the verify-only install).
+the table is wider and cutting makes it fit; only columns marked ``shrink`` are cut, the widest
+first, so that ids people copy (record keys, periods) stay whole. Standard library only (used by the verify-only install).
 """
 
 from __future__ import annotations
@@ -37,13 +37,20 @@ def terminal_width(stream: TextIO | None = None) -> int | None:
 
 
 def fit_widths(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int | None) -> list[int]:
-    """Each column's width: its widest cell, then the widest shrinkable ones narrowed until the
-    table fits ``width`` (or cannot be narrowed further)."""
+    """Each column's width: its widest cell; then, if the table is wider than ``width``, the widest
+    shrinkable columns narrowed one character at a time until it fits. When even the narrowest
+    allowed widths do not fit, nothing is cut: cells would be lost and lines would wrap anyway."""
     widths = [max([len(c.header), *(len(row[i]) for row in rows)]) for i, c in enumerate(columns)]
     if width is None:
         return widths
-    floors = [max(c.min_width, len(c.header)) for c in columns]
-    overflow = sum(widths) + len(GAP) * (len(columns) - 1) - width
+    floors = [
+        w if not c.shrink else min(w, max(c.min_width, len(c.header)))
+        for c, w in zip(columns, widths, strict=True)
+    ]
+    gaps = len(GAP) * (len(columns) - 1)
+    if sum(floors) + gaps > width:
+        return widths  # cutting cannot make it fit: keep every cell whole and let the terminal wrap
+    overflow = sum(widths) + gaps - width
     while overflow > 0:
         candidates = [i for i, c in enumerate(columns) if c.shrink and widths[i] > floors[i]]
         if not candidates:
