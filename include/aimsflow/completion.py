@@ -30,6 +30,8 @@ def command_specs(parser: argparse.ArgumentParser) -> dict[str, CommandSpec]:
                 for name, child in action.choices.items():
                     spec.words.append(name)
                     walk(child, f"{path} {name}".strip())
+            elif not action.option_strings and action.choices:  # a positional with choices (bash|zsh)
+                spec.words.extend(str(c) for c in action.choices)
             elif action.option_strings:
                 spec.words.extend(action.option_strings)
                 if action.nargs != 0:
