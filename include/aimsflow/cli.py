@@ -1,18 +1,28 @@
 """``aimsflow`` — the command line for compliance staff and auditors.
 
-    aimsflow evidence verify [--root DIR] [--period P | --since P --until P] [--json]
-    aimsflow evidence list   [--control ID] [--dag ID] [--check ID] [--ai-system ID] [--dataset ID]
-                             [--status S] [--period P | --since P --until P] [--history] [--json]
-    aimsflow keys demo       create a local demo signing key outside the repo
-    aimsflow demo generate   drop the demo source system's raw batches
-    aimsflow cycle           run the governance cycle with dag.test() (what `make run` does)
-    aimsflow nc list         [--status open|closed] [--json]   nonconformities (clause 10.2)
-    aimsflow nc close ID     --root-cause TEXT --corrective-action TEXT [--url URL] [--username U]
-                             [--wait SECONDS]   triggers the nonconformity_close DAG (REST API)
+    aimsflow evidence verify   [--root DIR] [--period P | --since P --until P] [--json] [--progress]
+    aimsflow evidence list     [--control ID] [--dag ID] [--check ID] [--ai-system ID] [--dataset ID]
+                               [--status S] [--period P | --since P --until P] [--history] [--json]
+    aimsflow evidence controls [--json]   the ISO/IEC 42001 control ids records are mapped to
+    aimsflow keys demo         create a local demo signing key outside the repo
+    aimsflow demo generate     drop the demo source system's raw batches
+    aimsflow cycle             run the governance cycle with dag.test() (what `make run` does)
+    aimsflow nc list           [--status open|closed] [--json]   nonconformities (clause 10.2)
+    aimsflow nc close ID       --root-cause TEXT --corrective-action TEXT [--url URL] [--username U]
+                               [--wait SECONDS]   triggers the nonconformity_close DAG (REST API)
     aimsflow acquisition record --dataset ID --file PATH [--source S] [--method M] [--legal-basis B]
-                             [--agreement REF] [--received-at T] [--json]   external data (A.7.3)
+                               [--agreement REF] [--received-at T] [--json]   external data (A.7.3)
+    aimsflow completion bash|zsh   print a shell completion script
+    aimsflow --version
 
 Periods: 2026-11-25, 2026-W48, 2026-11, 2026-Q4, 2026, or A..B.
+
+Results go to stdout; with --json stdout holds one JSON document and nothing else. Messages, prompts
+and progress go to stderr (progress only when stderr is a terminal, or with --progress).
+
+This module imports only the standard library and aimsflow's own standard-library modules at load
+time: `aimsflow evidence verify` must run in the verify-only install (pip install 'aimsflow[verify]'),
+which has no Airflow, pandas or GX. Each command imports what it needs when it runs.
 """
 
 from __future__ import annotations
@@ -20,12 +30,89 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
+from typing import Any, NoReturn
 
 from aimsflow import settings
 from aimsflow.periods import Period, parse_period, period_between
 from aimsflow.provenance.acquisition import add_parser as add_acquisition_parser
+
+# Exit codes, the same meaning in every command (each command's --help lists the ones it uses).
+EXIT_OK = 0
+EXIT_PROBLEMS = 1  # the command ran and found a problem: a store that does not verify, a failed run
+EXIT_USAGE = 2  # bad arguments (argparse's own code): an unknown option, period or control id
+EXIT_UNAVAILABLE = 3  # could not run: no such store, no trusted-keys file, Airflow API unreachable
+
+_EXIT_LINES = {
+    EXIT_OK: "0  success",
+    EXIT_USAGE: "2  usage error: bad option or value (message on stderr)",
+}
+
+
+def _epilog(*lines: str) -> str:
+    return "exit codes:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+EPILOGS = {
+    "verify": _epilog(
+        "0  the store verifies (records pending a seal are not a failure)",
+        '1  verification found problems (each listed as BROKEN; with --json in "problems")',
+        _EXIT_LINES[EXIT_USAGE],
+        "3  could not verify: no such store, or no trusted-keys file",
+    ),
+    "list": _epilog(
+        "0  listed (also when no record matches)",
+        "2  usage error: bad option, period or an unknown control id (see `aimsflow evidence controls`)",
+        "3  no such store",
+    ),
+    "controls": _epilog(_EXIT_LINES[EXIT_OK]),
+    "keys demo": _epilog(_EXIT_LINES[EXIT_OK], _EXIT_LINES[EXIT_USAGE]),
+    "demo generate": _epilog(_EXIT_LINES[EXIT_OK], _EXIT_LINES[EXIT_USAGE]),
+    "cycle": _epilog(
+        "0  every DAG ran and the store verifies (findings, i.e. failed records, are not failures)",
+        "1  the machinery broke (an error record, a run without a record) or the store does not verify",
+        "2  usage error, or a DAG file does not import",
+    ),
+    "nc list": _epilog(_EXIT_LINES[EXIT_OK], _EXIT_LINES[EXIT_USAGE], "3  no such store"),
+    "nc close": _epilog(
+        "0  the run was triggered (without --wait), or it succeeded",
+        "1  the run failed: the closure was refused or broke (see its record)",
+        _EXIT_LINES[EXIT_USAGE],
+        "3  the Airflow API could not be reached, or refused the login or the trigger",
+    ),
+    "completion": _epilog(_EXIT_LINES[EXIT_OK], _EXIT_LINES[EXIT_USAGE]),
+}
+
+TOP_EPILOG = """exit codes (each command's --help lists its own):
+  0  success
+  1  the command ran and found a problem (a store that does not verify, a failed run)
+  2  usage error: bad option or value (unknown control id, bad period, ...)
+  3  could not run: no such store, no trusted-keys file, Airflow API unreachable
+Errors are one line on stderr starting with "aimsflow:"; stdout is then empty."""
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """One line on stderr, then exit with ``code`` (nothing on stdout, so --json readers see none)."""
+    print(f"aimsflow: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def package_version() -> str:
+    """The installed distribution's version (package metadata), else the source tree's."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("aimsflow")
+    except PackageNotFoundError:
+        from aimsflow import __version__
+
+        return __version__
+
+
+def _print_json(doc: Any) -> None:
+    print(json.dumps(doc, indent=2, default=str))
 
 
 def _period_args(parser: argparse.ArgumentParser) -> None:
@@ -34,13 +121,26 @@ def _period_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--until", help="end of a range (inclusive, any period syntax)")
 
 
+def _json_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="one JSON document on stdout (keys: README)")
+
+
+def _progress_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress on stderr (default: only when stderr is a terminal)",
+    )
+
+
 def _period(args: argparse.Namespace) -> Period | None:
     if args.period and (args.since or args.until):
-        raise SystemExit("aimsflow: use --period or --since/--until, not both")
+        fail("use --period or --since/--until, not both")
     try:
         return parse_period(args.period) if args.period else period_between(args.since, args.until)
     except ValueError as exc:
-        raise SystemExit(f"aimsflow: {exc}") from None
+        fail(str(exc))
 
 
 def _storage(args: argparse.Namespace):
@@ -48,7 +148,7 @@ def _storage(args: argparse.Namespace):
 
     root = Path(args.root).resolve() if getattr(args, "root", None) else settings.evidence_root()
     if not root.exists():
-        raise SystemExit(f"aimsflow: evidence store {root} does not exist")
+        fail(f"evidence store {root} does not exist", EXIT_UNAVAILABLE)
     return LocalStorage(root)
 
 
@@ -56,29 +156,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from aimsflow.evidence.keys import KeyError_, TrustedKeys
     from aimsflow.evidence.seal import Witness
     from aimsflow.evidence.verify import verify_store
+    from aimsflow.progress import Progress
 
+    period = _period(args)
     storage = _storage(args)
     try:
         keys = TrustedKeys.load()
     except KeyError_ as exc:
-        raise SystemExit(f"aimsflow: {exc}") from None
-    period = _period(args)
-    if sys.stderr.isatty() and not args.json:
-        from rich.progress import Progress
-
-        with Progress(transient=True) as bar:
-            task = bar.add_task("hashing", total=None)
-            report = verify_store(
-                storage,
-                keys,
-                Witness(),
-                period,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
-    else:
-        report = verify_store(storage, keys, Witness(), period)
+        fail(str(exc), EXIT_UNAVAILABLE)
+    with Progress("verifying", enabled=args.progress) as progress:
+        progress.update(0, note="reading seals, listing files")  # before the first count arrives
+        report = verify_store(
+            storage, keys, Witness(), period, progress=lambda d, t: progress.update(d, t, note="files hashed")
+        )
     if args.json:
-        print(json.dumps(report.as_dict(), indent=2))
+        _print_json(report.as_dict())
     else:
         head = f"seal {report.head.sequence}" if report.head else "no seal yet"
         print(
@@ -92,28 +184,45 @@ def cmd_verify(args: argparse.Namespace) -> int:
         for problem in report.problems:
             print(f"BROKEN {problem}")
         print("OK: evidence intact" if report.ok else f"FAILED: {len(report.problems)} problem(s)")
-    return 0 if report.ok else 1
+    return EXIT_OK if report.ok else EXIT_PROBLEMS
+
+
+def _control(text: str | None) -> str | None:
+    from aimsflow.evidence.controls import UnknownControlError, canonical_control
+
+    if text is None:
+        return None
+    try:
+        return canonical_control(text)
+    except UnknownControlError as exc:
+        fail(f"{exc}; `aimsflow evidence controls` lists the valid ids")
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     from aimsflow.evidence.listing import filter_records, load_summaries
+    from aimsflow.progress import Progress
+    from aimsflow.tables import Column, render_table, terminal_width
 
+    control, period = _control(args.control), _period(args)
+    storage = _storage(args)
+    with Progress("reading records", enabled=args.progress) as progress:
+        progress.update(0, note="reading seals")
+        summaries = load_summaries(storage, progress=lambda d, t: progress.update(d, t, note=""))
     records = filter_records(
-        load_summaries(_storage(args)),
-        control=args.control,
+        summaries,
+        control=control,
         dag=args.dag,
         check=args.check,
         ai_system=args.ai_system,
         dataset=args.dataset,
         status=args.status,
-        period=_period(args),
+        period=period,
         history=args.history,
     )
     if args.json:
-        print(json.dumps([r.as_dict() for r in records], indent=2, default=str))
-        return 0
-    header = f"{'period':<12} {'status':<8} {'check':<34} {'subject':<36} {'controls':<24} record"
-    print(header)
+        _print_json([r.as_dict() for r in records])
+        return EXIT_OK
+    rows = []
     for r in records:
         subject = "/".join(
             v
@@ -122,44 +231,110 @@ def cmd_list(args: argparse.Namespace) -> int:
         )
         mark = " (superseded)" if r.superseded else ""
         sealed = "" if r.sealed_in else " [pending seal]"
-        print(
-            f"{r.period.label:<12} {r.status:<8} {r.check:<34} {subject:<36} {','.join(r.controls):<24} "
-            f"{r.key}{mark}{sealed}"
+        rows.append(
+            [r.period.label, str(r.status), r.check, subject, ",".join(r.controls), r.key + mark + sealed]
         )
+    columns = [
+        Column("period"),
+        Column("status"),
+        Column("check", shrink=True, min_width=16),
+        Column("subject", shrink=True),
+        Column("controls", shrink=True),
+        Column("record"),
+    ]
+    for line in render_table(columns, rows, terminal_width()):
+        print(line)
     print(f"{len(records)} record(s)" + ("" if args.history else " (current verdicts; --history for all)"))
-    return 0
+    return EXIT_OK
+
+
+def cmd_controls(args: argparse.Namespace) -> int:
+    from aimsflow.evidence.controls import ANNEX_A, CONTROLS, ordered_controls
+    from aimsflow.tables import Column, render_table, terminal_width
+
+    rows = [
+        {"id": c, "kind": "annex_a" if c in ANNEX_A else "clause", "title": CONTROLS[c]}
+        for c in ordered_controls()
+    ]
+    if args.json:
+        _print_json(rows)
+        return EXIT_OK
+    columns = [Column("id"), Column("kind"), Column("title", shrink=True)]
+    for line in render_table(columns, [[r["id"], r["kind"], r["title"]] for r in rows], terminal_width()):
+        print(line)
+    print("letter case is ignored in --control: a.7.6 is A.7.6")
+    return EXIT_OK
 
 
 def cmd_keys_demo(args: argparse.Namespace) -> int:
     from aimsflow.evidence.keys import ensure_demo_key, ensure_demo_pseudonym_key
 
     key_id, key_file = ensure_demo_key()
+    pseudonym_file = ensure_demo_pseudonym_key()
+    if args.json:
+        _print_json(
+            {
+                "signing_key_id": key_id,
+                "signing_key_file": str(key_file),
+                "pseudonym_key_file": str(pseudonym_file),
+                "trusted_keys": str(settings.trusted_keys_path()),
+            }
+        )
+        return EXIT_OK
     print(f"DEMO signing key {key_id} at {key_file} (outside the repo; not for production)")
-    print(f"DEMO pseudonym (HMAC) key at {ensure_demo_pseudonym_key()}")
+    print(f"DEMO pseudonym (HMAC) key at {pseudonym_file}")
     print(f"trusted keys: {settings.trusted_keys_path()}")
-    return 0
+    return EXIT_OK
 
 
 def cmd_demo_generate(args: argparse.Namespace) -> int:
     from aimsflow.demo.generator import generate_source_batches
 
-    end = (
-        dt.date.fromisoformat(args.end) if args.end else dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
-    )
+    try:
+        end = (
+            dt.date.fromisoformat(args.end)
+            if args.end
+            else dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+        )
+    except ValueError as exc:
+        fail(f"--end {args.end!r}: {exc}")
     batches = generate_source_batches(settings.data_root(), end=end, days=args.days, seed=args.seed)
-    print(f"source system: {len(batches)} daily batches up to {end} under {settings.data_root()}/raw")
-    return 0
+    raw = settings.data_root() / "raw"
+    if args.json:
+        _print_json(
+            {
+                "root": str(raw),
+                "end": end.isoformat(),
+                "batches": [
+                    {
+                        "date": b.date.isoformat(),
+                        "path": str(b.path),
+                        "rows": b.rows,
+                        "defects": list(b.defects),
+                        "created": b.created,
+                    }
+                    for b in batches
+                ],
+            }
+        )
+        return EXIT_OK
+    print(f"source system: {len(batches)} daily batches up to {end} under {raw}")
+    return EXIT_OK
 
 
 def cmd_cycle(args: argparse.Namespace) -> int:
     from aimsflow.cycle import run_cycle
 
-    end = dt.date.fromisoformat(args.end) if args.end else None
+    try:
+        end = dt.date.fromisoformat(args.end) if args.end else None
+    except ValueError as exc:
+        fail(f"--end {args.end!r}: {exc}")
     return run_cycle(days=args.days, end=end)
 
 
 def cmd_nc_list(args: argparse.Namespace) -> int:
     from aimsflow.risk.nonconformity import current_nonconformities
+    from aimsflow.tables import Column, render_table, terminal_width
 
     ledger, changes, source = current_nonconformities(_storage(args))
     shown = [nc for nc in ledger if args.status is None or nc.status == args.status]
@@ -171,27 +346,48 @@ def cmd_nc_list(args: argparse.Namespace) -> int:
             "closed": sum(not nc.is_open for nc in ledger),
             "nonconformities": [{**nc.as_dict(), "in_a_reassessment": nc.id not in new} for nc in shown],
         }
-        print(json.dumps(doc, indent=2))
-        return 0
-    print(f"{'id':<19} {'status':<7} {'cause':<64} {'occ':>3}  evidence")
-    for nc in shown:
-        mark = " *" if nc.id in new else ""
-        print(
-            f"{nc.id:<19} {nc.status:<7} {nc.cause.label():<64} {len(nc.occurrences):>3}  "
-            f"last occurrence {nc.occurrences[-1].record}{mark}"
-        )
+        _print_json(doc)
+        return EXIT_OK
+    columns = [
+        Column("id"),
+        Column("status"),
+        Column("cause", shrink=True, min_width=16),
+        Column("occ", right=True),
+        Column("evidence"),
+    ]
+    rows = [
+        [
+            nc.id,
+            nc.status,
+            nc.cause.label(),
+            str(len(nc.occurrences)),
+            f"last occurrence {nc.occurrences[-1].record}" + (" *" if nc.id in new else ""),
+        ]
+        for nc in shown
+    ]
+    header, *lines = render_table(columns, rows, terminal_width())
+    indent = " " * 4
+    print(header)
+    for nc, line in zip(shown, lines, strict=True):
+        print(line)
         if nc.closure:
             c = nc.closure
-            print(f"{'':<27}closed {c.closed_at:%Y-%m-%d %H:%M} by {c.closed_by}: {c.record}")
-            print(f"{'':<27}passing run {c.evidence_of_pass}")
-            print(f"{'':<27}root cause: {c.root_cause}")
-            print(f"{'':<27}corrective action: {c.corrective_action}")
+            print(f"{indent}closed {c.closed_at:%Y-%m-%d %H:%M} by {c.closed_by}: {c.record}")
+            print(f"{indent}passing run {c.evidence_of_pass}")
+            print(f"{indent}root cause: {c.root_cause}")
+            print(f"{indent}corrective action: {c.corrective_action}")
     opened = sum(nc.is_open for nc in ledger)
     print(
         f"{opened} open, {len(ledger) - opened} closed; ledger of {source or 'no reassessment yet'}"
         + (" (* not yet in a reassessment)" if new else "")
     )
-    return 0
+    return EXIT_OK
+
+
+def _ask(prompt: str) -> str:
+    """A question on stderr (stdout may be a --json document being read by a program)."""
+    print(prompt, end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip()
 
 
 def cmd_nc_close(args: argparse.Namespace) -> int:
@@ -200,7 +396,8 @@ def cmd_nc_close(args: argparse.Namespace) -> int:
     from aimsflow.risk.airflow_api import AirflowApi, AirflowApiError
 
     dag_id = "nonconformity_close"
-    username = args.username or settings.airflow_api_username() or input("Airflow username: ").strip()
+    username = args.username or settings.airflow_api_username() or _ask("Airflow username: ")
+    # getpass prompts on the terminal (or stderr), never on stdout.
     password = settings.airflow_api_password() or getpass.getpass(f"Airflow password for {username}: ")
     api = AirflowApi(args.url or settings.airflow_api_url())
     conf = {
@@ -211,72 +408,120 @@ def cmd_nc_close(args: argparse.Namespace) -> int:
     try:
         api.login(username, password)
         if api.dag(dag_id).get("is_paused"):
-            print(f"note: {dag_id} is paused: the run waits until it is unpaused in the UI")
+            print(f"note: {dag_id} is paused: the run waits until it is unpaused in the UI", file=sys.stderr)
         run = api.trigger(dag_id, conf, note=f"closing {args.id} (aimsflow nc close)")
         run_id = run["dag_run_id"]
-        print(f"triggered {dag_id} run {run_id} as {username}")
-        if not args.wait:
-            return 0
-        run = api.wait(dag_id, run_id, timeout=args.wait)
+        if not args.json:
+            print(f"triggered {dag_id} run {run_id} as {username}")
+        if args.wait:
+            run = api.wait(dag_id, run_id, timeout=args.wait)
     except AirflowApiError as exc:
-        raise SystemExit(f"aimsflow: {exc}") from None
-    state = run.get("state")
-    print(f"{dag_id} run {run_id}: {state}")
+        fail(str(exc), EXIT_UNAVAILABLE)
+    state = run.get("state") if args.wait else None
+    code = EXIT_OK if not args.wait or state == "success" else EXIT_PROBLEMS
+    if args.json:
+        _print_json(
+            {
+                "nonconformity": args.id,
+                "dag_id": dag_id,
+                "run_id": run_id,
+                "username": username,
+                "state": state,
+            }
+        )
+        return code
+    if args.wait:
+        print(f"{dag_id} run {run_id}: {state}")
     if state == "failed":
         print(
             "the closure was refused or broke: see the run's log and its record (aimsflow evidence list "
             "--check nonconformity_close/close --history)"
         )
-    return 0 if state == "success" else 1
+    return code
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    from aimsflow.completion import bash_script, zsh_script
+
+    parser = build_parser()
+    print(bash_script(parser) if args.shell == "bash" else zsh_script(parser), end="")
+    return EXIT_OK
+
+
+def _command(sub, name: str, epilog_key: str, **kwargs) -> argparse.ArgumentParser:
+    return sub.add_parser(
+        name, epilog=EPILOGS[epilog_key], formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="aimsflow", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="aimsflow",
+        description=__doc__,
+        epilog=TOP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = parser.add_subparsers(dest="area", required=True)
 
     evidence = sub.add_parser("evidence", help="verify and list evidence records").add_subparsers(
         dest="cmd", required=True
     )
-    verify = evidence.add_parser("verify", help="check hashes, signatures, seals and the witness")
+    verify = _command(evidence, "verify", "verify", help="check hashes, signatures, seals and the witness")
     verify.add_argument("--root", help="evidence store (default AIMSFLOW_EVIDENCE_ROOT or ./evidence)")
     _period_args(verify)
-    verify.add_argument("--json", action="store_true")
+    _json_arg(verify)
+    _progress_arg(verify)
     verify.set_defaults(func=cmd_verify)
 
-    listing = evidence.add_parser("list", help="current verdicts (or --history)")
-    listing.add_argument("--root")
-    for flag in ("control", "dag", "check", "ai-system", "dataset"):
-        listing.add_argument(f"--{flag}")
+    listing = _command(evidence, "list", "list", help="current verdicts (or --history)")
+    listing.add_argument("--root", help="evidence store (default AIMSFLOW_EVIDENCE_ROOT or ./evidence)")
+    listing.add_argument(
+        "--control", help="a control id, e.g. A.7.4 or 7.5.3 (case ignored; see `evidence controls`)"
+    )
+    listing.add_argument("--dag", help="the producing DAG's id")
+    listing.add_argument("--check", help="a check id, or a prefix of whole parts (data_quality/)")
+    listing.add_argument("--ai-system", help="the subject's AI system")
+    listing.add_argument("--dataset", help="the subject's dataset")
     listing.add_argument("--status", choices=["passed", "warning", "failed", "error"])
     _period_args(listing)
     listing.add_argument("--history", action="store_true", help="include superseded records")
-    listing.add_argument("--json", action="store_true")
+    _json_arg(listing)
+    _progress_arg(listing)
     listing.set_defaults(func=cmd_list)
 
+    controls = _command(evidence, "controls", "controls", help="the control ids records are mapped to")
+    _json_arg(controls)
+    controls.set_defaults(func=cmd_controls)
+
     keys = sub.add_parser("keys", help="signing keys").add_subparsers(dest="cmd", required=True)
-    keys.add_parser("demo", help="create a local demo key pair").set_defaults(func=cmd_keys_demo)
+    keys_demo = _command(keys, "demo", "keys demo", help="create a local demo key pair")
+    _json_arg(keys_demo)
+    keys_demo.set_defaults(func=cmd_keys_demo)
 
     demo = sub.add_parser("demo", help="the demo AI system").add_subparsers(dest="cmd", required=True)
-    gen = demo.add_parser("generate", help="drop the source system's raw daily batches")
+    gen = _command(demo, "generate", "demo generate", help="drop the source system's raw daily batches")
     gen.add_argument("--end", help="last day (default: yesterday, UTC)")
     gen.add_argument("--days", type=int, default=120)
     gen.add_argument("--seed", type=int, default=42)
+    _json_arg(gen)
     gen.set_defaults(func=cmd_demo_generate)
 
-    cycle = sub.add_parser("cycle", help="run every governance DAG with dag.test() for recent days")
+    # No --json here yet: run_cycle (cycle.py) prints its own summary table.
+    cycle = _command(sub, "cycle", "cycle", help="run every governance DAG with dag.test() for recent days")
     cycle.add_argument("--days", type=int, default=3)
     cycle.add_argument("--end", help="last day of the window (default: yesterday, UTC)")
     cycle.set_defaults(func=cmd_cycle)
 
     nc = sub.add_parser("nc", help="nonconformities (clause 10.2)").add_subparsers(dest="cmd", required=True)
-    nc_list = nc.add_parser("list", help="open and closed nonconformities with their evidence")
+    nc_list = _command(nc, "list", "nc list", help="open and closed nonconformities with their evidence")
     nc_list.add_argument("--root", help="evidence store (default AIMSFLOW_EVIDENCE_ROOT or ./evidence)")
     nc_list.add_argument("--status", choices=["open", "closed"])
-    nc_list.add_argument("--json", action="store_true")
+    _json_arg(nc_list)
     nc_list.set_defaults(func=cmd_nc_list)
-    nc_close = nc.add_parser("close", help="close one through the nonconformity_close DAG (Airflow REST API)")
+    nc_close = _command(
+        nc, "close", "nc close", help="close one through the nonconformity_close DAG (Airflow REST API)"
+    )
     nc_close.add_argument("id", help="nonconformity id (aimsflow nc list)")
     nc_close.add_argument("--root-cause", required=True)
     nc_close.add_argument("--corrective-action", required=True)
@@ -287,14 +532,28 @@ def build_parser() -> argparse.ArgumentParser:
     nc_close.add_argument(
         "--wait", type=float, default=0, metavar="SECONDS", help="wait for the run's outcome"
     )
+    _json_arg(nc_close)
     nc_close.set_defaults(func=cmd_nc_close)
     add_acquisition_parser(sub)
+
+    completion = _command(sub, "completion", "completion", help="print a shell completion script")
+    completion.add_argument("shell", choices=["bash", "zsh"])
+    completion.set_defaults(func=cmd_completion)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except BrokenPipeError:
+        # `aimsflow evidence list | head`: the reader left; no traceback, and no second error when
+        # Python flushes stdout at exit. 141 is what a shell reports for a process ended by SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except KeyboardInterrupt:
+        print("aimsflow: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

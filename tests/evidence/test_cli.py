@@ -55,12 +55,14 @@ def run_json(capsys, *argv: str):
     return code, json.loads(out)
 
 
-def refused(capsys, *argv: str) -> str:
-    """The message of a command that exits with an error."""
+def refused(capsys, *argv: str, code: int = 2) -> str:
+    """The one-line stderr message of a command that exits with ``code``; stdout stays empty."""
     with pytest.raises(SystemExit) as exc:
         main(list(argv))
-    assert exc.value.code not in (0, None)
-    return exc.value.code if isinstance(exc.value.code, str) else capsys.readouterr().err
+    assert exc.value.code == code
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("aimsflow: ") and err.count("\n") == 1
+    return err.strip()
 
 
 def _tamper(store: Store, ref: RecordRef, name: str = "summary.json") -> str:
@@ -150,14 +152,14 @@ def test_verify_unsealed_store(storage, make_record, capsys):
 
 def test_verify_root_option(store, capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("AIMSFLOW_EVIDENCE_ROOT", str(tmp_path / "nowhere"))
-    assert "nowhere does not exist" in refused(capsys, "evidence", "verify")
+    assert "nowhere does not exist" in refused(capsys, "evidence", "verify", code=3)
     code, report = run_json(capsys, "evidence", "verify", "--root", str(store.storage.root))
     assert code == 0 and report["records_checked"] == 4
 
 
 def test_verify_without_trusted_keys(store, capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("AIMSFLOW_TRUSTED_KEYS", str(tmp_path / "missing.json"))
-    assert "trusted-keys file not found" in refused(capsys, "evidence", "verify")
+    assert "trusted-keys file not found" in refused(capsys, "evidence", "verify", code=3)
 
 
 @pytest.mark.parametrize("command", ["verify", "list"])
@@ -338,4 +340,169 @@ def test_list_marks_pending_records(store, make_record, capsys):
 
 
 def test_list_missing_store(aims_env, capsys):
-    assert refused(capsys, "evidence", "list").endswith("evidence does not exist")
+    assert refused(capsys, "evidence", "list", code=3).endswith("evidence does not exist")
+
+
+# --- control ids ----------------------------------------------------------------------------------
+
+
+def test_list_unknown_control_is_an_error(store, capsys):
+    """Regression (issue 11, point 12): `evidence list --control A.99` silently listed nothing, which
+    reads as "no evidence for this control". An unknown id now exits 2 and says where the valid ids are."""
+    message = refused(capsys, "evidence", "list", "--control", "A.99")
+    assert message.startswith("aimsflow: unknown control id 'A.99' (did you mean A.9.")
+    assert message.endswith("`aimsflow evidence controls` lists the valid ids")
+    for bad in ("A7.4", "A.7.44", "7.5", ""):
+        assert "unknown control id" in refused(capsys, "evidence", "list", "--control", bad)
+    refused(capsys, "evidence", "list", "--control", "A.99", "--json")  # stdout stays empty with --json
+
+
+def test_list_control_ignores_letter_case(store, capsys):
+    """`a.7.4` is `A.7.4`: no two ids differ only in case, so this cannot pick a wrong control."""
+    _, upper = run_json(capsys, "evidence", "list", "--control", "A.7.4")
+    _, lower = run_json(capsys, "evidence", "list", "--control", "a.7.4")
+    assert len(upper) == 3 and lower == upper
+    code, records = run_json(capsys, "evidence", "list", "--control", "7.5.3")  # a clause: valid, no record
+    assert code == 0 and records == []
+
+
+def test_evidence_controls(capsys):
+    from aimsflow.evidence.controls import ANNEX_A, CLAUSES
+
+    code, out = run(capsys, "evidence", "controls")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["id", "kind", "title"] and len(lines) == 1 + len(ANNEX_A) + len(CLAUSES) + 1
+    assert lines[1].split()[:2] == ["6.1.2", "clause"] and lines[-2].split()[:2] == ["A.10.4", "annex_a"]
+    code, rows = run_json(capsys, "evidence", "controls")
+    assert code == 0 and [set(r) for r in rows] == [{"id", "kind", "title"}] * len(rows)
+    assert {r["id"] for r in rows} == set(ANNEX_A) | set(CLAUSES)
+    assert {"id": "A.7.4", "kind": "annex_a", "title": "Quality of data for AI systems"} in rows
+
+
+# --- tables ---------------------------------------------------------------------------------------
+
+LONG_CHECK = "data_quality/loan_applications_clean_expectations"  # 50 characters
+
+
+@pytest.fixture
+def long_check_store(storage, make_record):
+    a = make_record(dt.date(2026, 11, 18), check=LONG_CHECK, dataset="loan_applications_clean")
+    b = make_record(dt.date(2026, 11, 19))
+    return a, b
+
+
+def test_list_columns_fit_a_long_check_id(long_check_store, capsys):
+    """Regression (issue 11, point 10): columns had fixed widths (34 for the check), so a check id of
+    36 or more characters pushed the rest of its row out of line with the header."""
+    a, b = long_check_store
+    code, out = run(capsys, "evidence", "list")
+    header, first, second, _ = out.splitlines()
+    starts = [header.index(h) for h in ("period", "status", "check", "subject", "controls", "record")]
+    expected = {
+        first: ["2026-11-18", "passed", LONG_CHECK, "loan_applications_clean/2026-11-18", "A.7.4", a.key],
+        second: ["2026-11-19", "passed", "data_quality/loans", "loans/2026-11-19", "A.7.4", b.key],
+    }
+    for line, cells in expected.items():
+        assert [line.index(cell, start) for cell, start in zip(cells, starts, strict=True)] == starts
+    assert "…" not in out
+
+
+def test_list_cuts_with_an_ellipsis_only_on_a_narrower_terminal(long_check_store, capsys, monkeypatch):
+    a, _ = long_check_store
+    _, out = run(capsys, "evidence", "list")
+    natural = max(len(line) for line in out.splitlines()[:-1])
+    monkeypatch.setattr("aimsflow.tables.terminal_width", lambda stream=None: natural - 10)
+    _, out = run(capsys, "evidence", "list")
+    lines = out.splitlines()
+    assert max(len(line) for line in lines[:-1]) == natural - 10
+    check = lines[1].split()[2]
+    assert check.endswith("…") and LONG_CHECK.startswith(check[:-1]) and len(check) < len(LONG_CHECK)
+    assert lines[1].endswith(f"{a.key} [pending seal]")  # the record key is never cut
+    _, records = run_json(capsys, "evidence", "list")  # --json is never cut
+    assert records[0]["check"] == LONG_CHECK
+
+
+# --- --json on every command, progress on stderr, --version, exit codes in --help ------------------
+
+NO_JSON = {"cycle": "run_cycle prints its own summary (cycle.py)", "completion": "prints a shell script"}
+
+
+def _leaf_commands(parser=None, path=()):
+    import argparse
+
+    from aimsflow.cli import build_parser
+
+    parser = parser or build_parser()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                yield from _leaf_commands(child, (*path, name))
+    if parser.get_default("func"):
+        yield " ".join(path), parser
+
+
+def test_every_command_has_json_and_documents_its_exit_codes():
+    leaves = dict(_leaf_commands())
+    assert {"evidence verify", "evidence list", "evidence controls", "nc close", "cycle"} <= set(leaves)
+    for name, parser in leaves.items():
+        options = {o for a in parser._actions for o in a.option_strings}
+        assert ("--json" in options) is (name not in NO_JSON), name
+        assert parser.epilog.startswith("exit codes:\n  0  "), name
+        assert "exit codes:" in parser.format_help()
+
+
+def test_json_commands_print_one_document_and_nothing_else(aims_env, capsys):
+    docs = {}
+    for argv in (["keys", "demo"], ["demo", "generate", "--days", "2", "--end", "2026-01-10"]):
+        assert main([*argv, "--json"]) == 0
+        out, err = capsys.readouterr()
+        docs[argv[0]] = json.loads(out)  # the whole of stdout is one JSON document
+        assert err == ""
+    keys = docs["keys"]
+    assert set(keys) == {"signing_key_id", "signing_key_file", "pseudonym_key_file", "trusted_keys"}
+    assert keys["signing_key_id"].startswith("demo-") and str(aims_env) in keys["signing_key_file"]
+    demo = docs["demo"]
+    assert demo["end"] == "2026-01-10" and [b["date"] for b in demo["batches"]] == [
+        "2026-01-09",
+        "2026-01-10",
+    ]
+    assert set(demo["batches"][0]) == {"date", "path", "rows", "defects", "created"}
+
+
+def test_version(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out == f"aimsflow {version('aimsflow')}\n"
+
+
+def test_progress_goes_to_stderr_only(store, capsys):
+    code = main(["evidence", "verify", "--json", "--progress"])
+    out, err = capsys.readouterr()
+    assert code == 0 and json.loads(out)["ok"] is True
+    assert err.splitlines()[-1] == "verifying 8/8 (100%) files hashed"
+    assert main(["evidence", "list", "--progress"]) == 0
+    out, err = capsys.readouterr()
+    assert "reading records" not in out and err.splitlines()[-1] == "reading records 4/4 (100%)"
+    assert main(["evidence", "verify", "--no-progress"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_progress_by_default_only_on_a_terminal(store, capsys, monkeypatch):
+    import io
+
+    assert main(["evidence", "verify"]) == 0
+    assert capsys.readouterr().err == ""  # stderr is not a terminal under pytest
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    assert main(["evidence", "verify"]) == 0
+    assert "\rverifying" in terminal.getvalue() and terminal.getvalue().endswith("\r")  # drawn, then cleared
+    assert "verifying" not in capsys.readouterr().out

@@ -147,25 +147,28 @@ def test_nc_close_waits_for_the_outcome_and_says_when_it_was_refused(airflow, ca
     monkeypatch.setattr(api.time, "sleep", lambda s: None)
     airflow.paused = True
     assert main([*CLOSE, "--wait", "30"]) == 1
-    out = capsys.readouterr().out
-    assert "is paused" in out and ": failed" in out and "refused" in out
+    out, err = capsys.readouterr()
+    assert "is paused" in err and ": failed" in out and "refused" in out
     assert [c[1] for c in airflow.calls].count(
         "/api/v2/dags/nonconformity_close/dagRuns/manual__2026-11-28T10%3A00%3A00%2B00%3A00"
     ) == 2
 
 
-def test_nc_close_with_a_wrong_password_says_what_airflow_answered(airflow, monkeypatch):
+def test_nc_close_with_a_wrong_password_says_what_airflow_answered(airflow, monkeypatch, capsys):
     monkeypatch.setenv("AIMSFLOW_AIRFLOW_PASSWORD", "wrong")
     with pytest.raises(SystemExit) as exc:
         main(CLOSE)
-    assert "POST /auth/token: HTTP 401" in str(exc.value) and "Invalid credentials" in str(exc.value)
+    err = capsys.readouterr().err
+    assert exc.value.code == 3  # could not run: the API refused the login
+    assert "POST /auth/token: HTTP 401" in err and "Invalid credentials" in err
     assert len(airflow.calls) == 1  # nothing triggered
 
 
-def test_nc_close_without_a_server_is_a_clear_error(monkeypatch):
+def test_nc_close_without_a_server_is_a_clear_error(monkeypatch, capsys):
     monkeypatch.setenv("AIMSFLOW_AIRFLOW_URL", "http://127.0.0.1:9")  # discard port: nothing listens
     monkeypatch.setenv("AIMSFLOW_AIRFLOW_USERNAME", "alice")
     monkeypatch.setenv("AIMSFLOW_AIRFLOW_PASSWORD", "x")
     with pytest.raises(SystemExit) as exc:
         main(CLOSE)
-    assert "POST http://127.0.0.1:9/auth/token" in str(exc.value)
+    assert exc.value.code == 3
+    assert "POST http://127.0.0.1:9/auth/token" in capsys.readouterr().err

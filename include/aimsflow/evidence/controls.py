@@ -7,6 +7,7 @@ not exist.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 
 ANNEX_A: dict[str, str] = {
@@ -91,3 +92,25 @@ def _sort_key(control_id: str) -> tuple[int, ...]:
 
 def title(control_id: str) -> str:
     return CONTROLS[control_id]
+
+
+def canonical_control(text: str) -> str:
+    """The vocabulary's id for ``text`` given by a person (``a.7.6`` -> ``A.7.6``), or
+    :class:`UnknownControlError` with the nearest ids.
+
+    Letter case is ignored: the vocabulary holds no two ids that differ only in case, so ignoring it
+    cannot select a wrong control, and records always carry the canonical spelling. Anything else
+    (``A.99``, ``A7.6``) is refused rather than guessed: a filter that silently matched nothing
+    reads as "no evidence for this control".
+    """
+    key = text.strip().upper()
+    if key in CONTROLS:
+        return key
+    near = difflib.get_close_matches(key, list(CONTROLS), n=3, cutoff=0.6)
+    hint = f" (did you mean {', '.join(near)}?)" if near else ""
+    raise UnknownControlError(f"unknown control id {text!r}{hint}")
+
+
+def ordered_controls() -> list[str]:
+    """Every id, clauses first, each in numeric order."""
+    return sorted(CONTROLS, key=_sort_key)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,11 +77,17 @@ class RecordSummary:
         }
 
 
-def load_summaries(storage: Storage) -> list[RecordSummary]:
-    """Every record's summary, with supersession and sealing marked."""
+def load_summaries(
+    storage: Storage, progress: Callable[[int, int], None] | None = None
+) -> list[RecordSummary]:
+    """Every record's summary, with supersession and sealing marked. ``progress(done, total)`` is
+    called once per record read (a large store takes a while)."""
     sealed = sealed_keys(storage)
     out = []
-    for key in record_keys(storage):
+    keys = record_keys(storage)
+    for done, key in enumerate(keys, 1):
+        if progress is not None:
+            progress(done, len(keys))
         try:
             p = json.loads(storage.get(f"{key}/{MANIFEST}"))["predicate"]
         except (OSError, ValueError, KeyError):
