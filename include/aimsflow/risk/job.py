@@ -150,10 +150,12 @@ def reassess(
     )
 
     inputs = SignalInputs(evidence.current, ledger, period, as_of)
-    assessments = [
-        score_risk(risk, [evaluate_signal(s, inputs, m) for s in risk.signals], m, period, as_of)
-        for risk in cfg.risks
-    ]
+    dataset_systems = {d.id: d.ai_system for d in cfg.inventory.datasets.values()}
+    assessments = []
+    for risk in cfg.risks:
+        scoped = inputs.for_ai_system(risk.ai_system, dataset_systems)
+        signals = [evaluate_signal(s, scoped, m) for s in risk.signals]
+        assessments.append(score_risk(risk, signals, m, period, as_of))
     prev_key, previous = previous_snapshot(storage, evidence, period)
     open_ncs = [nc for nc in ledger if nc.is_open]
     snapshot = snapshot_document(cfg, assessments, period, as_of, len(open_ncs))
