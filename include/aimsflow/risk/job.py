@@ -298,7 +298,7 @@ def close_nonconformity(
         statuses = "/".join(str(s) for s in methodology.nonconformities.closing_statuses)
         return refuse(
             f"no run of {nc.cause.label()} {statuses} after the last occurrence "
-            f"({nc.occurrences[-1].record}, run at {nc.last_at.isoformat()})"
+            f"({nc.last_record}, run at {nc.last_at.isoformat()})"
         )
     summary = {
         **request,
@@ -315,7 +315,7 @@ def close_nonconformity(
         files={"closure.json": _json(summary)},
         inputs=[
             _record_ref(storage, key)
-            for key in (passed.key, *(o.record for o in nc.occurrences))
+            for key in (passed.key, *nc.records)
             if storage.exists(f"{key}/{MANIFEST}")  # a record may have been disposed of since
         ],
         specs=specs,

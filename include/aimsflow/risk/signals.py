@@ -88,7 +88,9 @@ class SignalInputs:
 
         return replace(
             self,
-            current=[r for r in self.current if belongs(r.subject.get("ai_system"), r.subject.get("dataset"))],
+            current=[
+                r for r in self.current if belongs(r.subject.get("ai_system"), r.subject.get("dataset"))
+            ],
             nonconformities=[
                 nc for nc in self.nonconformities if belongs(nc.cause.ai_system, nc.cause.dataset)
             ],
@@ -285,7 +287,7 @@ def _open_nonconformities(
     detail = f"{len(hits)} nonconformit{'y' if len(hits) == 1 else 'ies'} of {s.check}{age}"
     if hits:
         detail += ": " + ", ".join(nc.id for nc in hits[:_SHOWN])
-    records = tuple(sorted(o.record for nc in hits for o in nc.occurrences))
+    records = tuple(sorted(k for nc in hits for k in nc.records))
     return value, state, records, detail + _bound(s, state)
 
 
