@@ -207,8 +207,7 @@ def cmd_nc_close(args: argparse.Namespace) -> int:
     }
     try:
         api.login(username, password)
-        if api.dag(dag_id).get("is_paused"):
-            print(f"note: {dag_id} is paused: the run waits until it is unpaused in the UI")
+        api.ensure_triggerable(dag_id)
         run = api.trigger(dag_id, conf, note=f"closing {args.id} (aimsflow nc close)")
         run_id = run["dag_run_id"]
         print(f"triggered {dag_id} run {run_id} as {username}")
