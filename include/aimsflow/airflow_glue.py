@@ -5,6 +5,8 @@ A job is a plain function ``period -> JobResult``. :func:`run_job` gives every j
 semantics: ``passed``/``warning`` -> record, Asset events, task succeeds; ``failed`` -> record, then
 ``AirflowFailException`` (no retry, Airflow alerts once); ``error`` (any exception) -> record with the
 redacted exception, then the exception is re-raised so retries apply, each try keeping its record.
+A task that fails pushes the XCom ``outcome`` (record, status, period, full message): the UI shows
+it in full, where the exception line is cut off.
 """
 
 from __future__ import annotations
@@ -279,13 +281,19 @@ def run_job(
     )
     ref = write_record(LocalStorage(settings.evidence_root()), result, ctx, Signer.from_settings())
     log.info("evidence record %s: %s (%s)", result.status, ref.key, result.check)
+    if caught is not None or result.status == Status.failed:
+        _push_outcome(context, ref, period, result.message)
     if caught is not None:
         raise caught
     if result.status == Status.failed:
         from airflow.sdk.exceptions import AirflowFailException
 
+        # The UI shows an exception as one unwrapped line: the full reason goes on its own (wrapped)
+        # log line and into the ``outcome`` XCom; the exception stays short and names the record.
+        log.warning("%s failed for %s: %s", result.check, period.label, result.message)
         raise AirflowFailException(
-            f"{result.check} failed for {period.label}: {result.message} (record {ref.key})"
+            f"{result.check} failed for {period.label}: {_short(result.message)} (record {ref.key}; "
+            "full reason in XCom 'outcome')"
         )
     _emit_asset_events(context, result, period, ref, announce)
     return _xcom(ref, period)
@@ -312,3 +320,19 @@ def _emit_asset_events(
 
 def _xcom(ref: RecordRef, period: Period) -> dict[str, Any]:
     return {"record": ref.key, "status": str(ref.status), "period": period.label}
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _push_outcome(context: Mapping[str, Any], ref: RecordRef, period: Period, message: str) -> None:
+    """XCom ``outcome`` of a task that fails: its record, status and full message (a failed task has
+    no return value to say where its record is). Never masks the failure itself."""
+    push = getattr(context.get("ti"), "xcom_push", None)
+    if push is None:  # a hand-built context (tests)
+        return
+    try:
+        push(key="outcome", value={**_xcom(ref, period), "message": message})
+    except Exception as exc:  # the record is written; the failure is what the task must report
+        log.warning("could not push the outcome XCom of %s: %s", ref.key, redact_text(repr(exc)))
