@@ -4,6 +4,12 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
 DAYS ?= 3
+# make up: the port of the UI and API, the days the scheduler catches up, the log level of its task
+# logs (make run stays at ERROR: it prints a summary), and whether the DAGs run (UNPAUSE=false: paused).
+PORT ?= 8080
+UP_DAYS ?= 7
+UP_LOG_LEVEL ?= INFO
+UNPAUSE ?= true
 UV_VERSION := 0.13.8
 
 # The embedded default: SQLite + LocalExecutor in .airflow/, no examples, this repo's DAGs.
@@ -27,7 +33,7 @@ help:
 	@echo "make run    set up everything, run the governance cycle for the last DAYS=$(DAYS) days, print where the evidence is"
 	@echo "make test   ruff + the whole test suite (what CI runs)"
 	@echo "make retention [EXECUTE=true]  retention plan (dry run), or delete, verify and certify what it lists"
-	@echo "make up     airflow standalone on http://127.0.0.1:8080"
+	@echo "make up     airflow standalone on http://127.0.0.1:$(PORT) [PORT=8080 UP_DAYS=7 UNPAUSE=true UP_LOG_LEVEL=INFO]"
 	@echo "make bench  benchmarks (results in bench/results/)"
 
 $(BIN)/python:
@@ -52,16 +58,25 @@ run: $(AIRFLOW_HOME)/airflow.db
 retention: $(AIRFLOW_HOME)/airflow.db
 	$(BIN)/python -m aimsflow.retention $(if $(filter true yes 1,$(EXECUTE)),--execute,)
 
+# A demo: the DAGs run (unpaused, also those an earlier `make run` registered paused) so the scheduler
+# catches up the last UP_DAYS days and the UI shows real runs; task logs at INFO say what each job did.
 up: $(AIRFLOW_HOME)/airflow.db
 	@$(BIN)/aimsflow keys demo
 	@$(BIN)/aimsflow demo generate
-	@echo "Airflow UI: http://127.0.0.1:8080  login: admin, password in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated"
+	@# Only this repo's DAGs load here (no examples), so every DAG is an aimsflow DAG.
+	@$(BIN)/airflow dags $(if $(filter true,$(UNPAUSE)),unpause,pause) --treat-dag-id-as-regex -y '.*' > /dev/null 2>&1 || true
+	@$(if $(filter true,$(UNPAUSE)),\
+	echo "DAGs unpaused: the scheduler catches up the last $(UP_DAYS) days (UNPAUSE=false keeps them paused; the UI's toggle pauses one)",\
+	echo "DAGs paused (UNPAUSE=false): nothing runs until you unpause one with the UI's toggle or $(BIN)/airflow dags unpause DAG_ID")
+	@echo "Airflow UI: http://127.0.0.1:$(PORT)  login: admin, password in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated"
 	AIMSFLOW_SIGNING_KEY_ID=$$(cut -d' ' -f1 $${AIMSFLOW_KEYS_DIR:-$$HOME/.aimsflow}/demo-signing.key) \
 	AIMSFLOW_SIGNING_KEY=$$(cut -d' ' -f2 $${AIMSFLOW_KEYS_DIR:-$$HOME/.aimsflow}/demo-signing.key) \
 	AIMSFLOW_PSEUDONYM_KEY=$$(cat $${AIMSFLOW_KEYS_DIR:-$$HOME/.aimsflow}/demo-pseudonym.key) \
-	AIMSFLOW_START_DATE=$$(date -u -d '7 days ago' +%F) \
-	AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=8080 \
-	AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://127.0.0.1:8080/execution/ \
+	AIMSFLOW_START_DATE=$$(date -u -d '$(UP_DAYS) days ago' +%F) \
+	AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=$(if $(filter true,$(UNPAUSE)),False,True) \
+	AIRFLOW__LOGGING__LOGGING_LEVEL=$(UP_LOG_LEVEL) \
+	AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=$(PORT) \
+	AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://127.0.0.1:$(PORT)/execution/ \
 	$(BIN)/airflow standalone
 
 lint: install

@@ -89,7 +89,8 @@ def test_failed_writes_the_record_then_fails_without_retry(aims_env):
     assert record.status == Status.failed
     assert not ctx["outlet_events"]  # no Asset event for data that fell short
     # A red task says where its evidence is (the XCom tab), so nobody searches the store for it.
-    assert ctx["ti"].pushed["record"] == {"record": record.key, "status": "failed"}
+    assert ctx["ti"].pushed["outcome"]["record"] == record.key
+    assert ctx["ti"].pushed["outcome"]["status"] == "failed"
 
 
 def test_a_job_cannot_report_controls_it_did_not_declare(aims_env):
@@ -109,6 +110,42 @@ def test_a_job_may_narrow_its_declared_controls(aims_env):
     run_job(_context(), _declared(narrow, controls=("A.7.4", "A.6.2.6")))
     _, manifest = _only_record()
     assert manifest["controls"] == ["A.7.4"]
+
+
+def test_a_failed_tasks_full_reason_is_in_an_xcom_and_the_log_not_cut_off(aims_env, caplog):
+    """Bug: the refusal reason of nonconformity_close was cut off in the UI: the whole reason stood in
+    the exception, which the task log shows as one long, unwrapped summary line. The exception now
+    stays short and names the record; the full reason is a wrapped log line and the ``outcome`` XCom
+    (with the record and its status), on failure as on error."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    reason = "closing NC-20261124-0a70c3 refused: no run of data_quality/x passed after " + "x" * 400
+
+    def refused(period: Period) -> JobResult:
+        return JobResult("c/x", Subject(), Status.failed, ("10.2",), message=reason)
+
+    ctx = _context()
+    pushed: dict = {}
+    ctx["ti"].xcom_push = lambda key, value: pushed.__setitem__(key, value)
+    with caplog.at_level("INFO", logger="aimsflow.airflow_glue"), pytest.raises(AirflowFailException) as exc:
+        run_job(ctx, refused, check="c/x", controls=("10.2",), subject=Subject())
+    record, _ = _only_record()
+    assert record.key in str(exc.value) and len(str(exc.value)) < 300 and reason not in str(exc.value)
+    assert pushed["outcome"] == {
+        "record": record.key,
+        "status": "failed",
+        "period": "2026-11-20",
+        "message": reason,
+    }
+    assert any(reason in r.getMessage() for r in caplog.records)
+
+    def broken(period: Period) -> JobResult:
+        raise RuntimeError("boom")
+
+    pushed.clear()
+    with pytest.raises(RuntimeError):
+        run_job(ctx, broken, check="c/y", controls=("10.2",), subject=Subject())
+    assert pushed["outcome"]["status"] == "error" and pushed["outcome"]["message"] == "boom"
 
 
 def test_exception_writes_an_error_record_with_secrets_redacted_and_is_reraised(aims_env):

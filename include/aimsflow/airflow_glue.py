@@ -291,16 +291,17 @@ def run_job(context: Mapping[str, Any], job: Job, **params: Any) -> dict[str, An
     if caught is not None:
         result = error_result(job, subject, caught)
         ref = write(result, error_details(caught, producer.is_final_try))
-        _note(context, ref, result)
+        _note(context, ref, period, result)
         raise caught
     assert result is not None
     ref = written[-1] if written else write(result)
     if result.status == Status.failed:
         from airflow.sdk.exceptions import AirflowFailException
 
-        _note(context, ref, result)
+        _note(context, ref, period, result)
         raise AirflowFailException(
-            f"{result.check} failed for {period.label}: {result.message} (record {ref.key})"
+            f"{result.check} failed for {period.label}: {_short(result.message)} (record {ref.key}; "
+            "full reason in XCom 'outcome')"
         )
     _emit_asset_events(context, result, period, ref, job.announces)
     return _xcom(ref, period)
@@ -325,16 +326,23 @@ def error_details(caught: BaseException, final_try: bool) -> dict[str, Any]:
     }
 
 
-def _note(context: Mapping[str, Any], ref: RecordRef, result: JobResult) -> None:
-    """Say on a failing task where its record is: an XCom ``record`` (the UI's XCom tab) and a log
-    line, so nobody has to search the store for the evidence of a red task."""
-    ti = context.get("ti")
-    try:
-        if ti is not None:
-            ti.xcom_push(key="record", value={"record": ref.key, "status": str(result.status)})
-    except Exception as exc:  # pragma: no cover - the record is written; the pointer is a convenience
-        log.warning("could not push the record key to XCom: %s", exc)
-    log.error("evidence record %s: %s (%s): %s", result.status, ref.key, result.check, result.message)
+def _note(context: Mapping[str, Any], ref: RecordRef, period: Period, result: JobResult) -> None:
+    """Say on a failing task where its record is and why: the XCom ``outcome`` (record, status,
+    period, full message; a failed task has no return value) and the full reason on its own log
+    line, which the log view wraps (it shows an exception as one unwrapped line)."""
+    push = getattr(context.get("ti"), "xcom_push", None)
+    if push is not None:
+        try:
+            push(key="outcome", value={**_xcom(ref, period), "message": result.message})
+        except Exception as exc:  # the record is written; the failure is what the task must report
+            log.warning("could not push the outcome XCom of %s: %s", ref.key, redact_text(repr(exc)))
+    log.warning(
+        "%s %s for %s: %s (record %s)", result.check, result.status, period.label, result.message, ref.key
+    )
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _emit_asset_events(

@@ -407,8 +407,7 @@ def cmd_nc_close(args: argparse.Namespace) -> int:
     }
     try:
         api.login(username, password)
-        if api.dag(dag_id).get("is_paused"):
-            print(f"note: {dag_id} is paused: the run waits until it is unpaused in the UI", file=sys.stderr)
+        api.ensure_triggerable(dag_id)
         run = api.trigger(dag_id, conf, note=f"closing {args.id} (aimsflow nc close)")
         run_id = run["dag_run_id"]
         if not args.json:

@@ -43,6 +43,7 @@ def summary_record(
     try_number: int = 1,
     controls: tuple[str, ...] = ("A.7.4",),
     period: Period | None = None,
+    ai_system: str | None = AI,
 ) -> RecordSummary:
     """An in-memory record summary (what :func:`load_summaries` returns) for pure unit tests."""
     run_after = run_after or at(day)
@@ -53,7 +54,7 @@ def summary_record(
         key=key,
         record_id=key.rsplit("/", 1)[1],
         check=check,
-        subject={"ai_system": AI, "dataset": dataset, "partition": day.isoformat()},
+        subject={"ai_system": ai_system, "dataset": dataset, "partition": day.isoformat()},
         period=period,
         status=status,
         controls=list(controls),
@@ -103,6 +104,7 @@ def write(store: LocalStorage) -> WriteRecord:
         period: Period | None = None,
         files: dict[str, bytes] | None = None,
         user: str | None = None,
+        ai_system: str | None = AI,
     ) -> RecordRef:
         run_after = run_after or at(day)
         producer = Producer(
@@ -124,7 +126,7 @@ def write(store: LocalStorage) -> WriteRecord:
                 "final_try": producer.is_final_try,
             }
         result = JobResult(
-            Subject(AI, dataset, day.isoformat() if dataset else None),
+            Subject(ai_system, dataset, day.isoformat() if dataset else None),
             status,
             check=check,
             controls=controls,
@@ -211,3 +213,22 @@ def write_config(
     )
     (folder / "risk" / "register.yaml").write_text(yaml.safe_dump({"risks": risks}, sort_keys=False))
     return folder
+
+
+def add_ai_system(folder: Path, ai_system: str, dataset: str) -> None:
+    """Add a second AI system to a config folder, with one dataset of its own (a copy of the loan
+    system's raw dataset under another id)."""
+    systems = yaml.safe_load((folder / "ai_systems.yaml").read_text())
+    systems["ai_systems"].append({**systems["ai_systems"][0], "id": ai_system, "name": ai_system})
+    (folder / "ai_systems.yaml").write_text(yaml.safe_dump(systems, sort_keys=False))
+    datasets = yaml.safe_load((folder / "datasets.yaml").read_text())
+    raw = next(d for d in datasets["datasets"] if d["id"] == RAW)
+    datasets["datasets"].append(
+        {
+            **raw,
+            "id": dataset,
+            "ai_system": ai_system,
+            "uri": raw["uri"].replace("loan_applications", dataset),
+        }
+    )
+    (folder / "datasets.yaml").write_text(yaml.safe_dump(datasets, sort_keys=False))

@@ -65,6 +65,8 @@ class FakeAirflow(BaseHTTPRequestHandler):
     calls: list[tuple[str, str, dict | None, str | None]] = []
     paused = False
     states = ["queued", "running", "failed"]
+    dag_answer = 200  # 403: alice may not see the DAG; 404: no such DAG
+    trigger_answer = 200  # 403: alice may see it but not trigger it
 
     def _reply(self, code: int, body: dict) -> None:
         data = json.dumps(body).encode()
@@ -89,12 +91,18 @@ class FakeAirflow(BaseHTTPRequestHandler):
         if self.path == "/api/v2/dags/nonconformity_close/dagRuns":
             if self.headers.get("Authorization") != "Bearer jwt-of-alice":
                 return self._reply(401, {"detail": "Not authenticated"})
+            if self.trigger_answer == 403:
+                return self._reply(403, {"detail": "Forbidden"})
             return self._reply(200, {"dag_run_id": "manual__2026-11-28T10:00:00+00:00", "state": "queued"})
         return self._reply(404, {"detail": "Not Found"})
 
     def do_GET(self):  # noqa: N802
         self._record()
         if self.path == "/api/v2/dags/nonconformity_close":
+            if self.dag_answer == 404:
+                return self._reply(404, {"detail": "The Dag with ID: `nonconformity_close` was not found"})
+            if self.dag_answer == 403:
+                return self._reply(403, {"detail": "Forbidden"})
             return self._reply(200, {"dag_id": "nonconformity_close", "is_paused": self.paused})
         if self.path.startswith("/api/v2/dags/nonconformity_close/dagRuns/manual__2026-11-28T10"):
             return self._reply(200, {"state": type(self).states.pop(0)})
@@ -109,13 +117,19 @@ def airflow(monkeypatch):
     FakeAirflow.calls = []
     FakeAirflow.paused = False
     FakeAirflow.states = ["queued", "failed"]
+    FakeAirflow.dag_answer = FakeAirflow.trigger_answer = 200
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeAirflow)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    # Bounded: the server stops by itself even if a test hangs (a test takes well under a second).
+    stop = threading.Timer(30, server.shutdown)
+    stop.daemon = True
+    stop.start()
     monkeypatch.setenv("AIMSFLOW_AIRFLOW_URL", f"http://127.0.0.1:{server.server_address[1]}")
     monkeypatch.setenv("AIMSFLOW_AIRFLOW_USERNAME", "alice")
     monkeypatch.setenv("AIMSFLOW_AIRFLOW_PASSWORD", "s3cret")
     yield FakeAirflow
+    stop.cancel()
     server.shutdown()
     server.server_close()
 
@@ -145,10 +159,9 @@ def test_nc_close_waits_for_the_outcome_and_says_when_it_was_refused(airflow, ca
     import aimsflow.risk.airflow_api as api
 
     monkeypatch.setattr(api.time, "sleep", lambda s: None)
-    airflow.paused = True
     assert main([*CLOSE, "--wait", "30"]) == 1
-    out, err = capsys.readouterr()
-    assert "is paused" in err and ": failed" in out and "refused" in out
+    out = capsys.readouterr().out
+    assert ": failed" in out and "refused" in out
     assert [c[1] for c in airflow.calls].count(
         "/api/v2/dags/nonconformity_close/dagRuns/manual__2026-11-28T10%3A00%3A00%2B00%3A00"
     ) == 2
@@ -172,3 +185,48 @@ def test_nc_close_without_a_server_is_a_clear_error(monkeypatch, capsys):
         main(CLOSE)
     assert exc.value.code == 3
     assert "POST http://127.0.0.1:9/auth/token" in capsys.readouterr().err
+
+
+TRIGGER = ("POST", "/api/v2/dags/nonconformity_close/dagRuns")
+
+
+def test_nc_close_on_a_paused_dag_fails_fast_saying_how_to_unpause(airflow, monkeypatch, capsys):
+    """Bug: ``aimsflow nc close`` on a paused DAG triggered a run that waited out ``--wait`` in the
+    queue. It now refuses before triggering, naming the reason and how to unpause."""
+    import aimsflow.risk.airflow_api as api
+
+    monkeypatch.setattr(api.time, "sleep", lambda s: pytest.fail("nc close waited on a paused DAG"))
+    airflow.paused = True
+    with pytest.raises(SystemExit) as exc:
+        main([*CLOSE, "--wait", "600"])
+    assert exc.value.code == 3
+    message = capsys.readouterr().err
+    assert "nonconformity_close is paused" in message
+    assert "airflow dags unpause nonconformity_close" in message
+    assert [c[:2] for c in airflow.calls] == [
+        ("POST", "/auth/token"),
+        ("GET", "/api/v2/dags/nonconformity_close"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [(404, "no DAG nonconformity_close"), (403, "may not read the DAG nonconformity_close")],
+)
+def test_nc_close_fails_fast_when_the_dag_is_missing_or_forbidden(airflow, answer, says, capsys):
+    """Bug: a missing DAG or a user without permission gave a bare HTTP error (or a wait); now a
+    reason and nothing triggered."""
+    airflow.dag_answer = answer
+    with pytest.raises(SystemExit) as exc:
+        main(CLOSE)
+    err = capsys.readouterr().err
+    assert exc.value.code == 3 and says in err and f"HTTP {answer}" in err
+    assert TRIGGER not in [c[:2] for c in airflow.calls]
+
+
+def test_nc_close_when_the_user_may_not_trigger_says_so(airflow, capsys):
+    airflow.trigger_answer = 403
+    with pytest.raises(SystemExit) as exc:
+        main(CLOSE)
+    err = capsys.readouterr().err
+    assert "alice may not trigger nonconformity_close" in err and "HTTP 403" in err

@@ -17,7 +17,7 @@ from aimsflow.risk.evidence import DIFF_FILE, LEDGER_FILE, SNAPSHOT_FILE
 from aimsflow.risk.job import REASSESS as _REASSESS
 from aimsflow.risk.job import reassess
 from tests.conftest import declared
-from tests.risk.conftest import CLEAN, RAW, dq_risk, write_config
+from tests.risk.conftest import AI, CLEAN, RAW, add_ai_system, dq_risk, write_config
 
 reassess = declared(_REASSESS, reassess)
 
@@ -201,3 +201,90 @@ def test_bad_configuration_is_an_error_with_every_problem(store, tmp_path):
     partial = exc.value.result
     assert partial is not None and partial.check == "risk_reassessment/reassess"
     assert {Path(s.path).name for s in partial.specs} == {"methodology.yaml", "register.yaml"}
+
+
+def _scope_signals() -> list[dict]:
+    return [
+        {
+            "id": "provenance_gaps",
+            "kind": "summary_value",
+            "check": "data_provenance/*",
+            "field": "gaps",
+            "aggregate": "share_nonzero",
+            "window_days": 30,
+            "critical": 0.05,
+            "moves": "likelihood",
+        },
+        {
+            "id": "verification_failures",
+            "kind": "status_rate",
+            "check": "evidence/verify",
+            "statuses": ["failed"],
+            "window_days": 30,
+            "critical": 0.01,
+            "moves": "likelihood",
+        },
+        {"id": "open_ncs", "kind": "open_nonconformities", "critical": 1, "moves": "impact"},
+    ]
+
+
+def test_signals_read_only_the_records_of_the_risks_ai_system(store, write, tmp_path):
+    """Bug: risk signals were not scoped to the risk's AI system, so a provenance gap in another
+    system's dataset raised the loan system's data-quality risk. Records of another AI system (by
+    subject, or by the catalog when the subject names only the dataset) are not read; store-wide
+    records (no AI system, no dataset) count for every risk whose signal selects them."""
+    other, other_ds = "credit_scoring", "credit_applications"
+    folder = write_config(
+        tmp_path / "config",
+        [
+            dq_risk(signals=_scope_signals()),
+            dq_risk(id="R-CR-01", ai_system=other, signals=_scope_signals()),
+        ],
+    )
+    add_ai_system(folder, other, other_ds)
+    prov = {"dag_id": "data_provenance", "task_id": "provenance"}
+    write(f"data_provenance/{RAW}", CLEAN_DAY, Status.passed, dataset=RAW, summary={"gaps": 0}, **prov)
+    # The other system's gaps: one record naming its AI system, one naming only its dataset (as the
+    # provenance DAG's error path writes it): the catalog says whose dataset it is.
+    write(
+        f"data_provenance/{other_ds}",
+        CLEAN_DAY,
+        Status.failed,
+        dataset=other_ds,
+        ai_system=other,
+        summary={"gaps": 2},
+        **prov,
+    )
+    write(
+        f"data_provenance/{other_ds}",
+        DEFECT_DAY,
+        Status.failed,
+        dataset=other_ds,
+        ai_system=None,
+        summary={"gaps": 1},
+        **prov,
+    )
+    verify = write(
+        "evidence/verify",
+        DEFECT_DAY,
+        Status.failed,
+        dataset=None,
+        ai_system=None,
+        controls=("7.5.3",),
+        dag_id="evidence_seal",
+        task_id="verify",
+    )
+    result = reassess(Period.days(CLEAN_DAY, DEFECT_DAY), storage=store, config_dir=folder, now=NOW)
+
+    def signals(rid: str) -> dict[str, tuple]:
+        return {s["id"]: (s["value"], s["state"], s["records"]) for s in _risk(result, rid)["signals"]}
+
+    loan, credit = signals("R-DQ-01"), signals("R-CR-01")
+    assert loan["provenance_gaps"] == (0.0, "ok", [])  # was 0.666667 critical: 2 of 3 records
+    assert credit["provenance_gaps"][:2] == (1.0, "critical") and len(credit["provenance_gaps"][2]) == 2
+    # The store-wide verification failure counts for both systems' risks.
+    assert loan["verification_failures"] == credit["verification_failures"] == (1.0, "critical", [verify.key])
+    # Nonconformities too: the other system's failures are not the loan system's (was 3 for both).
+    assert loan["open_ncs"][:2] == (1.0, "critical") and loan["open_ncs"][2] == [verify.key]
+    assert credit["open_ncs"][1] == "critical" and verify.key in credit["open_ncs"][2]
+    assert AI != other and len(credit["open_ncs"][2]) == 3

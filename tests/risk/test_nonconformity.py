@@ -8,7 +8,7 @@ import datetime as dt
 import json
 
 from aimsflow.results import Status
-from aimsflow.risk.evidence import LEDGER_FILE, load_evidence
+from aimsflow.risk.evidence import LEDGER_FILE, load_evidence, run_time
 from aimsflow.risk.job import CLOSE as _CLOSE
 from aimsflow.risk.job import close_nonconformity
 from aimsflow.risk.nonconformity import (
@@ -232,3 +232,36 @@ def test_retries_in_the_store_final_try_read_from_the_manifest(store, write):
         last = write(CHECK, D2, Status.error, try_number=n, max_tries=2, run_id=other)
     (nc,) = current_nonconformities(store)[0]
     assert [o.record for o in nc.occurrences] == [last.key] and nc.occurrences[0].status == "error"
+
+
+def test_a_rerun_of_a_period_is_the_same_occurrence():
+    """Bug: a nonconformity counted re-runs as occurrences ("4 occurrences" for 3 periods). A failing
+    re-run of a period already recorded attaches to that period's occurrence, listed as its evidence,
+    and a pass must come after the re-run to close it."""
+    a, b = failing(D1), failing(D2)
+    ledger, _ = derive_nonconformities([], marked([a, b]), frozenset())  # a reassessment records these
+    rerun = failing(D2, run_after=at(D2) + dt.timedelta(hours=5))  # D2 re-run, still failing
+    c = failing(D3)
+    later, changes = derive_nonconformities(ledger, marked([a, b, rerun, c]), frozenset())
+    (nc,) = later
+    assert len(nc.occurrences) == 3  # was 4: the re-run counted as an occurrence of its own
+    assert [o.period for o in nc.occurrences] == ["2026-11-24", "2026-11-25", "2026-11-26"]
+    assert nc.occurrences[1].records == (b.key, rerun.key)
+    assert changes.attached == {nc.id: [rerun.key, c.key]}
+    # The ledger keeps the re-run through a reassessment record, and a fresh derivation agrees.
+    again = Nonconformity.from_dict(json.loads(json.dumps(nc.as_dict())))
+    assert again.as_dict() == nc.as_dict()
+    # A ledger written before the fix (the re-run as an occurrence of its own) reads per period too.
+    old = nc.as_dict()
+    rerun_entry = {**old["occurrences"][1], "record": rerun.key, "reruns": []}
+    old["occurrences"] = [{k: v for k, v in o.items() if k != "reruns"} for o in old["occurrences"]]
+    old["occurrences"].insert(2, {k: v for k, v in rerun_entry.items() if k != "reruns"})
+    assert len(old["occurrences"]) == 4
+    assert Nonconformity.from_dict(old).occurrences[1].records == (b.key, rerun.key)
+    fresh, _ = derive_nonconformities([], marked([a, b, rerun, c]), frozenset())
+    assert [len(n.occurrences) for n in fresh] == [3]
+    # A pass between the first D2 run and its re-run proves nothing: the re-run failed after it.
+    between = summary_record(CHECK, D3, Status.passed, run_after=at(D2) + dt.timedelta(hours=2))
+    nc2 = derive_nonconformities([], marked([b, rerun]), frozenset())[0][0]
+    assert nc2.last_at == run_time(rerun) and nc2.last_record == rerun.key
+    assert closing_evidence(nc2, marked([b, rerun, between]), [Status.passed]) is None

@@ -243,3 +243,43 @@ def test_the_risk_process_never_reads_its_own_records():
         }
     )
     assert evaluate_signal(signal, inputs([own, dq(D)]), M).value == 0
+
+
+def test_inputs_scoped_to_an_ai_system_by_subject_or_by_the_catalog():
+    """Bug: signals read every AI system's records (another system's provenance gap raised the loan
+    system's risk). Scoped inputs keep the system's records (by subject, or by the catalog when the
+    subject names only the dataset) and store-wide ones; nonconformities the same way."""
+    ours = dq(D)
+    by_catalog = summary_record(
+        f"data_quality/{CLEAN}", D - dt.timedelta(days=1), dataset=CLEAN, ai_system=None
+    )
+    theirs = summary_record(
+        "data_quality/credit", D, Status.failed, dataset="credit", ai_system="credit_scoring"
+    )
+    # A dataset the catalog does not know, without an AI system, belongs to no system.
+    unknown = summary_record("data_quality/gone", D, Status.failed, dataset="gone", ai_system=None)
+    store_wide = summary_record("evidence/verify", D, Status.failed, dataset=None, ai_system=None)
+    records = [ours, by_catalog, theirs, unknown, store_wide]
+    ledger, _ = derive_nonconformities([], marked(records), frozenset())
+    systems = {CLEAN: "loan_approval", "credit": "credit_scoring"}
+    loan = inputs(records, ncs=ledger).for_ai_system("loan_approval", systems)
+    assert {r.key for r in loan.current} == {ours.key, by_catalog.key, store_wide.key}
+    assert [nc.cause.check for nc in loan.nonconformities] == ["evidence/verify"]
+    credit = inputs(records, ncs=ledger).for_ai_system("credit_scoring", systems)
+    assert {r.key for r in credit.current} == {theirs.key, store_wide.key}
+    assert sorted(nc.cause.check for nc in credit.nonconformities) == [
+        "data_quality/credit",
+        "evidence/verify",
+    ]
+    signal = StatusRateSignal.model_validate(
+        {
+            "id": "all",
+            "kind": "status_rate",
+            "check": "data_quality/*",
+            "window_days": 3,
+            "critical": 0.5,
+            "moves": "likelihood",
+        }
+    )
+    assert evaluate_signal(signal, loan, M).value == 0  # unscoped: 2 of 4 failed
+    assert evaluate_signal(signal, inputs(records), M).value == 0.5

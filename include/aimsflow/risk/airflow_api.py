@@ -3,6 +3,10 @@
 ``conf`` (``POST /api/v2/dags/{dag_id}/dagRuns``) and follow it. The person who logs in is the one
 the run's records name (``triggered_by.user``); the signing key stays with the workers.
 
+Before triggering, :meth:`AirflowApi.ensure_triggerable` refuses a DAG that is missing, hidden from
+the user (HTTP 404/403) or paused: a run of a paused DAG would sit queued until someone unpauses it,
+and the caller would wait out its timeout without learning why.
+
 Options (environment): ``AIMSFLOW_AIRFLOW_URL`` (default ``http://127.0.0.1:8080``),
 ``AIMSFLOW_AIRFLOW_USERNAME``, ``AIMSFLOW_AIRFLOW_PASSWORD`` (else asked for on the terminal).
 """
@@ -22,7 +26,12 @@ TERMINAL_STATES = frozenset({"success", "failed"})
 
 
 class AirflowApiError(RuntimeError):
-    """The API refused or failed; the message names the endpoint and Airflow's answer."""
+    """The API refused or failed; the message names the endpoint and Airflow's answer, ``status`` its
+    HTTP status (None when there was no answer)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass
@@ -31,6 +40,7 @@ class AirflowApi:
     opener: Callable[..., Any] = urllib.request.urlopen
     token: str | None = None
     timeout: float = 30.0
+    username: str | None = None
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -43,7 +53,7 @@ class AirflowApi:
                 raw = response.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode(errors="replace")[:500]
-            raise AirflowApiError(f"{method} {path}: HTTP {exc.code}: {detail}") from None
+            raise AirflowApiError(f"{method} {path}: HTTP {exc.code}: {detail}", exc.code) from None
         except urllib.error.URLError as exc:
             raise AirflowApiError(f"{method} {self.base_url}{path}: {exc.reason}") from None
         return json.loads(raw) if raw else None
@@ -54,15 +64,51 @@ class AirflowApi:
         if not token:
             raise AirflowApiError("POST /auth/token: no access_token in the answer")
         self.token = token
+        self.username = username
 
     def dag(self, dag_id: str) -> dict[str, Any]:
         return self._call("GET", f"/api/v2/dags/{urllib.parse.quote(dag_id)}")
+
+    def ensure_triggerable(self, dag_id: str) -> dict[str, Any]:
+        """The DAG's details when a run of it would start now; else :class:`AirflowApiError` saying why
+        and what to do (no such DAG, no permission to see it, paused)."""
+        who = self.username or "the logged-in user"
+        try:
+            dag = self.dag(dag_id)
+        except AirflowApiError as exc:
+            if exc.status == 404:
+                raise AirflowApiError(
+                    f"no DAG {dag_id} in the Airflow at {self.base_url} (is it the one running aimsflow's "
+                    f"dags/ folder? `airflow dags list-import-errors` shows DAGs that failed to parse): {exc}",
+                    404,
+                ) from None
+            if exc.status == 403:
+                raise AirflowApiError(
+                    f"{who} may not read the DAG {dag_id}: ask an Airflow admin for permission to read and "
+                    f"trigger it: {exc}",
+                    403,
+                ) from None
+            raise
+        if dag.get("is_paused"):
+            raise AirflowApiError(
+                f"{dag_id} is paused: a run would wait in the queue until it is unpaused. Unpause it with "
+                f"the toggle in the Airflow UI or `airflow dags unpause {dag_id}`, then run this again"
+            )
+        return dag
 
     def trigger(self, dag_id: str, conf: dict[str, Any], note: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"logical_date": None, "conf": conf}
         if note:
             body["note"] = note
-        return self._call("POST", f"/api/v2/dags/{urllib.parse.quote(dag_id)}/dagRuns", body)
+        try:
+            return self._call("POST", f"/api/v2/dags/{urllib.parse.quote(dag_id)}/dagRuns", body)
+        except AirflowApiError as exc:
+            if exc.status == 403:
+                who = self.username or "the logged-in user"
+                raise AirflowApiError(
+                    f"{who} may not trigger {dag_id}: ask an Airflow admin for permission: {exc}", 403
+                ) from None
+            raise
 
     def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         path = f"/api/v2/dags/{urllib.parse.quote(dag_id)}/dagRuns/{urllib.parse.quote(run_id, safe='')}"
@@ -74,7 +120,7 @@ class AirflowApi:
         run_id: str,
         timeout: float,
         poll: float = 2.0,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> dict[str, Any]:
         """Poll the run until it ends or ``timeout`` seconds pass; returns the last answer."""
         deadline = time.monotonic() + timeout
@@ -82,4 +128,4 @@ class AirflowApi:
             run = self.dag_run(dag_id, run_id)
             if run.get("state") in TERMINAL_STATES or time.monotonic() >= deadline:
                 return run
-            sleep(poll)
+            (sleep or time.sleep)(poll)  # looked up per call, so a test can replace time.sleep

@@ -149,10 +149,12 @@ def reassess(
     )
 
     inputs = SignalInputs(evidence.current, ledger, period, as_of)
-    assessments = [
-        score_risk(risk, [evaluate_signal(s, inputs, m) for s in risk.signals], m, period, as_of)
-        for risk in cfg.risks
-    ]
+    dataset_systems = {d.id: d.ai_system for d in cfg.inventory.datasets.values()}
+    assessments = []
+    for risk in cfg.risks:
+        scoped = inputs.for_ai_system(risk.ai_system, dataset_systems)
+        signals = [evaluate_signal(s, scoped, m) for s in risk.signals]
+        assessments.append(score_risk(risk, signals, m, period, as_of))
     prev_key, previous = previous_snapshot(storage, evidence, period)
     open_ncs = [nc for nc in ledger if nc.is_open]
     snapshot = snapshot_document(cfg, assessments, period, as_of, len(open_ncs))
@@ -291,7 +293,7 @@ def close_nonconformity(
         statuses = "/".join(str(s) for s in methodology.nonconformities.closing_statuses)
         return refuse(
             f"no run of {nc.cause.label()} {statuses} after the last occurrence "
-            f"({nc.occurrences[-1].record}, run at {nc.last_at.isoformat()})"
+            f"({nc.last_record}, run at {nc.last_at.isoformat()})"
         )
     summary = {
         **request,
@@ -306,7 +308,7 @@ def close_nonconformity(
         files={"closure.json": _json(summary)},
         inputs=[
             _record_ref(storage, key)
-            for key in (passed.key, *(o.record for o in nc.occurrences))
+            for key in (passed.key, *nc.records)
             if storage.exists(f"{key}/{MANIFEST}")  # a record may have been disposed of since
         ],
         specs=specs,

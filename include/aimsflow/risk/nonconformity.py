@@ -3,6 +3,8 @@
 * A current ``failed`` verdict, or a current ``error`` on a final try, is an *occurrence*. Its
   *cause* is the record's check and subject (AI system, dataset): the partition is where it
   happened, not why, so daily failures of one check on one dataset are one nonconformity.
+* Occurrences count per period: a failing re-run of a period that already has an occurrence is
+  evidence of that occurrence (listed in its ``reruns``), not another one.
 * An occurrence whose cause has an open nonconformity attaches to it; otherwise it opens one. A
   record is attached at most once, ever: a closed nonconformity is never reopened by its own
   occurrences, and a new failure after the closure opens a new one.
@@ -24,7 +26,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aimsflow.evidence.listing import RecordSummary
@@ -61,31 +63,82 @@ class Cause:
 
 
 @dataclass(frozen=True)
+class Rerun:
+    """A later failing run of an occurrence's period: more evidence of the same occurrence."""
+
+    record: str
+    status: str
+    at: dt.datetime
+
+    def as_dict(self) -> dict[str, str]:
+        return {"record": self.record, "status": self.status, "at": self.at.isoformat()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Rerun:
+        return cls(d["record"], d["status"], dt.datetime.fromisoformat(d["at"]))
+
+
+@dataclass(frozen=True)
 class Occurrence:
+    """One period in which the cause failed: its first failing record and any failing re-runs."""
+
     record: str
     period: str
     status: str
-    at: dt.datetime  # when its run happened
+    at: dt.datetime  # when its first failing run happened
     period_start: dt.datetime
+    reruns: tuple[Rerun, ...] = ()
 
     @classmethod
     def of(cls, record: RecordSummary) -> Occurrence:
         return cls(record.key, record.period.label, str(record.status), run_time(record), record.period.start)
 
-    def as_dict(self) -> dict[str, str]:
+    @property
+    def records(self) -> tuple[str, ...]:
+        return (self.record, *(r.record for r in self.reruns))
+
+    @property
+    def last_at(self) -> dt.datetime:
+        """When the period last failed (its latest failing run)."""
+        return max([self.at, *(r.at for r in self.reruns)])
+
+    @property
+    def last_record(self) -> str:
+        return max([(self.at, self.record), *((r.at, r.record) for r in self.reruns)])[1]
+
+    def with_rerun(self, record: RecordSummary) -> Occurrence:
+        return replace(self, reruns=(*self.reruns, Rerun(record.key, str(record.status), run_time(record))))
+
+    def as_dict(self) -> dict[str, Any]:
         return {
             "record": self.record,
             "period": self.period,
             "period_start": self.period_start.isoformat(),
             "status": self.status,
             "at": self.at.isoformat(),
+            "reruns": [r.as_dict() for r in self.reruns],
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Occurrence:
         at = dt.datetime.fromisoformat
         start = at(d["period_start"]) if "period_start" in d else parse_period(d["period"]).start
-        return cls(d["record"], d["period"], d["status"], at(d["at"]), start)
+        reruns = tuple(Rerun.from_dict(r) for r in d.get("reruns", []))
+        return cls(d["record"], d["period"], d["status"], at(d["at"]), start, reruns)
+
+
+def _per_period(occurrences: Iterable[Occurrence]) -> list[Occurrence]:
+    """One occurrence per period, later ones of the same period folded in as re-runs (ledgers written
+    before occurrences counted per period listed a re-run as an occurrence of its own)."""
+    folded: dict[str, Occurrence] = {}
+    for o in occurrences:
+        first = folded.get(o.period)
+        if first is None:
+            folded[o.period] = o
+            continue
+        extra = (Rerun(o.record, o.status, o.at), *o.reruns)
+        folded[o.period] = replace(first, reruns=(*first.reruns, *extra))
+    return list(folded.values())
 
 
 @dataclass(frozen=True)
@@ -140,7 +193,26 @@ class Nonconformity:
 
     @property
     def last_at(self) -> dt.datetime:
-        return max(o.at for o in self.occurrences)
+        """When the cause last failed (re-runs included)."""
+        return max(o.last_at for o in self.occurrences)
+
+    @property
+    def last_record(self) -> str:
+        """The record of that latest failing run."""
+        return max(self.occurrences, key=lambda o: o.last_at).last_record
+
+    @property
+    def records(self) -> tuple[str, ...]:
+        """Every failing record of every occurrence."""
+        return tuple(k for o in self.occurrences for k in o.records)
+
+    def attach(self, record: RecordSummary) -> None:
+        """Add a failing record: a re-run of a period already listed, or a new occurrence."""
+        for i, o in enumerate(self.occurrences):
+            if o.period == record.period.label:
+                self.occurrences[i] = o.with_rerun(record)
+                return
+        self.occurrences.append(Occurrence.of(record))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -159,7 +231,7 @@ class Nonconformity:
         return cls(
             d["id"],
             Cause(c["check"], c.get("ai_system"), c.get("dataset")),
-            [Occurrence.from_dict(o) for o in d["occurrences"]],
+            _per_period(Occurrence.from_dict(o) for o in d["occurrences"]),
             Closure.from_dict(d["closure"]) if d.get("closure") else None,
         )
 
@@ -216,7 +288,7 @@ def derive_nonconformities(
     and what changed against ``previous``.
     """
     ledger = {nc.id: Nonconformity(nc.id, nc.cause, list(nc.occurrences), nc.closure) for nc in previous}
-    attached = {o.record for nc in ledger.values() for o in nc.occurrences}
+    attached = {k for nc in ledger.values() for k in nc.records}
     applied = {nc.closure.record for nc in ledger.values() if nc.closure}
     changes = LedgerChanges()
     events: list[tuple[dt.datetime, int, str, Any]] = []
@@ -230,15 +302,15 @@ def derive_nonconformities(
             events.append((closure.closed_at, 1, closure.record, (nc_id, closure)))
     for _, kind, _, item in sorted(events, key=lambda e: e[:3]):
         if kind == 0:
-            occurrence, cause = Occurrence.of(item), Cause.of(item)
+            cause = Cause.of(item)
             target = next((nc for nc in ledger.values() if nc.cause == cause and nc.is_open), None)
             if target is None:
-                target = Nonconformity(nonconformity_id(cause, occurrence), cause)
+                target = Nonconformity(nonconformity_id(cause, Occurrence.of(item)), cause)
                 ledger[target.id] = target
                 changes.opened.append(target.id)
             elif target.id not in changes.opened:
-                changes.attached.setdefault(target.id, []).append(occurrence.record)
-            target.occurrences.append(occurrence)
+                changes.attached.setdefault(target.id, []).append(item.key)
+            target.attach(item)
         else:
             nc_id, closure = item
             nc = ledger.get(nc_id)
@@ -255,13 +327,13 @@ def closing_evidence(
     and subject, with a closing status, on data no older than that occurrence's (a backfill of an
     earlier day proves nothing about the correction); None when there is none: closing is refused."""
     statuses = set(closing_statuses)
-    last = max(nc.occurrences, key=lambda o: o.at)
+    last = max(nc.occurrences, key=lambda o: o.last_at)
     later = [
         r
         for r in records
         if Cause.of(r) == nc.cause
         and r.status in statuses
-        and run_time(r) > last.at
+        and run_time(r) > last.last_at
         and r.period.start >= last.period_start
     ]
     return max(later, key=lambda r: r.order, default=None)

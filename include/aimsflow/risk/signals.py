@@ -5,6 +5,11 @@ and period) whose period overlaps its own window, ``[period end - window_days, p
 selects records by check id (or glob, e.g. ``bias_assessment/*``) and optionally by dataset. A new
 check plugs in by naming it here: nothing is specific to a check beyond its id and summary fields.
 
+A risk names its AI system, and its signals read only that system's evidence
+(:meth:`SignalInputs.for_ai_system`): records and nonconformities whose subject names the system, or
+a dataset the catalog gives to it. Store-wide records (no AI system, no dataset: the verification
+of the store, retention) belong to every system and count wherever a signal selects them.
+
 States: ``ok``, ``warning``, ``critical`` (thresholds reached: ``above`` signals at or over the
 threshold, ``below`` signals at or under it) and ``no_data`` (no evidence in the window). Each result
 names the records that drove its state.
@@ -14,8 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aimsflow.evidence.listing import RecordSummary
@@ -71,6 +76,25 @@ class SignalInputs:
     nonconformities: Sequence[Nonconformity]
     period: Period
     as_of: dt.datetime
+
+    def for_ai_system(self, ai_system: str, dataset_systems: Mapping[str, str]) -> SignalInputs:
+        """What a risk of ``ai_system`` reads; ``dataset_systems`` maps dataset id -> AI system (the
+        catalog), for subjects that name only their dataset."""
+
+        def belongs(system: str | None, dataset: str | None) -> bool:
+            if system is None and dataset is None:
+                return True  # store-wide: every system's evidence
+            return system == ai_system or (dataset is not None and dataset_systems.get(dataset) == ai_system)
+
+        return replace(
+            self,
+            current=[
+                r for r in self.current if belongs(r.subject.get("ai_system"), r.subject.get("dataset"))
+            ],
+            nonconformities=[
+                nc for nc in self.nonconformities if belongs(nc.cause.ai_system, nc.cause.dataset)
+            ],
+        )
 
 
 def window_of(period: Period, days: int) -> Period:
@@ -263,7 +287,7 @@ def _open_nonconformities(
     detail = f"{len(hits)} nonconformit{'y' if len(hits) == 1 else 'ies'} of {s.check}{age}"
     if hits:
         detail += ": " + ", ".join(nc.id for nc in hits[:_SHOWN])
-    records = tuple(sorted(o.record for nc in hits for o in nc.occurrences))
+    records = tuple(sorted(k for nc in hits for k in nc.records))
     return value, state, records, detail + _bound(s, state)
 
 
