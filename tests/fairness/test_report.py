@@ -17,6 +17,7 @@ from aimsflow.fairness.metrics import BASE_RATE, MISSING_GROUP, compute_group_me
 from aimsflow.fairness.policy import FairnessPolicy, evaluate, load_fairness_policy
 from aimsflow.fairness.report import base_rate_chart_png, report_to_json, summary_markdown
 from aimsflow.results import JobError, SpecRef, Status
+from tests._markdown import assert_rectangular
 from tests.conftest import declared
 from tests.fairness._frames import make_frame
 
@@ -128,6 +129,18 @@ def test_markdown_summary(biased, policy):
     assert "**Result: failed**" in text and "## Breaches" in text
     assert "| non-binary | suppressed (< 30) | suppressed |" in text
     assert "demographic_parity_ratio | sex | base_rate" in text
+
+
+def test_breach_table_keeps_an_intersection_name_in_one_cell(biased, policy):
+    """Bug: the intersection ``sex|ethnicity`` went into the breach table unescaped, so its pipe split
+    the row into an extra column and every cell after it moved one column to the right."""
+    report = compute_group_metrics(biased, ["sex", "ethnicity"], "label", depth=2, min_group_size=30)
+    text = summary_markdown(report, evaluate(report, policy), policy)
+    breaches = assert_rectangular(text)[0]
+    assert breaches[0] == ["threshold", "grouping", "figure", "value", "bound", "detail"]
+    rows = [row for row in breaches[1:] if row[1] == "sex\\|ethnicity"]
+    assert [row[0] for row in rows] == ["demographic_parity_difference", "demographic_parity_ratio"]
+    assert all(row[2] == "base_rate" and row[4] in ("<= 0.1", ">= 0.8") for row in rows)
 
 
 def test_chart_is_a_png(biased, policy):

@@ -229,4 +229,5 @@ def test_nc_close_when_the_user_may_not_trigger_says_so(airflow, capsys):
     with pytest.raises(SystemExit) as exc:
         main(CLOSE)
     err = capsys.readouterr().err
+    assert exc.value.code == 3
     assert "alice may not trigger nonconformity_close" in err and "HTTP 403" in err

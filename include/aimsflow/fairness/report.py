@@ -10,6 +10,7 @@ from typing import Any
 
 from aimsflow.fairness.metrics import BASE_RATE, FairnessReport, GroupingResult, MetricResult, Value
 from aimsflow.fairness.policy import FairnessPolicy, Outcome, Verdict
+from aimsflow.render import md_cell, md_table
 
 SCHEMA = "aimsflow.fairness/1"
 
@@ -100,6 +101,13 @@ def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:.4f}"
 
 
+def _shown(value: Any) -> str:
+    """A verdict's value as the summary shows it: 4 decimals, or "suppressed" for a small group."""
+    if isinstance(value, dict):
+        return "suppressed"
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
 def summary_markdown(
     report: FairnessReport,
     verdicts: Sequence[Verdict],
@@ -127,24 +135,22 @@ def summary_markdown(
     shown = [_verdict_json(v, report, min_size) for v in verdicts]
     breaches = [v for v in shown if v["outcome"] == Outcome.breach.value]
     if breaches:
-        lines += [
-            "## Breaches",
-            "",
-            "| threshold | grouping | figure | value | bound | detail |",
-            "|---|---|---|---|---|---|",
-        ]
-        for v in breaches:
-            value = v["value"] if not isinstance(v["value"], float) else f"{v['value']:.4f}"
-            if isinstance(value, dict):
-                value = "suppressed"
-            lines.append(
-                f"| {v['threshold']} | {v['grouping']} | {v['metric']} | {value} | {v['bound']} | {v['detail']} |"
-            )
+        lines += ["## Breaches", ""]
+        lines += md_table(
+            ("threshold", "grouping", "figure", "value", "bound", "detail"),
+            (
+                (v["threshold"], v["grouping"], v["metric"], _shown(v["value"]), v["bound"], v["detail"])
+                for v in breaches
+            ),
+        )
         lines.append("")
     insufficient = [v for v in verdicts if v.outcome is Outcome.insufficient]
     if insufficient:
         lines += ["## Not assessable", ""]
-        lines += [f"- {v.threshold} for `{v.grouping}` ({v.metric}): {v.detail}" for v in insufficient[:20]]
+        lines += [
+            f"- {md_cell(v.threshold)} for {md_cell(v.grouping)} ({md_cell(v.metric)}): {md_cell(v.detail)}"
+            for v in insufficient[:20]
+        ]
         if len(insufficient) > 20:
             lines.append(f"- … and {len(insufficient) - 20} more (see metrics.json)")
         lines.append("")
@@ -154,20 +160,25 @@ def summary_markdown(
         base = grouping.metrics[BASE_RATE]
         small = grouping.small_groups(min_size)
         lines += [
-            f"### {feature}",
+            f"### {md_cell(feature)}",
             "",
             f"Demographic parity difference {_fmt(base.difference.value if base.difference and base.difference.defined else None)}, "
             f"ratio {_fmt(base.ratio.value if base.ratio and base.ratio.defined else None)}.",
             "",
-            "| group | rows | base rate |",
-            "|---|---|---|",
         ]
-        for group, value in base.by_group.items():
-            if group in small:
-                lines.append(f"| {group} | suppressed (< {min_size}) | suppressed |")
-            else:
-                rate = _fmt(value.value) if value.defined else str(value.undefined)
-                lines.append(f"| {group} | {grouping.counts[group]:,} | {rate} |")
+        lines += md_table(
+            ("group", "rows", "base rate"),
+            (
+                (group, f"suppressed (< {min_size})", "suppressed")
+                if group in small
+                else (
+                    group,
+                    f"{grouping.counts[group]:,}",
+                    _fmt(value.value) if value.defined else value.undefined,
+                )
+                for group, value in base.by_group.items()
+            ),
+        )
         lines.append("")
     return "\n".join(lines)
 

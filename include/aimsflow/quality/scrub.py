@@ -38,4 +38,18 @@ def scrub_result(result: dict[str, Any], personal: frozenset[str]) -> dict[str, 
         # the index query can re-select the rows from the source
         for key in ("unexpected_index_list", "partial_unexpected_index_list", "unexpected_index_query"):
             res.pop(key, None)
+        _scrub_exceptions(item.get("exception_info") or {})
     return out
+
+
+def _scrub_exceptions(info: dict[str, Any]) -> None:
+    """An exception raised on a personal column can quote its values ("could not convert string to
+    float: '...'"): keep only that an exception was raised, and its class (the traceback's last line
+    up to the colon)."""
+    for entry in (info, *(v for v in info.values() if isinstance(v, dict))):
+        if not entry.get("raised_exception"):
+            continue
+        last = (entry.get("exception_traceback") or "").strip().splitlines()[-1:] or [""]
+        kind = last[0].split(":", 1)[0].strip() or "exception"
+        entry["exception_message"] = f"{kind} (message withheld: personal column)"
+        entry["exception_traceback"] = MASK

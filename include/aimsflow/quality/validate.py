@@ -12,7 +12,7 @@ from aimsflow.assets import VALIDATED_ALIAS, validated_asset
 from aimsflow.catalog import ColumnType, Dataset, Inventory, Role
 from aimsflow.configfile import config_path
 from aimsflow.lineage.events import assertions_from_gx
-from aimsflow.quality.drift import compare, drift_summary, load_drift_policy
+from aimsflow.quality.drift import compare, drift_summary, load_drift_policy, not_compared
 from aimsflow.quality.html import render_validation_html
 from aimsflow.quality.loading import BadInput, read_partition
 from aimsflow.quality.scrub import scrub_result
@@ -34,12 +34,16 @@ def _rows(scrubbed: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for item in scrubbed.get("results", []):
         config, res = item.get("expectation_config", {}), item.get("result") or {}
-        exc = item.get("exception_info") or {}
         row = {
             "type": config.get("type"),
             "column": ",".join(expectation_columns(config)) or None,
             "severity": str(config.get("severity") or "critical"),
             "success": bool(item.get("success")),
+            # the suite's own limits, for validation.html to say what was expected
+            "kwargs": {k: v for k, v in (config.get("kwargs") or {}).items() if k != "batch_id"},
+            "notes": (config.get("meta") or {}).get("notes"),
+            "element_count": res.get("element_count"),
+            "missing_count": res.get("missing_count"),
             "unexpected_count": res.get("unexpected_count"),
             "unexpected_percent": round(res["unexpected_percent"], 4)
             if res.get("unexpected_percent") is not None
@@ -47,10 +51,20 @@ def _rows(scrubbed: dict[str, Any]) -> list[dict[str, Any]]:
             "sample": (res.get("partial_unexpected_list") or [])[:5],
             "observed_value": res.get("observed_value"),
         }
-        if exc.get("raised_exception"):
-            row["error"] = str(exc.get("exception_message"))[:300]
+        message = exception_message(item.get("exception_info") or {})
+        if message is not None:
+            row["error"] = f"not evaluated: {message}"[:300]
         rows.append(row)
     return rows
+
+
+def exception_message(info: dict[str, Any]) -> str | None:
+    """The message of an exception GX caught while evaluating an expectation, or None. GX 1.x puts
+    it at the top level or, when a metric failed, under one key per metric configuration."""
+    for entry in (info, *(v for v in info.values() if isinstance(v, dict))):
+        if entry.get("raised_exception"):
+            return str(entry.get("exception_message") or "exception without a message")
+    return None
 
 
 def _type_ok(dtype: Any, declared: ColumnType, csv: bool) -> bool:
@@ -135,6 +149,8 @@ def validate_partition(
             "column": ",".join(expectation_columns(e)),
             "severity": e.get("severity", "critical"),
             "success": False,
+            "kwargs": e.get("kwargs") or {},
+            "notes": (e.get("meta") or {}).get("notes"),
             "error": "column missing from the data",
         }
         for e in skipped
@@ -146,6 +162,7 @@ def validate_partition(
             "column": p["column"],
             "severity": "critical",
             "success": False,
+            "kwargs": {"type": p["declared"]},
             "observed_value": p["observed"],
             "error": f"declared {p['declared']}, found {p['observed']}",
         }
@@ -164,6 +181,8 @@ def validate_partition(
         "expectations_failed": len(failed),
         "failed_by_severity": by_severity,
         "missing_columns": missing,
+        "undeclared_columns": sorted(set(frame.columns) - set(dataset.columns)),
+        "declared_type_problems": type_problems,
         "failed_expectations": [
             {k: r.get(k) for k in ("type", "column", "severity", "unexpected_count", "sample", "error")}
             for r in failed
@@ -184,7 +203,12 @@ def validate_partition(
             numeric = {
                 c for c, col in dataset.columns.items() if col.type in (ColumnType.integer, ColumnType.float)
             }
-            drift = drift_summary(compare(frame, reference.frame, numeric, policy), reference.ref.uri)
+            drift = drift_summary(
+                compare(frame, reference.frame, numeric, policy),
+                reference.ref.uri,
+                policy,
+                not_compared(frame, reference.frame, numeric, policy),
+            )
             summary["drift"] = drift
             files["drift.json"] = _json(drift)
             base.inputs.append(reference.ref)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-
-def _cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+from aimsflow.render import md_cell, md_table
 
 
 def report_markdown(
@@ -21,15 +19,21 @@ def report_markdown(
         f"{m['max_acceptable']}. Register SHA-256 `{snapshot['register']['sha256'][:16]}...`, methodology "
         f"`{m['sha256'][:16]}...`.",
         "",
-        "| risk | category | assessed | current | level | flags |",
-        "|---|---|---|---|---|---|",
     ]
-    for r in snapshot["risks"]:
-        a, c = r["assessed"], r["current"]
-        lines.append(
-            f"| {r['id']} {_cell(r['title'])} | {r['category']} | {a['likelihood']}x{a['impact']}={a['score']} "
-            f"| {c['likelihood']}x{c['impact']}={c['score']} | {c['level']} | {', '.join(r['flags']) or '-'} |"
-        )
+    lines += md_table(
+        ("risk", "category", "assessed", "current", "level", "flags"),
+        (
+            (
+                f"{r['id']} {r['title']}",
+                r["category"],
+                f"{r['assessed']['likelihood']}x{r['assessed']['impact']}={r['assessed']['score']}",
+                f"{r['current']['likelihood']}x{r['current']['impact']}={r['current']['score']}",
+                r["current"]["level"],
+                ", ".join(r["flags"]) or "-",
+            )
+            for r in snapshot["risks"]
+        ),
+    )
     lines += [
         "",
         "## Changes since "
@@ -41,9 +45,9 @@ def report_markdown(
     for change in diff["risks"]:
         lines += ["", f"### {change['id']} ({change['change']})"]
         for name, ft in change["fields"].items():
-            lines.append(f"* {name}: {ft['from']} -> {ft['to']}")
+            lines.append(f"* {name}: {md_cell(ft['from'])} -> {md_cell(ft['to'])}")
         for why in change["why"]:
-            lines.append(f"* {_cell(why)}")
+            lines.append(f"* {md_cell(why)}")
         for key in change["records"]:
             lines.append(f"  * record `{key}`")
     open_ncs = [nc for nc in ledger["nonconformities"] if nc["status"] == "open"]
