@@ -218,8 +218,9 @@ class Dataset(_Model):
     def _moved(cls, value: Any, info: ValidationInfo) -> Any:
         if value is not None:
             system = info.data.get("ai_system", "<ai_system>")
+            dataset = info.data.get("id", "<dataset id>")
             raise ValueError(
-                f"min_group_size moved to the fairness policy: set `datasets: {{<this dataset id>: "
+                f"min_group_size moved to the fairness policy: set `datasets: {{{dataset}: "
                 f"{{min_group_size: {value}}}}}` in policies/fairness/{system}.yaml"
             )
         return value
@@ -257,9 +258,9 @@ class Dataset(_Model):
         """Numeric sensitive features without bins: every distinct value would be its own group."""
         return [
             f"dataset {self.id!r}: sensitive feature {name!r} is declared {col.type.value} but has no "
-            f"bins, so every distinct value would be its own group; add band edges to the column, "
-            f"e.g. `{name}: {{type: {col.type.value}, bins: [18, 25, 35, 50, 65]}}` (bands <18, "
-            f"18-24, ..., 65+), or `categorical: true` if its values are codes"
+            f"bins, so every distinct value would be its own group; add band edges to columns.{name}, "
+            f"e.g. `bins: [18, 25, 35, 50, 65]` (bands <18, 18-24, ..., 65+), or `categorical: true` "
+            "if its values are codes"
             for name in self.sensitive_features
             if (col := self.columns[name]).type in NUMERIC_TYPES and col.bins is None and not col.categorical
         ]
