@@ -103,7 +103,7 @@ class Column(_Model):
     # first edge are "<18"; NaN, None and ±inf are "missing". ``labels`` names the bands from the
     # first edge on (one per edge). ``categorical: true`` keeps a numeric column's values as groups
     # (codes such as a passenger class 1/2/3), never bands.
-    bins: list[float] | None = Field(default=None, min_length=1)
+    bins: list[int | float] | None = Field(default=None, min_length=1)
     labels: list[str] | None = None
     categorical: bool = False
 
@@ -118,7 +118,7 @@ class Column(_Model):
 
     @field_validator("bins")
     @classmethod
-    def _increasing(cls, bins: list[float] | None) -> list[float] | None:
+    def _increasing(cls, bins: list[int | float] | None) -> list[int | float] | None:
         if bins is None:
             return bins
         if not all(math.isfinite(b) for b in bins):

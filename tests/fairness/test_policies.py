@@ -338,8 +338,8 @@ def test_the_hash_is_of_the_bytes_validated(tmp_path, monkeypatch):
     path = policy_dir(config) / "credit_scoring.yaml"
     real = module.read_mapping
 
-    def read_then_edit(p, what):
-        doc = real(p, what)
+    def read_then_edit(p, *args, **kwargs):
+        doc = real(p, *args, **kwargs)
         if Path(p) == path:
             path.write_text(path.read_text() + "# edited\n")
         return doc

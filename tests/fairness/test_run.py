@@ -122,3 +122,39 @@ def test_a_new_training_dataset_is_onboarded_by_configuration_only(data, tmp_pat
     assert result.summary["min_group_size"] == 2
     assert json.loads(result.files["metrics.json"])["policy"]["dataset_section"] is True
     assert result.specs[0] == SpecRef.of_file(policy)
+
+
+def test_numbers_in_a_sensitive_column_declared_string_are_an_error_record(data, tmp_path):
+    """The catalog cannot see that a CSV column declared ``string`` holds ages: the assessment does,
+    and refuses it naming dataset, column and what to add, with the catalog among the specs."""
+    config = tmp_path / "config"
+    shutil.copytree(PROJECT / "include" / "config", config)
+    with (config / "datasets.yaml").open("a") as fh:
+        fh.write(
+            """
+  - id: age_training
+    uri: "{data}/age/date={date}.csv"
+    format: csv
+    owner: ds@example.com
+    ai_system: loan_approval
+    role: train
+    label_column: approved
+    sensitive_features: [owner_age]
+    data_class: training_data
+    provenance: {source: test, collection_method: test, legal_basis: test}
+    columns:
+      owner_age: {type: string}
+      approved: {type: integer}
+"""
+        )
+    inventory = load_inventory(config)
+    (data / "age").mkdir()
+    (data / f"age/date={DAY}.csv").write_text("owner_age,approved\n23,1\n41,0\n67,1\n35,0\n")
+    with pytest.raises(
+        JobError, match=r"age_training \(.*\): sensitive feature 'owner_age' is numeric"
+    ) as err:
+        assess_pair(inventory, "age_training", Period.day(DAY), data)
+    assert "columns.owner_age" in str(err.value) and "bins: [18, 25" in str(err.value)
+    result = err.value.result
+    assert result.status is Status.error and result.check == "bias_assessment/age_training"
+    assert [s.path.rsplit("/", 1)[-1] for s in result.specs] == ["loan_approval.yaml", "datasets.yaml"]

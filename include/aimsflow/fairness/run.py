@@ -54,14 +54,20 @@ def assess_pair(
     absent = [c for c in [dataset.label_column, *dataset.sensitive_features] if c not in frame.columns]
     if absent:
         raise JobError(f"{partition.path}: sensitive/label column(s) {absent} missing from the data", base)
-    result = assess_training_set(
-        frame,
-        dataset,
-        policy,
-        spec,
-        partition=day.isoformat(),
-        predictions=dataset.predictions,
-        inputs=[partition.ref],
-    )
-    result.specs.append(SpecRef.of_file(inventory.files["datasets"]))
+    catalog = SpecRef.of_file(inventory.files["datasets"])  # its bins and sensitive features
+    try:
+        result = assess_training_set(
+            frame,
+            dataset,
+            policy,
+            spec,
+            partition=day.isoformat(),
+            predictions=dataset.predictions,
+            inputs=[partition.ref],
+        )
+    except JobError as exc:
+        if exc.result is not None:
+            exc.result.specs.append(catalog)
+        raise
+    result.specs.append(catalog)
     return result
