@@ -16,7 +16,7 @@ from aimsflow.fairness.bands import cut, grouped
 from aimsflow.fairness.metrics import BASE_RATE, MISSING_GROUP
 from aimsflow.results import JobError, SpecRef, Status
 from tests.fairness._frames import make_frame
-from tests.fairness._reference import assert_matches_fairlearn
+from tests.fairness._reference import assert_matches_fairlearn, reference_band
 
 POLICY = (
     Path(__file__).resolve().parents[2]
@@ -57,15 +57,7 @@ def _ages(n: int = 3_000, seed: int = 0) -> pd.DataFrame:
 
 
 def _reference_band(value: object) -> str | None:
-    """The band of one value the plain way, independent of pd.cut: [a, b) bands, None for missing."""
-    if value is None or pd.isna(value) or not np.isfinite(float(value)):
-        return None
-    if value < EDGES[0]:
-        return f"<{EDGES[0]}"
-    start = max(i for i, e in enumerate(EDGES) if value >= e)
-    if start == len(EDGES) - 1:
-        return f"{EDGES[-1]}+"
-    return f"{EDGES[start]}-{EDGES[start + 1] - 1}"
+    return reference_band(value, EDGES)
 
 
 def test_numeric_sensitive_feature_without_bins_is_refused_at_assessment():
