@@ -211,7 +211,7 @@ class Dataset(_Model):
     reference_shares: dict[str, dict[str, float]] | None = None
     # Moved to the AI system's fairness policy (a policy choice, not a fact about the data); kept
     # as a field only to say where it went.
-    min_group_size: Any = None
+    min_group_size: Any = Field(default=None, description="moved to policies/fairness/<ai_system>.yaml")
 
     @field_validator("min_group_size")
     @classmethod
