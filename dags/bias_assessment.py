@@ -9,9 +9,10 @@ group against the catalog's reference population, label base rate, demographic p
 and ratio, missing-value rates; with a predictions column also selection rate, TPR, FPR, accuracy and
 equalized odds. Computed with one groupby per grouping, equal to fairlearn's MetricFrame.
 
-Thresholds come from `include/config/policies/fairness.yaml` (four-fifths rule). Undefined figures
-are "insufficient data", never 0; any real breach makes the record `failed`. Groups below the
-minimum size are suppressed in the evidence.
+Thresholds come from the AI system's policy, `include/config/policies/fairness/<ai_system>.yaml`;
+numeric sensitive features are compared in the catalog's bands. Undefined figures are "insufficient
+data", never 0; any real breach makes the record `failed`. Groups below the minimum size are
+suppressed in the evidence.
 """
 
 from __future__ import annotations

@@ -546,3 +546,163 @@ def test_an_unknown_top_level_key_is_a_problem(tmp_path):
     )
     _points_at_its_key(problem)
     assert len(problems) == 1, problems
+
+
+# --- sensitive features: numeric ones need bins ----------------------------------------------------
+
+
+def _sensitive_age(**age: Any) -> Callable[[Docs], None]:
+    """datasets[1] (the clean applications, with an integer ``age``) assessing ``age`` as well."""
+
+    def edit(docs: Docs) -> None:
+        clean = docs["datasets"]["datasets"][1]
+        clean["sensitive_features"] = [*clean["sensitive_features"], "age"]
+        clean["columns"]["age"].update(age)
+
+    return edit
+
+
+def test_numeric_sensitive_feature_without_bins_is_refused_at_load(tmp_path):
+    """Bug: an integer ``age`` as a sensitive feature was accepted, and every distinct age became a
+    group of its own. The problem names file, dataset, column and what to add."""
+    problems = _problems(tmp_path, _sensitive_age())
+    problem = _one(problems, "datasets.yaml:", "datasets[1]: ", "'loan_applications_clean'", "'age'")
+    assert "declared integer but has no bins" in problem
+    assert "bins: [18, 25, 35, 50, 65]" in problem and "categorical: true" in problem
+    assert len(problems) == 1, problems
+
+
+def test_numeric_sensitive_feature_with_bins_or_categorical_loads(tmp_path):
+    docs = _docs()
+    _sensitive_age(bins=[18, 25, 35, 50, 65])(docs)
+    docs["datasets"]["datasets"][1]["columns"]["loan_term_months"]["categorical"] = True
+    docs["datasets"]["datasets"][1]["sensitive_features"].append("loan_term_months")
+    age = load_inventory(_write(tmp_path, docs)).dataset("loan_applications_clean").columns["age"]
+    assert age.band_labels() == ["<18", "18-24", "25-34", "35-49", "50-64", "65+"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "parts"),
+    [
+        pytest.param(
+            _set("datasets", ("datasets", 1, "columns", "sex", "bins"), [1, 2]),
+            ("datasets[1].columns.sex", "bins apply to integer and float columns, this one is string"),
+            id="bins-on-a-string-column",
+        ),
+        pytest.param(
+            _sensitive_age(bins=[18, 35, 25]),
+            ("datasets[1].columns.age.bins", "[18, 35, 25]", "strictly increasing"),
+            id="bins-not-increasing",
+        ),
+        pytest.param(
+            _sensitive_age(bins=[18, 18, 25]),
+            ("datasets[1].columns.age.bins", "strictly increasing"),
+            id="bins-repeated-edge",
+        ),
+        pytest.param(
+            _sensitive_age(bins=[18, "25"]),
+            ("datasets[1].columns.age.bins", "band edges must be numbers, got ['25']"),
+            id="bins-edge-a-string",
+        ),
+        pytest.param(
+            _sensitive_age(bins=[True, 25]),
+            ("datasets[1].columns.age.bins", "band edges must be numbers, got [True]"),
+            id="bins-edge-a-boolean",
+        ),
+        pytest.param(
+            _sensitive_age(bins=[18, float("inf")]),
+            ("datasets[1].columns.age.bins", "finite"),
+            id="bins-infinite-edge",
+        ),
+        pytest.param(
+            _sensitive_age(bins=[]),
+            ("datasets[1].columns.age.bins", "at least 1"),
+            id="bins-empty",
+        ),
+        pytest.param(
+            _sensitive_age(bins=[18, 65], labels=["adult"]),
+            ("datasets[1].columns.age", "1 label(s) for 2 band(s)"),
+            id="labels-count",
+        ),
+        pytest.param(
+            _sensitive_age(bins=[18, 65], labels=["adult", "adult"]),
+            ("datasets[1].columns.age", "['adult']", "each band needs its own name"),
+            id="labels-repeated",
+        ),
+        pytest.param(
+            _sensitive_age(bins=[18, 65], labels=["adult", "missing"]),
+            ("datasets[1].columns.age", "['missing']", "each band needs its own name"),
+            id="label-missing-is-reserved",
+        ),
+        pytest.param(
+            _sensitive_age(bins=[18, 65], labels=["adult", "65|more"]),
+            ("datasets[1].columns.age", "['65|more']", "contain '|'"),
+            id="label-with-separator",
+        ),
+        pytest.param(
+            _sensitive_age(labels=["a"]),
+            ("datasets[1].columns.age", "labels name the bands of `bins`, which is not set"),
+            id="labels-without-bins",
+        ),
+        pytest.param(
+            _sensitive_age(bins=[18, 65], categorical=True),
+            ("datasets[1].columns.age", "either binned (bins) or categorical"),
+            id="bins-and-categorical",
+        ),
+        pytest.param(
+            _set("datasets", ("datasets", 1, "columns", "age", "bins"), [18, 65]),
+            ("datasets[1]: ", "column 'age' has bins but is not a sensitive feature"),
+            id="bins-on-a-column-not-assessed",
+        ),
+        pytest.param(
+            _set("datasets", ("datasets", 2, "min_group_size"), 50),
+            (
+                "datasets[2].min_group_size",
+                "value 50",
+                "moved to the fairness policy",
+                "`datasets: {loan_training_set: {min_group_size: 50}}`",
+                "policies/fairness/loan_approval.yaml",
+            ),
+            id="min-group-size-moved-to-the-policy",
+        ),
+    ],
+)
+def test_bad_bins_are_named(tmp_path, edit, parts):
+    problems = _problems(tmp_path, edit)
+    _one(problems, "datasets.yaml:", *parts)
+    assert len(problems) == 1, problems
+
+
+def test_reference_shares_of_a_binned_feature_must_name_its_bands(tmp_path):
+    """A share for a band that does not exist (``65 +``) would show as a gap of the whole share."""
+
+    def edit(docs: Docs) -> None:
+        _sensitive_age(bins=[18, 25, 65])(docs)
+        docs["datasets"]["datasets"][1]["reference_shares"] = {"age": {"18-24": 0.2, "65 +": 0.1}}
+
+    problems = _problems(tmp_path, edit)
+    problem = _one(problems, "datasets.yaml:", "datasets[1]: ", "reference_shares.age names ['65 +']")
+    assert "['<18', '18-24', '25-64', '65+']" in problem
+    assert len(problems) == 1, problems
+
+
+@pytest.mark.parametrize(
+    ("column", "labels"),
+    [
+        (
+            {"type": "integer", "bins": [18, 25, 35, 50, 65]},
+            ["<18", "18-24", "25-34", "35-49", "50-64", "65+"],
+        ),
+        ({"type": "integer", "bins": [18, 19, 30]}, ["<18", "18", "19-29", "30+"]),
+        ({"type": "integer", "bins": [65]}, ["<65", "65+"]),
+        ({"type": "float", "bins": [18, 25]}, ["<18", "[18, 25)", "25+"]),
+        ({"type": "integer", "bins": [0.5, 2]}, ["<0.5", "[0.5, 2)", "2+"]),
+        ({"type": "float", "bins": [1000, 2500.5]}, ["<1000", "[1000, 2500.5)", "2500.5+"]),
+        ({"type": "integer", "bins": [18, 65], "labels": ["adult", "senior"]}, ["<18", "adult", "senior"]),
+        ({"type": "integer"}, []),
+    ],
+)
+def test_band_labels(column, labels):
+    from aimsflow.catalog import Column
+
+    assert Column.model_validate(column).band_labels() == labels

@@ -290,7 +290,7 @@ def _load_risk(config: Path) -> Any:
 
 
 def _load_retention(config: Path) -> Any:
-    from aimsflow.retention.jobs import load_rules
+    from aimsflow.retention.job import load_rules
 
     return load_rules(config)
 
@@ -298,7 +298,7 @@ def _load_retention(config: Path) -> Any:
 def _load_fairness(config: Path) -> Any:
     from aimsflow.fairness.policy import load_fairness_policy
 
-    return load_fairness_policy(config_path("policies", "fairness.yaml", config=config))
+    return load_fairness_policy(config_path("policies", "fairness", "loan_approval.yaml", config=config))
 
 
 def _load_drift(config: Path) -> Any:
@@ -315,7 +315,7 @@ LOADERS: dict[str, Callable[[Path], Any]] = {
     "risk/methodology.yaml": _load_risk,
     "retention/policies.yaml": _load_retention,
     "retention/legal_holds.yaml": _load_retention,
-    "policies/fairness.yaml": _load_fairness,
+    "policies/fairness/loan_approval.yaml": _load_fairness,
     "policies/drift.yaml": _load_drift,
 }
 

@@ -8,13 +8,22 @@ value and what was expected, for all problems at once rather than the first.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from aimsflow import settings
 from aimsflow.configfile import ConfigError, Document, config_path, describe, read_yaml
@@ -74,10 +83,92 @@ class ColumnType(StrEnum):
     datetime = "datetime"
 
 
+NUMERIC_TYPES = frozenset({ColumnType.integer, ColumnType.float})
+# The group of a binned value that is NaN, None or infinite: the same name as a missing value in a
+# categorical sensitive column (aimsflow.fairness.metrics.MISSING_GROUP, not imported: no pandas here).
+MISSING_BAND = "missing"
+
+
+def _edge(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
 class Column(_Model):
     type: ColumnType
     personal: bool = False
     description: str = ""
+    # Sensitive features (bias assessment): a numeric column is grouped into bands by ``bins``,
+    # strictly increasing edges, each band closed on the left and open on the right: [18, 25) is
+    # "18-24" (integer column and edges) or "[18.5, 25)"; the last edge opens "65+"; values below the
+    # first edge are "<18"; NaN, None and ±inf are "missing". ``labels`` names the bands from the
+    # first edge on (one per edge). ``categorical: true`` keeps a numeric column's values as groups
+    # (codes such as a passenger class 1/2/3), never bands.
+    bins: list[int | float] | None = Field(default=None, min_length=1)
+    labels: list[str] | None = None
+    categorical: bool = False
+
+    @field_validator("bins", mode="before")
+    @classmethod
+    def _numbers(cls, bins: Any) -> Any:
+        if isinstance(bins, list):
+            bad = [b for b in bins if isinstance(b, bool) or not isinstance(b, int | float)]
+            if bad:
+                raise ValueError(f"band edges must be numbers, got {bad}")
+        return bins
+
+    @field_validator("bins")
+    @classmethod
+    def _increasing(cls, bins: list[int | float] | None) -> list[int | float] | None:
+        if bins is None:
+            return bins
+        if not all(math.isfinite(b) for b in bins):
+            raise ValueError("band edges must be finite: the last band is open ('65+') already")
+        if any(b <= a for a, b in zip(bins, bins[1:], strict=False)):
+            raise ValueError(f"band edges must be strictly increasing, got {bins}")
+        return bins
+
+    @model_validator(mode="after")
+    def _bands(self) -> Column:
+        if self.bins is None:
+            if self.labels is not None:
+                raise ValueError("labels name the bands of `bins`, which is not set")
+            return self
+        if self.type not in NUMERIC_TYPES:
+            raise ValueError(f"bins apply to integer and float columns, this one is {self.type.value}")
+        if self.categorical:
+            raise ValueError("a column is either binned (bins) or categorical, not both")
+        if self.labels is not None:
+            if len(self.labels) != len(self.bins):
+                raise ValueError(
+                    f"{len(self.labels)} label(s) for {len(self.bins)} band(s): one label per edge, "
+                    "naming the band that starts at it"
+                )
+        names = self.band_labels()
+        clash = sorted({n for n in names if names.count(n) > 1 or n == MISSING_BAND or "|" in n})
+        if clash:
+            raise ValueError(
+                f"band labels {clash} are repeated, contain '|' or are {MISSING_BAND!r}; "
+                "each band needs its own name"
+            )
+        return self
+
+    def band_labels(self) -> list[str]:
+        """The group names of the bands, the one below the first edge first ([] without bins)."""
+        if self.bins is None:
+            return []
+        edges = self.bins
+        if self.labels is not None:
+            named = list(self.labels)
+        elif self.type == ColumnType.integer and all(float(e).is_integer() for e in edges):
+            named = [
+                _edge(a) if b - 1 == a else f"{_edge(a)}-{_edge(b - 1)}"
+                for a, b in zip(edges, edges[1:], strict=False)
+            ]
+            named.append(f"{_edge(edges[-1])}+")
+        else:
+            named = [f"[{_edge(a)}, {_edge(b)})" for a, b in zip(edges, edges[1:], strict=False)]
+            named.append(f"{_edge(edges[-1])}+")
+        return [f"<{_edge(edges[0])}", *named]
 
 
 class Role(StrEnum):
@@ -118,7 +209,21 @@ class Dataset(_Model):
     # reference population shares per sensitive feature; a minimum group size overriding the policy's.
     predictions: str | None = None
     reference_shares: dict[str, dict[str, float]] | None = None
-    min_group_size: int | None = Field(default=None, ge=1)
+    # Moved to the AI system's fairness policy (a policy choice, not a fact about the data); kept
+    # as a field only to say where it went.
+    min_group_size: Any = Field(default=None, description="moved to policies/fairness/<ai_system>.yaml")
+
+    @field_validator("min_group_size")
+    @classmethod
+    def _moved(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None:
+            system = info.data.get("ai_system", "<ai_system>")
+            dataset = info.data.get("id", "<dataset id>")
+            raise ValueError(
+                f"min_group_size moved to the fairness policy: set `datasets: {{{dataset}: "
+                f"{{min_group_size: {value}}}}}` in policies/fairness/{system}.yaml"
+            )
+        return value
 
     @field_validator("uri")
     @classmethod
@@ -144,7 +249,42 @@ class Dataset(_Model):
         unknown = sorted(set(self.reference_shares or {}) - set(self.sensitive_features))
         if unknown:
             raise ValueError(f"reference_shares for {unknown}, which are not sensitive features")
+        problems = [*self._unbinned_numeric(), *self._stray_bins(), *self._unknown_bands()]
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
+
+    def _unbinned_numeric(self) -> list[str]:
+        """Numeric sensitive features without bins: every distinct value would be its own group."""
+        return [
+            f"dataset {self.id!r}: sensitive feature {name!r} is declared {col.type.value} but has no "
+            f"bins, so every distinct value would be its own group; add band edges to columns.{name}, "
+            f"e.g. `bins: [18, 25, 35, 50, 65]` (bands <18, 18-24, ..., 65+), or `categorical: true` "
+            "if its values are codes"
+            for name in self.sensitive_features
+            if (col := self.columns[name]).type in NUMERIC_TYPES and col.bins is None and not col.categorical
+        ]
+
+    def _stray_bins(self) -> list[str]:
+        return [
+            f"dataset {self.id!r}: column {name!r} has bins but is not a sensitive feature; "
+            "add it to sensitive_features or remove its bins"
+            for name, col in self.columns.items()
+            if col.bins is not None and name not in self.sensitive_features
+        ]
+
+    def _unknown_bands(self) -> list[str]:
+        """Reference shares of a binned feature must name its bands (a typo would be a fake gap)."""
+        out = []
+        for feature, shares in (self.reference_shares or {}).items():
+            bands = self.columns[feature].band_labels()
+            unknown = sorted(set(shares) - set(bands))
+            if bands and unknown:
+                out.append(
+                    f"dataset {self.id!r}: reference_shares.{feature} names {unknown}, which are not "
+                    f"bands of {feature!r}; its bands are {bands}"
+                )
+        return out
 
     @property
     def personal_columns(self) -> frozenset[str]:

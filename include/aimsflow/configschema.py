@@ -33,11 +33,14 @@ class ConfigFile:
 
     path: str
     model: Callable[[], type[BaseModel]]
+    # For a file of a kind that has one file per subject (the fairness policy of each AI system):
+    # the schema's name (the shipped demo file stands for the kind).
+    kind: str | None = None
 
     @property
     def schema_name(self) -> str:
         """``retention/policies.yaml`` -> ``retention.policies.schema.json``."""
-        return self.path.removesuffix(".yaml").replace("/", ".") + ".schema.json"
+        return (self.kind or self.path.removesuffix(".yaml").replace("/", ".")) + ".schema.json"
 
     def schema_ref(self) -> str:
         """The schema's path relative to the YAML file, for the ``yaml-language-server`` line."""
@@ -135,7 +138,7 @@ FILES: tuple[ConfigFile, ...] = (
     ConfigFile("certification.yaml", _certification),
     ConfigFile("datasets.yaml", _datasets),
     ConfigFile("policies/drift.yaml", _drift),
-    ConfigFile("policies/fairness.yaml", _fairness),
+    ConfigFile("policies/fairness/loan_approval.yaml", _fairness, kind="policies.fairness"),
     ConfigFile("retention/legal_holds.yaml", _legal_holds),
     ConfigFile("retention/policies.yaml", _retention_policies),
     ConfigFile("risk/methodology.yaml", _methodology),

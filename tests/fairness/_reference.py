@@ -249,3 +249,17 @@ def _assert_equalized_odds(
         expected = max(aggregates[TPR][0], aggregates[FPR][0])
     assert eod.defined and _close(eod.value, expected), (gname, eod, expected)
     return 1
+
+
+def reference_band(value: object, edges: Sequence[float]) -> str | None:
+    """The band of one value the plain way, independent of ``pd.cut``: ``[a, b)`` bands named
+    ``a-(b-1)`` (integer edges), ``<first`` below, ``last+`` above, None (-> "missing") for NaN/±inf."""
+    if value is None or pd.isna(value) or not np.isfinite(float(value)):
+        return None
+    if value < edges[0]:
+        return f"<{edges[0]}"
+    start = max(i for i, e in enumerate(edges) if value >= e)
+    if start == len(edges) - 1:
+        return f"{edges[-1]}+"
+    a, b = edges[start], edges[start + 1]
+    return str(a) if b - 1 == a else f"{a}-{b - 1}"

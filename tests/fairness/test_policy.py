@@ -13,7 +13,14 @@ from aimsflow.fairness.metrics import INSUFFICIENT, compute_group_metrics
 from aimsflow.fairness.policy import FairnessPolicy, Outcome, Verdict, evaluate, load_fairness_policy
 from tests.fairness._frames import edge_frame, make_frame
 
-DEMO = Path(__file__).resolve().parents[2] / "include" / "config" / "policies" / "fairness.yaml"
+DEMO = (
+    Path(__file__).resolve().parents[2]
+    / "include"
+    / "config"
+    / "policies"
+    / "fairness"
+    / "loan_approval.yaml"
+)
 
 MINIMAL = """
 min_group_size: 30

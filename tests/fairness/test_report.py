@@ -23,7 +23,15 @@ from tests.fairness._frames import make_frame
 
 assess_training_set = declared(_ASSESS, assess_training_set)
 
-DEMO = Path(__file__).resolve().parents[2] / "include" / "config" / "policies" / "fairness.yaml"
+DEMO_PATH = (
+    Path(__file__).resolve().parents[2]
+    / "include"
+    / "config"
+    / "policies"
+    / "fairness"
+    / "loan_approval.yaml"
+)
+DEMO = SpecRef.of_file(DEMO_PATH)
 PNG = b"\x89PNG\r\n\x1a\n"
 SUPPRESSED = {"suppressed": "group size < 30"}
 
@@ -51,7 +59,7 @@ def _dataset(**overrides) -> Dataset:
 
 @pytest.fixture(scope="module")
 def policy() -> FairnessPolicy:
-    return load_fairness_policy(DEMO)
+    return load_fairness_policy(DEMO_PATH)
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +171,7 @@ def test_job_fails_on_a_biased_training_set(biased, policy):
         "dataset": "loan_training_set",
         "partition": "2026-06-30",
     }
-    assert result.specs == [SpecRef.of_file(DEMO)]
+    assert result.specs == [DEMO]
     assert set(result.files) == {"metrics.json", "summary.md", "base_rate_sex.png", "base_rate_ethnicity.png"}
     assert all(result.files[f"base_rate_{f}.png"].startswith(PNG) for f in ("sex", "ethnicity"))
     doc = json.loads(result.files["metrics.json"])
@@ -201,4 +209,4 @@ def test_job_error_on_bad_input(dataset, df, match, policy):
         assess_training_set(df, dataset, policy, DEMO)
     assert info.value.result.status is Status.error
     assert info.value.result.check == "bias_assessment/assess"
-    assert info.value.result.specs == [SpecRef.of_file(DEMO)]
+    assert info.value.result.specs == [DEMO]

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from aimsflow.catalog import Dataset
+from aimsflow.fairness.bands import grouped
 from aimsflow.fairness.metrics import BASE_RATE, FairnessReport, compute_group_metrics
 from aimsflow.fairness.policy import FairnessPolicy, Outcome, Verdict, evaluate
 from aimsflow.fairness.report import base_rate_chart_png, report_to_json, summary_markdown
@@ -74,19 +75,22 @@ def assess_training_set(
     df: pd.DataFrame,
     dataset: Dataset,
     policy: FairnessPolicy,
-    policy_path: Path,
+    policy_spec: SpecRef,
     *,
     partition: str | None = None,
     predictions: str | None = None,
     inputs: Sequence[DataRef] = (),
 ) -> JobResult:
-    """Group metrics of ``df`` per sensitive feature of ``dataset`` and their intersections, judged
-    against ``policy``: ``failed`` on any breach, ``passed`` otherwise (figures with insufficient
-    data are counted in the summary, never breaches). Files: ``metrics.json`` (small groups
-    suppressed), ``summary.md`` and ``base_rate_<feature>.png`` per sensitive feature. Bad input
-    (no label, missing columns, a label that is not 0/1) raises :class:`JobError`."""
+    """Group metrics of ``df`` per sensitive feature of ``dataset`` (numeric ones in the catalog's
+    bands) and their intersections, judged against ``policy`` — the AI system's, whose section for
+    the dataset is applied here — read from the file ``policy_spec`` pins: ``failed`` on any
+    breach, ``passed`` otherwise (figures with insufficient data are counted in the summary, never
+    breaches). Files: ``metrics.json`` (small groups suppressed), ``summary.md`` and
+    ``base_rate_<feature>.png`` per sensitive feature. Bad input (no label, missing columns, a label
+    that is not 0/1, a numeric sensitive column without bins, one group only) raises :class:`JobError`."""
     subject = Subject(dataset.ai_system, dataset.id, partition)
-    specs = [SpecRef.of_file(Path(policy_path))]
+    specs = [policy_spec]
+    applied = policy.for_dataset(dataset)
 
     def error(message: str) -> JobError:
         return JobError.partial(
@@ -97,35 +101,48 @@ def assess_training_set(
         raise error(f"dataset {dataset.id!r} declares no label_column")
     if not dataset.sensitive_features:
         raise error(f"dataset {dataset.id!r} declares no sensitive_features")
+    where = dataset.id + (f" ({partition})" if partition else "")
     try:
+        frame = grouped(df, dataset)
+        for feature in dataset.sensitive_features:
+            if len(frame) and feature in frame.columns and frame[feature].nunique(dropna=False) < 2:
+                raise ValueError(f"every row is in one group of {feature!r}: there is nothing to compare")
         report = compute_group_metrics(
-            df,
+            frame,
             dataset.sensitive_features,
             dataset.label_column,
             predictions=predictions,
-            depth=policy.intersection_depth,
-            min_group_size=policy.min_group_size,
-            reference_shares=policy.reference_shares,
+            depth=applied.intersection_depth,
+            min_group_size=applied.min_group_size,
+            reference_shares=applied.reference_shares,
         )
     except ValueError as exc:
-        raise error(f"{dataset.id}: {exc}") from None
-    verdicts = evaluate(report, policy)
+        raise error(f"{where}: {exc}") from None
+    verdicts = evaluate(report, applied)
 
     doc = report_to_json(report, verdicts)
-    doc["policy"] = {"path": specs[0].path, "sha256": specs[0].sha256}
+    doc["policy"] = {
+        "path": policy_spec.path,
+        "sha256": policy_spec.sha256,
+        "dataset_section": dataset.id in policy.datasets,
+    }
+    bands = {f: dataset.columns[f].band_labels() for f in dataset.sensitive_features}
+    doc["bands"] = {
+        f: {"bins": dataset.columns[f].bins, "groups": labels} for f, labels in bands.items() if labels
+    }
     files: dict[str, bytes | Path] = {
         "metrics.json": (json.dumps(doc, indent=2, allow_nan=False) + "\n").encode("utf-8"),
         "summary.md": summary_markdown(
             report,
             verdicts,
-            policy,
+            applied,
             title=f"Bias assessment of {dataset.id}" + (f" ({partition})" if partition else ""),
         ).encode("utf-8"),
     }
     for feature in dataset.sensitive_features:
-        files[f"base_rate_{feature}.png"] = base_rate_chart_png(report, feature, policy)
+        files[f"base_rate_{feature}.png"] = base_rate_chart_png(report, feature, applied)
 
-    summary = _summary(report, verdicts, policy)
+    summary = _summary(report, verdicts, applied)
     breaches = [v for v in verdicts if v.outcome is Outcome.breach]
     counts = summary["verdicts"]
     if breaches:

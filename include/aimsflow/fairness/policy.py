@@ -19,6 +19,7 @@ missing_rate_difference        missing-value-rate difference of the worst featur
 
 from __future__ import annotations
 
+import difflib
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -29,6 +30,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from aimsflow.catalog import Dataset, Inventory, Role
 from aimsflow.configfile import ConfigError, Document, describe, read_mapping
 from aimsflow.fairness.metrics import (
     BASE_RATE,
@@ -41,6 +43,7 @@ from aimsflow.fairness.metrics import (
     MetricResult,
     Value,
 )
+from aimsflow.results import SpecRef, sha256_file
 
 Fraction = Annotated[float, Field(ge=0, le=1)]
 
@@ -85,6 +88,33 @@ class Thresholds(_Model):
         return self.model_copy(update={k: getattr(override, k) for k in override.model_fields_set})
 
 
+def _features(grouping: str) -> frozenset[str]:
+    return frozenset(grouping.split(SEPARATOR))
+
+
+def _one_key_per_grouping(overrides: dict[str, Thresholds]) -> dict[str, Thresholds]:
+    seen: dict[frozenset[str], str] = {}
+    for name in overrides:
+        if (other := seen.setdefault(_features(name), name)) != name:
+            raise ValueError(f"{other!r} and {name!r} name the same grouping; keep one")
+    return overrides
+
+
+class DatasetPolicy(_Model):
+    """One dataset's departures from its AI system's policy. Each key given replaces the system's:
+    ``thresholds`` entry by entry (``null`` switches one off), ``overrides`` grouping by grouping."""
+
+    min_group_size: int | None = Field(default=None, ge=1)
+    intersection_depth: int | None = Field(default=None, ge=1, le=4)
+    thresholds: Thresholds | None = None
+    overrides: dict[str, Thresholds] = {}
+
+    @field_validator("overrides")
+    @classmethod
+    def _unique(cls, overrides: dict[str, Thresholds]) -> dict[str, Thresholds]:
+        return _one_key_per_grouping(overrides)
+
+
 class FairnessPolicy(_Model):
     version: Literal[1] = 1
     min_group_size: int = Field(ge=1)
@@ -94,6 +124,13 @@ class FairnessPolicy(_Model):
     overrides: dict[str, Thresholds] = {}
     # grouping name -> group -> share of the reference population (for representation_gap)
     reference_shares: dict[str, dict[str, Fraction]] = {}
+    # dataset id -> that dataset's departures from this policy (datasets of this AI system only)
+    datasets: dict[str, DatasetPolicy] = {}
+
+    @field_validator("overrides")
+    @classmethod
+    def _unique(cls, overrides: dict[str, Thresholds]) -> dict[str, Thresholds]:
+        return _one_key_per_grouping(overrides)
 
     @field_validator("reference_shares")
     @classmethod
@@ -106,11 +143,36 @@ class FairnessPolicy(_Model):
 
     def thresholds_for(self, grouping: str) -> Thresholds:
         """The thresholds of a grouping; an override matches whatever the order of its features."""
-        features = frozenset(grouping.split(SEPARATOR))
+        features = _features(grouping)
         for name, override in self.overrides.items():
-            if frozenset(name.split(SEPARATOR)) == features:
+            if _features(name) == features:
                 return self.thresholds.merged(override)
         return self.thresholds
+
+    def for_dataset(self, dataset: Dataset) -> FairnessPolicy:
+        """The policy ``dataset`` is judged by: this one (its AI system's) with the dataset's section
+        applied and the catalog's reference shares of the dataset taking precedence over the
+        policy's; no ``datasets`` left, so applying it twice changes nothing. A grouping override,
+        the dataset's or else the system's, still beats the dataset's default thresholds."""
+        shares = {**self.reference_shares, **(dataset.reference_shares or {})}
+        section = self.datasets.get(dataset.id)
+        if section is None:
+            return self.model_copy(update={"datasets": {}, "reference_shares": shares})
+        replaced = {_features(name) for name in section.overrides}
+        overrides = {k: v for k, v in self.overrides.items() if _features(k) not in replaced}
+        thresholds = (
+            self.thresholds if section.thresholds is None else self.thresholds.merged(section.thresholds)
+        )
+        return self.model_copy(
+            update={
+                "min_group_size": section.min_group_size or self.min_group_size,
+                "intersection_depth": section.intersection_depth or self.intersection_depth,
+                "thresholds": thresholds,
+                "overrides": overrides | section.overrides,
+                "reference_shares": shares,
+                "datasets": {},
+            }
+        )
 
     def reference_for(self, grouping: str) -> Mapping[str, float] | None:
         return self.reference_shares.get(grouping)
@@ -149,15 +211,167 @@ def _problem(doc: Document, err: Any) -> str:
     return describe(doc, err)
 
 
-def load_fairness_policy(path: Path) -> FairnessPolicy:
-    """Read and validate a policy, raising :class:`ConfigError` with every problem (file, path inside
-    the document, value, what was expected)."""
-    path = Path(path)
+def _read(path: Path) -> tuple[FairnessPolicy, SpecRef]:
+    """One policy file and the SHA-256 of the very bytes validated (hashed before and after
+    reading: a file edited in between is refused rather than recorded with the wrong hash)."""
+    before = sha256_file(path) if path.is_file() else None
     doc = read_mapping(path, "policy keys")
     try:
-        return FairnessPolicy.model_validate(doc.data)
+        policy = FairnessPolicy.model_validate(doc.data)
     except ValidationError as exc:
         raise ConfigError([_problem(doc, e) for e in exc.errors()]) from None
+    after = sha256_file(path)
+    if before != after:
+        raise ConfigError([f"{path}: changed while it was read; run again"])
+    return policy, SpecRef(str(path), after)
+
+
+def load_fairness_policy(path: Path) -> FairnessPolicy:
+    """Read and validate one policy file, raising :class:`ConfigError` with every problem (file, path
+    inside the document, value, what was expected). No check against the inventory: that is
+    :func:`load_fairness_policies`."""
+    return _read(Path(path))[0]
+
+
+def policy_dir(config: Path) -> Path:
+    """The folder of the per-AI-system policies in a config folder: ``<ai_system_id>.yaml`` each."""
+    return Path(config) / "policies" / "fairness"
+
+
+def assessed(dataset: Dataset) -> bool:
+    """Whether the bias assessment covers a dataset: a training set with a label and sensitive features."""
+    return dataset.role == Role.train and bool(dataset.sensitive_features) and bool(dataset.label_column)
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    """The fairness policies of a config folder, checked against the inventory. ``problems`` is
+    keyed by AI system id, ``None`` holding the folder's own (they concern every system): a broken
+    policy of one AI system makes only that system's assessments errors."""
+
+    folder: Path
+    policies: dict[str, tuple[FairnessPolicy, SpecRef]]
+    problems: dict[str | None, list[str]]
+
+    def for_system(self, ai_system: str) -> tuple[FairnessPolicy, SpecRef]:
+        """An AI system's policy and the file it was read from, pinned by the SHA-256 of the bytes
+        validated; :class:`ConfigError` with the problems of that system's policy and the folder's."""
+        problems = [*self.problems.get(None, []), *self.problems.get(ai_system, [])]
+        if problems:
+            raise ConfigError(problems)
+        if ai_system not in self.policies:
+            raise ConfigError([f"{self.folder / f'{ai_system}.yaml'}: file not found: no fairness policy"])
+        return self.policies[ai_system]
+
+    def check(self) -> None:
+        """Raise :class:`ConfigError` with every problem of every policy file."""
+        problems = [p for group in self.problems.values() for p in group]
+        if problems:
+            raise ConfigError(problems)
+
+
+def _near(name: str, options: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, options, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _unknown_features(where: str, names: Sequence[str], known: set[str], owner: str) -> list[str]:
+    return [
+        f"{where}.{name}: value {name!r}: names {sorted(_features(name) - known)}, not a sensitive "
+        f"feature of {owner} ({sorted(known)})"
+        for name in names
+        if not _features(name) <= known
+    ]
+
+
+def _cross_check(
+    path: Path, system: str, policy: FairnessPolicy, inventory: Inventory, folder: Path
+) -> list[str]:
+    """Dataset sections and grouping names against the inventory: a key that matches nothing would
+    otherwise be a silent no-op."""
+    own = {d.id: d for d in inventory.datasets.values() if d.ai_system == system and assessed(d)}
+    features = {f for d in own.values() for f in d.sensitive_features}
+    problems = _unknown_features(
+        f"{path}: overrides", list(policy.overrides), features, f"the {system!r} datasets"
+    )
+    problems += _unknown_features(
+        f"{path}: reference_shares", list(policy.reference_shares), features, f"the {system!r} datasets"
+    )
+    for key, section in policy.datasets.items():
+        where = f"{path}: datasets.{key}: value {key!r}"
+        dataset = inventory.datasets.get(key)
+        if dataset is None:
+            problems.append(
+                f"{where}: unknown dataset{_near(key, sorted(own))}; expected a dataset of AI system "
+                f"{system!r} that the bias assessment covers {sorted(own)}"
+            )
+        elif dataset.ai_system != system:
+            problems.append(
+                f"{where}: a dataset of AI system {dataset.ai_system!r}, not {system!r}; its "
+                f"departures belong in {folder / f'{dataset.ai_system}.yaml'}"
+            )
+        elif key not in own:
+            problems.append(
+                f"{where}: the bias assessment does not cover it (role {dataset.role.value}); only "
+                f"training datasets with a label_column and sensitive_features are assessed {sorted(own)}"
+            )
+        else:
+            problems += _unknown_features(
+                f"{path}: datasets.{key}.overrides",
+                list(section.overrides),
+                set(dataset.sensitive_features),
+                f"dataset {key!r}",
+            )
+    return problems
+
+
+def load_fairness_policies(inventory: Inventory, folder: Path | None = None) -> PolicySet:
+    """Read every ``<ai_system_id>.yaml`` in ``folder`` (default: the inventory's config folder's
+    ``policies/fairness``) and check it against the inventory. An AI system whose datasets the bias
+    assessment covers must have a policy of its own: there is no default policy to fall back on."""
+    config = inventory.files["ai_systems"].parent
+    folder = Path(folder) if folder is not None else policy_dir(config)
+    problems: dict[str | None, list[str]] = {}
+    policies: dict[str, tuple[FairnessPolicy, SpecRef]] = {}
+    legacy = config / "policies" / "fairness.yaml"
+    if legacy.exists():
+        problems.setdefault(None, []).append(
+            f"{legacy}: superseded by one policy per AI system, {folder}/<ai_system_id>.yaml; move "
+            "its content there and delete it, so that nobody edits a file that is not read"
+        )
+    files = sorted(folder.iterdir()) if folder.is_dir() else []
+    systems = sorted(inventory.ai_systems)
+    for path in files:
+        if path.suffix == ".yml":
+            problems.setdefault(None, []).append(f"{path}: not read: a policy file ends in .yaml")
+            continue
+        if path.suffix != ".yaml":
+            continue
+        system = path.stem
+        if system not in inventory.ai_systems:
+            problems.setdefault(None, []).append(
+                f"{path}: value {system!r}: the file name must be the id of an AI system of the "
+                f"inventory{_near(system, systems)}; expected one of {systems}"
+            )
+            continue
+        try:
+            policy, spec = _read(path)
+        except ConfigError as exc:
+            problems.setdefault(system, []).extend(exc.problems)
+            continue
+        found = _cross_check(path, system, policy, inventory, folder)
+        if found:
+            problems.setdefault(system, []).extend(found)
+        policies[system] = (policy, spec)
+    for system in systems:
+        covered = sorted(d.id for d in inventory.datasets.values() if d.ai_system == system and assessed(d))
+        if covered and system not in policies and system not in problems:
+            problems.setdefault(system, []).append(
+                f"{folder / f'{system}.yaml'}: file not found: AI system {system!r} has datasets the "
+                f"bias assessment covers {covered} and no fairness policy; write one for it (there is "
+                "no default policy: thresholds are a decision of the system's owner)"
+            )
+    return PolicySet(folder, policies, problems)
 
 
 class Outcome(StrEnum):

@@ -6,17 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from aimsflow import settings
-from aimsflow.catalog import Inventory, Role
-from aimsflow.configfile import config_path
+from aimsflow.catalog import Inventory
 from aimsflow.fairness.assess import assess_training_set
-from aimsflow.fairness.policy import load_fairness_policy
+from aimsflow.fairness.policy import assessed, load_fairness_policies
 from aimsflow.periods import Period
 from aimsflow.quality.loading import BadInput, read_partition
 from aimsflow.results import JobError, JobResult, SpecRef, Status, Subject
-
-
-def policy_path() -> Path:
-    return config_path("policies", "fairness.yaml")
 
 
 def training_pairs(inventory: Inventory) -> list[dict[str, str]]:
@@ -24,29 +19,28 @@ def training_pairs(inventory: Inventory) -> list[dict[str, str]]:
     return [
         {"ai_system": d.ai_system, "dataset": d.id}
         for d in sorted(inventory.datasets.values(), key=lambda d: d.id)
-        if d.role == Role.train and d.sensitive_features and d.label_column
+        if assessed(d)
     ]
 
 
 def assess_pair(
-    inventory: Inventory, dataset_id: str, period: Period, data_root: Path | None = None
+    inventory: Inventory,
+    dataset_id: str,
+    period: Period,
+    data_root: Path | None = None,
+    policy_folder: Path | None = None,
 ) -> JobResult:
-    """Assess the training set as of the period's last day (training sets are trailing windows)."""
+    """Assess the training set as of the period's last day (training sets are trailing windows),
+    against the policy of its AI system (``policy_folder``, default: the inventory's
+    ``policies/fairness``; see :func:`aimsflow.fairness.policy.load_fairness_policies`)."""
     dataset = inventory.dataset(dataset_id)
     day = max(period.dates())
-    path = policy_path()
     base = JobResult(Subject(dataset.ai_system, dataset.id, day.isoformat()), Status.error)
     try:
-        policy = load_fairness_policy(path)
+        policy, spec = load_fairness_policies(inventory, policy_folder).for_system(dataset.ai_system)
     except ValueError as exc:
         raise JobError(f"fairness policy: {exc}", base) from None
-    base.specs = [SpecRef.of_file(path)]
-    updates = {}
-    if dataset.reference_shares:
-        updates["reference_shares"] = {**policy.reference_shares, **dataset.reference_shares}
-    if dataset.min_group_size:
-        updates["min_group_size"] = dataset.min_group_size
-    policy = policy.model_copy(update=updates)
+    base.specs = [spec]
     try:
         partition = read_partition(dataset, day, data_root or settings.data_root())
     except BadInput as exc:
@@ -55,20 +49,20 @@ def assess_pair(
     absent = [c for c in [dataset.label_column, *dataset.sensitive_features] if c not in frame.columns]
     if absent:
         raise JobError(f"{partition.path}: sensitive/label column(s) {absent} missing from the data", base)
-    for feature in dataset.sensitive_features:
-        if frame[feature].nunique(dropna=False) < 2:
-            raise JobError(
-                f"{partition.path}: every row is in one group of {feature!r}: there is nothing to compare",
-                base,
-            )
-    result = assess_training_set(
-        frame,
-        dataset,
-        policy,
-        path,
-        partition=day.isoformat(),
-        predictions=dataset.predictions,
-        inputs=[partition.ref],
-    )
-    result.specs.append(SpecRef.of_file(inventory.files["datasets"]))
+    catalog = SpecRef.of_file(inventory.files["datasets"])  # its bins and sensitive features
+    try:
+        result = assess_training_set(
+            frame,
+            dataset,
+            policy,
+            spec,
+            partition=day.isoformat(),
+            predictions=dataset.predictions,
+            inputs=[partition.ref],
+        )
+    except JobError as exc:
+        if exc.result is not None:
+            exc.result.specs.append(catalog)
+        raise
+    result.specs.append(catalog)
     return result
