@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from aimsflow.demo.generator import generate_source_batches
+from aimsflow.evidence.keys import Signer
 from aimsflow.evidence.listing import load_summaries
 from aimsflow.evidence.record import MANIFEST
 from aimsflow.evidence.storage import LocalStorage
@@ -20,7 +21,15 @@ from aimsflow.results import JobError, Status, sha256_bytes
 from aimsflow.retention.dispose import CERTIFICATE_CHECK, TOMBSTONE_CHECK
 from aimsflow.retention.jobs import execute_job, plan_job, read_plan
 from aimsflow.retention.objects import Locations
-from tests.retention.conftest import EXECUTOR, as_task_record, put_partition, seal, write_evidence
+from tests.retention.conftest import (
+    EXECUTOR,
+    archive_lineage,
+    as_task_record,
+    ol_event,
+    put_partition,
+    seal,
+    write_evidence,
+)
 
 END = dt.date(2026, 6, 30)  # the demo's last batch; the run's clock is END + 1 day, 00:00 UTC
 PERIOD = Period.day(END)
@@ -257,7 +266,11 @@ def test_overwrite_and_delete_overwrites_the_content_before_unlinking(rt_env, lo
         / "20240101T000000.000000Z-COMPLETE-r-0123456789abcdef0123456789abcdef.json"
     )
     event.parent.mkdir(parents=True)
-    event.write_text('{"eventType": "COMPLETE", "secret": "applicant data"}')
+    content = json.dumps(ol_event(dt.datetime(2024, 1, 1, 12, tzinfo=dt.UTC), secret="applicant data"))
+    event.write_text(content)
+    signer = Signer.from_settings()
+    archive_lineage(storage, signer, dt.date(2024, 1, 1), loc)  # archived and sealed: it may go
+    seal(storage, signer, rt_env / "witness")
     witness_link = rt_env / "same-inode.json"  # a second name for the same bytes: shows what happened to them
     os.link(event, witness_link)
     size = event.stat().st_size
@@ -266,4 +279,4 @@ def test_overwrite_and_delete_overwrites_the_content_before_unlinking(rt_env, lo
     assert not event.exists() and witness_link.read_bytes() == bytes(size)
     (cert,) = certificates(storage)
     assert cert["method"] == "overwrite_and_delete" and cert["kind"] == "openlineage_event"
-    assert cert["sha256_before"] == sha256_bytes(b'{"eventType": "COMPLETE", "secret": "applicant data"}')
+    assert cert["sha256_before"] == sha256_bytes(content.encode())

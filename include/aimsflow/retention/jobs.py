@@ -21,7 +21,14 @@ from aimsflow.periods import Period, to_utc
 from aimsflow.results import JobError, JobResult, SpecRef, Status, Subject, sha256_bytes
 from aimsflow.retention.decide import Rules
 from aimsflow.retention.dispose import CONTROLS, Approval, Disposer, ExecutionReport, execute_plan, recover
-from aimsflow.retention.objects import Candidate, Locations, scan_datasets, scan_evidence, scan_openlineage
+from aimsflow.retention.objects import (
+    Candidate,
+    Locations,
+    lineage_archives,
+    scan_datasets,
+    scan_evidence,
+    scan_openlineage,
+)
 from aimsflow.retention.plan import PLAN_FILE, Plan, make_plan
 from aimsflow.retention.policy import EVIDENCE_CLASS, load_holds, load_policies
 
@@ -57,7 +64,13 @@ def scan_all(
 ) -> tuple[list[Candidate], list[str]]:
     """Every candidate in the three areas, and the keys of evidence records that cannot be read."""
     evidence, unreadable = scan_evidence(storage, EVIDENCE_CLASS)
-    lineage = scan_openlineage(loc.openlineage_root, rules.policies.lineage_class, inventory, loc.data_root)
+    lineage = scan_openlineage(
+        loc.openlineage_root,
+        rules.policies.lineage_class,
+        inventory,
+        loc.data_root,
+        lineage_archives(storage),
+    )
     return [*scan_datasets(inventory, loc.data_root), *lineage, *evidence], unreadable
 
 
