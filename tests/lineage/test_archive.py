@@ -350,3 +350,10 @@ def test_the_default_folder_is_the_one_retention_disposes_of(tmp_path, monkeypat
     assert ids == ["in-root"]  # any depth below AIMSFLOW_OPENLINEAGE_ROOT
     monkeypatch.delenv("AIMSFLOW_OPENLINEAGE_ROOT")
     assert [e["run"]["runId"] for e in lines(archive_day(Period.day(DAY), now=AFTER))] == ["in-dir"]
+
+
+def test_redactions_are_counted_once_per_archived_event(staging):
+    e = event("2026-11-20T08:00:00Z", airflow={"dagRun": {"conf": {"a": 1, "b": 2}}})
+    write(staging, "a.json", e)
+    write(staging, "b.json", e)  # a copy: archived once, its redactions counted once
+    assert archive(staging).summary["redactions"]["conf_values_withheld"] == 2

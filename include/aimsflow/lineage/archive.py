@@ -195,6 +195,11 @@ class Redactions:
     stack_traces: int = 0
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
+    def add(self, other: Redactions) -> None:
+        self.secret_values += other.secret_values
+        self.conf_values += other.conf_values
+        self.stack_traces += other.stack_traces
+
     def as_dict(self) -> dict[str, int]:
         return {
             "secret_values_masked": self.secret_values,
@@ -341,11 +346,13 @@ def archive_day(
             continue
         used.append((source, len(of_day)))
         for event in of_day:
-            redacted = redact_event(event, counts)
+            these = Redactions(secrets=counts.secrets)
+            redacted = redact_event(event, these)
             line = canonical(redacted)
             if line in keyed:  # the same event in two files (a copy): archived once, counted
                 duplicates += 1
                 continue
+            counts.add(these)
             keyed[line] = (
                 (event_instant(event), _run_id(event), _event_type(event), line),
                 redacted,
@@ -359,7 +366,7 @@ def archive_day(
             "sha256": s.sha256,
             "size": s.size,
             "events_read": len(s.events),
-            "reason": _reason(s.problems),
+            "reason": redact_text(_reason(s.problems), counts.secrets),
         }
         for s in sources
         if s.problems
