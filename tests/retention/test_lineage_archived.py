@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import yaml
+
 from aimsflow.evidence.keys import Signer
 from aimsflow.evidence.record import Producer, RunContext, write_record
 from aimsflow.evidence.storage import LocalStorage
@@ -166,3 +168,30 @@ def test_a_partly_unreadable_file_has_unknown_days_and_an_unknown_subject(rt_env
         fh.write("{not json\n")
     (cand,) = scan_openlineage(loc.openlineage_root, "lineage_events", INVENTORY, loc.data_root)
     assert cand.event_days is None and not cand.subject_known
+
+
+def test_a_lineage_record_outlives_the_event_files_that_rely_on_it(rt_env, loc, storage, config):
+    """Regression (found by the crash property test): a run interrupted after disposing of a lineage
+    record but before its event files left those files without an archive, kept for ever."""
+    path = config / "retention" / "policies.yaml"
+    doc = yaml.safe_load(path.read_text())
+    evidence = next(p for p in doc["policies"] if p["data_class"] == "evidence")
+    evidence.update(retention="1 day", counts_from="created")  # the record expires before its files
+    path.write_text(yaml.safe_dump(doc))
+    signer = Signer.from_settings()
+    event_file = put(loc, D1, 1)
+    ref = archive_lineage(storage, signer, D1, loc)
+    seal(storage, signer, rt_env / "witness")
+    built, _ = build_plan(LATER, False, now=LATER.end)
+    record = next(i for i in built.excluded if i.candidate.record_key == ref.key)
+    assert record.candidate.archives_files == 1
+    assert record.decision.reasons == (
+        "lineage_files_remain: the archive of 1 OpenLineage event file(s) still on disk "
+        "(kept until they are disposed of)",
+    )
+    assert oid(event_file, loc) in {i.candidate.object_id for i in built.deletions}
+    assert built.summary()["lineage_files_remain"] == 1
+
+    event_file.unlink()  # the file is disposed of: at the next run its record may go
+    built, _ = build_plan(LATER, False, now=LATER.end)
+    assert f"evidence/{ref.key}" in {i.candidate.object_id for i in built.deletions}

@@ -11,7 +11,8 @@ here independently of ``aimsflow.retention.decide`` (its own date arithmetic wit
   deletion, and no certificate for anything else; a tombstone for each deleted evidence record;
 * a dry run (nothing approved) deletes nothing;
 * an OpenLineage event file is deleted only when a sealed lineage record of its events' day lists
-  its content (and it can be read);
+  its content (and it can be read), and that record is never deleted while the file is there (after
+  a crash, the recovering run may be the later run that deletes it);
 * with a crash injected before or after any durable step of any deletion, the next run leaves every
   deleted object certified exactly once and nothing deleted twice.
 
@@ -92,6 +93,7 @@ class Obj:
     protected: bool = False  # evidence record written by retention itself
     sealed: bool = True
     lineage_input: Path | None = None  # evidence: a lineage record listing this event file
+    relied_on: bool = False  # evidence: that event file is readable, so it relies on this record
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,8 @@ def build(world: World, root: Path, signer: Signer) -> tuple[Locations, LocalSto
             path.write_text("{broken" if obj.unreadable else json.dumps(event))
             ids[f"openlineage/staging/{name}"] = obj
             if obj.archived:  # a sealed lineage record of its day listing its content
-                records.append((n, Obj("evidence", obj.day, lineage_input=path)))
+                record = Obj("evidence", obj.day, lineage_input=path, relied_on=not obj.unreadable)
+                records.append((n, record))
         else:
             records.append((n, obj))
     for sealed in (True, False):  # sealed ones first, then one seal, then the rest
@@ -339,6 +342,8 @@ def oracle(world: World, ids: dict[str, Obj], holds_: list[LegalHold]) -> set[st
             continue
         if obj.area == "openlineage" and (obj.unreadable or not obj.archived):
             continue
+        if obj.relied_on:  # a lineage record goes only in a run after its event file is gone
+            continue
         if oracle_expired(world, obj) and not oracle_held(world, object_id, obj, holds_):
             out.add(object_id)
     return out
@@ -370,6 +375,10 @@ def run_once(
     execute_plan(doc, approval, disposer)
 
 
+def _object_id(loc: Locations, path: Path) -> str:
+    return f"openlineage/{path.relative_to(loc.openlineage_root).as_posix()}"
+
+
 def certificates(storage: LocalStorage) -> Counter:
     return Counter(
         (r.summary["object"], r.summary["sha256_before"])
@@ -398,6 +407,10 @@ def check_outcome(
                     stats["crashes"] += 1
             run_once(world, loc, storage, rules, signer, "run2")  # the next run recovers
     deleted = {i for i in ids if not loc.path_of(i).exists()}
+    relied = {i: _object_id(loc, o.lineage_input) for i, o in ids.items() if o.relied_on and o.lineage_input}
+    assert all(relied[i] in deleted for i in deleted & relied.keys())  # never before its event file
+    if crash is not None:  # the recovering run plans after the file went: the record may go with it
+        expected |= {i for i in deleted & relied.keys() if relied[i] in expected}
     assert deleted == expected, (deleted - expected, expected - deleted)
     assert certificates(storage) == Counter((i, before[i]) for i in deleted)
     tombstones = [r.summary["disposed_record"] for r in load_summaries(storage) if r.check == TOMBSTONE_CHECK]

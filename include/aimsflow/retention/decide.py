@@ -13,7 +13,9 @@ An object may be deleted only when all of these hold:
 * an OpenLineage event file can be read, and for every UTC day of its events a sealed
   ``evidence_seal/lineage_events`` record of that day lists its content (SHA-256) as an input: the
   raw log goes only once its redacted copy is sealed evidence (A.6.2.8). Else it is kept with the
-  reason :data:`LINEAGE_NOT_ARCHIVED`.
+  reason :data:`LINEAGE_NOT_ARCHIVED`;
+* a lineage record is not the archive of an event file still on disk (:data:`LINEAGE_STILL_RELIED_ON`):
+  files go first, their record at a later run, so no file is ever left without its archive.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from aimsflow.retention.policy import CountsFrom, LegalHold, PolicySet, Retentio
 PROTECTED_CHECK_PREFIX = "retention/"
 #: First word of the reason an OpenLineage event file is kept for (counted in the plan's summary).
 LINEAGE_NOT_ARCHIVED = "lineage_not_archived"
+#: First word of the reason a lineage record is kept while event files rely on it.
+LINEAGE_STILL_RELIED_ON = "lineage_files_remain"
 
 
 class Outcome(StrEnum):
@@ -180,6 +184,11 @@ def decide(c: Candidate, rules: Rules, as_of: dt.datetime, absolute_path: str | 
     reasons.extend(hold_reasons)
     if c.kind == Kind.evidence_record and c.sealed_in is None:
         reasons.append("evidence record not sealed yet (a tombstone must name the seal that covered it)")
+    if c.kind == Kind.evidence_record and c.archives_files:
+        reasons.append(
+            f"{LINEAGE_STILL_RELIED_ON}: the archive of {c.archives_files} OpenLineage event file(s) still "
+            "on disk (kept until they are disposed of)"
+        )
     if c.kind == Kind.openlineage_event and (why := _not_archived(c)):
         reasons.append(f"{LINEAGE_NOT_ARCHIVED}: {why}")
     outcome = Outcome.delete if expired and not reasons else Outcome.keep

@@ -28,6 +28,7 @@ from aimsflow.retention.objects import (
     scan_datasets,
     scan_evidence,
     scan_openlineage,
+    with_lineage_reliance,
 )
 from aimsflow.retention.plan import PLAN_FILE, Plan, make_plan
 from aimsflow.retention.policy import EVIDENCE_CLASS, load_holds, load_policies
@@ -71,6 +72,7 @@ def scan_all(
         loc.data_root,
         lineage_archives(storage),
     )
+    evidence = with_lineage_reliance(evidence, lineage)
     return [*scan_datasets(inventory, loc.data_root), *lineage, *evidence], unreadable
 
 

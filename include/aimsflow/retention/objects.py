@@ -15,7 +15,8 @@ Path-prefix legal holds are written in the same namespace.
   ``evidence_seal/lineage_events`` record archives *this content* of it (its SHA-256 among the
   record's inputs): such a file is never disposed of (:mod:`aimsflow.retention.decide`).
 * An evidence record is its whole folder, created on the day it was written (``ended_at``); its
-  "SHA-256 before deletion" is its manifest's, which pins every file of the record.
+  "SHA-256 before deletion" is its manifest's, which pins every file of the record. A lineage record
+  counts the event files on disk that rely on it as their archive (kept while there are any).
 
 Hidden files and folders (``.tmp-*`` orphans, the ``.retention`` work area) are never objects.
 """
@@ -27,8 +28,9 @@ import glob
 import json
 import os
 import re
+from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -116,6 +118,8 @@ class Candidate:
     event_days: tuple[str, ...] | None = None
     unarchived_days: tuple[str, ...] = ()
     archived_in: tuple[str, ...] = ()
+    # Lineage records only: how many event files still on disk rely on this record as their archive.
+    archives_files: int = 0
 
     @property
     def area(self) -> str:
@@ -383,6 +387,18 @@ def scan_openlineage(
             )
         )
     return out
+
+
+def with_lineage_reliance(evidence: list[Candidate], lineage: list[Candidate]) -> list[Candidate]:
+    """``evidence`` with each lineage record's count of event files still on disk that rely on it
+    (their ``archived_in``): such a record outlives them, so that no event file ever loses the
+    archive its disposal depends on — not when the record's retention is shorter, not when a run
+    is interrupted between disposing of the record and of its files."""
+    relied: Counter[str] = Counter(key for c in lineage for key in c.archived_in)
+    return [
+        replace(c, archives_files=relied[c.record_key]) if c.record_key and relied[c.record_key] else c
+        for c in evidence
+    ]
 
 
 def record_size(storage: LocalStorage, key: str, predicate: dict[str, Any]) -> int:
