@@ -2,7 +2,8 @@
 ### evidence_seal — verify the evidence store, then seal new records into the hash chain
 
 Daily. `verify` re-hashes every record, checks every signature against the trusted keys, the seal
-chain and the witness head, and writes its own record (`evidence_seal/verify`). Only if the store is intact, `seal`
+chain and the witness head, and writes its own record (`evidence_seal/verify`). Only if the store is intact, `lineage_events`
+archives the day's OpenLineage events as one redacted record (A.6.2.8; docs/lineage.md), then `seal`
 writes one signed seal over every record not yet sealed: an RFC 6962 Merkle root of their manifest
 hashes, chained to the previous seal, and updates the witness outside the store.
 
@@ -15,6 +16,7 @@ from airflow.sdk import dag, task
 
 from aimsflow import airflow_glue as glue
 from aimsflow.evidence.job import SEAL, VERIFY
+from aimsflow.lineage.job import LINEAGE
 
 
 @dag(
@@ -37,10 +39,14 @@ def evidence_seal():
         return glue.run_job(context, VERIFY)
 
     @task
+    def lineage_events(**context):
+        return glue.run_job(context, LINEAGE)
+
+    @task
     def seal(**context):
         return glue.run_job(context, SEAL)
 
-    verify() >> seal()
+    verify() >> lineage_events() >> seal()
 
 
 evidence_seal()

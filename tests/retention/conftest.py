@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from aimsflow.evidence.keys import Signer
 from aimsflow.evidence.record import Producer, RecordRef, RunContext, write_record
 from aimsflow.evidence.seal import SealResult, Witness, seal_pending
 from aimsflow.evidence.storage import LocalStorage
+from aimsflow.lineage.archive import archive_day
 from aimsflow.periods import Period
 from aimsflow.results import JobResult, Status, Subject
 from aimsflow.retention.objects import Locations
@@ -120,3 +122,37 @@ EXECUTOR = {
     "run_id": "manual__2026-07-01",
     "task_id": "execute",
 }
+
+
+# --- OpenLineage event files and their lineage records ----------------------------------------------
+
+
+def ol_event(when: dt.datetime, run_id: str = "run-1", event_type: str = "COMPLETE", **extra) -> dict:
+    """A minimal OpenLineage run event at ``when``."""
+    return {
+        "eventTime": when.isoformat(),
+        "eventType": event_type,
+        "job": {"namespace": "aimsflow", "name": "data_preparation.clean"},
+        "run": {"runId": run_id, "facets": {}},
+        "inputs": [],
+        "outputs": [],
+        "producer": "https://aimsflow.dev/test",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        **extra,
+    }
+
+
+def put_events(loc: Locations, name: str, *events: dict) -> Path:
+    """One event file under the OpenLineage root: one JSON object, or JSON lines for several."""
+    path = loc.openlineage_root / "staging" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    return path
+
+
+def archive_lineage(storage: LocalStorage, signer: Signer, day: dt.date, loc: Locations) -> RecordRef:
+    """The lineage record of ``day`` as the evidence_seal task would write it (not sealed yet)."""
+    period = Period.day(day)
+    result = archive_day(period, events_dir=loc.openlineage_root, now=period.end)
+    ctx = RunContext(period, Producer.command_run("lineage-archive"), period.end, period.end)
+    return write_record(storage, result, ctx, signer)

@@ -124,6 +124,7 @@ def test_an_object_with_an_unknown_subject_is_covered_by_every_dataset_and_ai_sy
         dt.date(2020, 1, 1),
         1,
         subject_known=False,
+        event_days=("2020-01-01",),  # archived: only the holds can keep it
     )
     r = rules(policy("lineage_events"), holds=[hold(dataset="loans_train"), hold("H2", ai_system="x")])
     d = decide(c, r, at(dt.date(2030, 1, 1)))

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from aimsflow.demo.generator import generate_source_batches
+from aimsflow.evidence.keys import Signer
 from aimsflow.evidence.listing import load_summaries
 from aimsflow.evidence.record import MANIFEST
 from aimsflow.evidence.storage import LocalStorage
@@ -23,7 +24,15 @@ from aimsflow.retention.job import PLAN as _PLAN
 from aimsflow.retention.job import execute_job, plan_job, read_plan
 from aimsflow.retention.objects import Locations
 from tests.conftest import declared
-from tests.retention.conftest import EXECUTOR, as_task_record, put_partition, seal, write_evidence
+from tests.retention.conftest import (
+    EXECUTOR,
+    archive_lineage,
+    as_task_record,
+    ol_event,
+    put_partition,
+    seal,
+    write_evidence,
+)
 
 plan_job = declared(_PLAN, plan_job)
 execute_job = declared(_EXECUTE, execute_job)
@@ -263,7 +272,11 @@ def test_overwrite_and_delete_overwrites_the_content_before_unlinking(rt_env, lo
         / "20240101T000000.000000Z-COMPLETE-r-0123456789abcdef0123456789abcdef.json"
     )
     event.parent.mkdir(parents=True)
-    event.write_text('{"eventType": "COMPLETE", "secret": "applicant data"}')
+    content = json.dumps(ol_event(dt.datetime(2024, 1, 1, 12, tzinfo=dt.UTC), secret="applicant data"))
+    event.write_text(content)
+    signer = Signer.from_settings()
+    archive_lineage(storage, signer, dt.date(2024, 1, 1), loc)  # archived and sealed: it may go
+    seal(storage, signer, rt_env / "witness")
     witness_link = rt_env / "same-inode.json"  # a second name for the same bytes: shows what happened to them
     os.link(event, witness_link)
     size = event.stat().st_size
@@ -272,7 +285,7 @@ def test_overwrite_and_delete_overwrites_the_content_before_unlinking(rt_env, lo
     assert not event.exists() and witness_link.read_bytes() == bytes(size)
     (cert,) = certificates(storage)
     assert cert["method"] == "overwrite_and_delete" and cert["kind"] == "openlineage_event"
-    assert cert["sha256_before"] == sha256_bytes(b'{"eventType": "COMPLETE", "secret": "applicant data"}')
+    assert cert["sha256_before"] == sha256_bytes(content.encode())
 
 
 def test_spec_blobs_are_never_retention_objects_and_outlive_a_disposed_record(rt_env, loc, storage, tmp_path):
@@ -293,10 +306,10 @@ def test_spec_blobs_are_never_retention_objects_and_outlive_a_disposed_record(rt
     def record(day: dt.date, name: str) -> str:
         written = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(1), dt.UTC)
         result = JobResult(
-            "data_quality/loan_applications_raw",
             Subject("loan_approval", "loan_applications_raw", day.isoformat()),
             Status.passed,
-            ("A.7.4",),
+            check="data_quality/validate",
+            controls=("A.7.4",),
             specs=[spec],
         )
         ctx = RunContext(Period.day(day), Producer.command_run(name), written, written)

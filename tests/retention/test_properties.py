@@ -10,6 +10,9 @@ here independently of ``aimsflow.retention.decide`` (its own date arithmetic wit
 * every deletion covered by exactly one certificate naming the object and its SHA-256 before
   deletion, and no certificate for anything else; a tombstone for each deleted evidence record;
 * a dry run (nothing approved) deletes nothing;
+* an OpenLineage event file is deleted only when a sealed lineage record of its events' day lists
+  its content (and it can be read), and that record is never deleted while the file is there (after
+  a crash, the recovering run may be the later run that deletes it);
 * with a crash injected before or after any durable step of any deletion, the next run leaves every
   deleted object certified exactly once and nothing deleted twice.
 
@@ -36,9 +39,11 @@ from hypothesis import strategies as st
 
 from aimsflow.evidence.keys import Signer
 from aimsflow.evidence.listing import load_summaries
+from aimsflow.evidence.record import Producer, RecordRef, RunContext, write_record
 from aimsflow.evidence.storage import LocalStorage
+from aimsflow.lineage.archive import CHECK as LINEAGE_CHECK
 from aimsflow.periods import Period
-from aimsflow.results import JobResult, Status, Subject, sha256_bytes
+from aimsflow.results import DataRef, JobResult, Status, Subject, sha256_bytes
 from aimsflow.retention.decide import Rules
 from aimsflow.retention.dispose import (
     CERTIFICATE_CHECK,
@@ -53,7 +58,7 @@ from aimsflow.retention.objects import Locations
 from aimsflow.retention.plan import PLAN_FILE, make_plan
 from aimsflow.retention.policy import CountsFrom, LegalHold, Method, PolicySet, RetentionPolicy
 from tests.retention._crash import STEPS, SimulatedCrash, counting, crash_at
-from tests.retention.conftest import INVENTORY, as_task_record, seal, write_evidence
+from tests.retention.conftest import INVENTORY, as_task_record, ol_event, seal, write_evidence
 
 BASE = dt.date(2024, 1, 1)
 DATASETS = ("loan_applications_raw", "loan_applications_clean", "loan_training_set")
@@ -84,8 +89,11 @@ class Obj:
     dataset: int | None = None  # index into DATASETS
     version: int | None = None  # derived partitions: version number
     unreadable: bool = False  # OpenLineage event that cannot be parsed
+    archived: bool = False  # OpenLineage event listed by a sealed lineage record of its day
     protected: bool = False  # evidence record written by retention itself
     sealed: bool = True
+    lineage_input: Path | None = None  # evidence: a lineage record listing this event file
+    relied_on: bool = False  # evidence: that event file is readable, so it relies on this record
 
 
 @dataclass(frozen=True)
@@ -127,6 +135,7 @@ objects = st.one_of(
         day=days,
         dataset=st.none() | st.integers(0, 2),
         unreadable=st.booleans(),
+        archived=st.booleans(),
     ),
     st.builds(
         Obj,
@@ -185,10 +194,13 @@ def build(world: World, root: Path, signer: Signer) -> tuple[Locations, LocalSto
             path = loc.openlineage_root / "staging" / name
             path.parent.mkdir(parents=True, exist_ok=True)
             facet = {"dataset": DATASETS[obj.dataset]} if obj.dataset is not None else {}
-            path.write_text(
-                "{broken" if obj.unreadable else json.dumps({"run": {"facets": {"aimsflow": facet}}})
-            )
+            when = dt.datetime.combine(_day(obj.day), dt.time(12), dt.UTC)
+            event = ol_event(when, f"r{n}", run={"runId": f"r{n}", "facets": {"aimsflow": facet}})
+            path.write_text("{broken" if obj.unreadable else json.dumps(event))
             ids[f"openlineage/staging/{name}"] = obj
+            if obj.archived:  # a sealed lineage record of its day listing its content
+                record = Obj("evidence", obj.day, lineage_input=path, relied_on=not obj.unreadable)
+                records.append((n, record))
         else:
             records.append((n, obj))
     for sealed in (True, False):  # sealed ones first, then one seal, then the rest
@@ -198,20 +210,35 @@ def build(world: World, root: Path, signer: Signer) -> tuple[Locations, LocalSto
             written = dt.datetime.combine(_day(obj.day), dt.time(12), dt.UTC)
             dataset = DATASETS[obj.dataset] if obj.dataset is not None else None
             check = "retention_disposal/plan" if obj.protected else "data_quality/validate"
-            ref = write_evidence(
-                storage,
-                signer,
-                _day(obj.day),
-                check=check,
-                dataset=dataset,
-                ai_system=SYSTEM if dataset else None,
-                written=written,
-                name=f"r{n}",
-            )
+            if obj.lineage_input is not None:
+                ref = lineage_record(storage, signer, _day(obj.day), obj.lineage_input, written)
+            else:
+                ref = write_evidence(
+                    storage,
+                    signer,
+                    _day(obj.day),
+                    check=check,
+                    dataset=dataset,
+                    ai_system=SYSTEM if dataset else None,
+                    written=written,
+                    name=f"r{n}",
+                )
             ids[f"evidence/{ref.key}"] = obj
         if sealed and any(o.sealed for _, o in records):
             seal(storage, signer, root / "witness")
     return loc, storage, ids, rules_of(world, list(ids))
+
+
+def lineage_record(
+    storage: LocalStorage, signer: Signer, day: dt.date, event_file: Path, written: dt.datetime
+) -> RecordRef:
+    """A lineage record of ``day`` listing exactly ``event_file`` (not the whole folder, as
+    ``archive_day`` would: each file's archiving is drawn on its own)."""
+    result = JobResult(
+        LINEAGE_CHECK, Subject(), Status.passed, ("A.6.2.8",), inputs=[DataRef.of_file(event_file)]
+    )
+    ctx = RunContext(Period.day(day), Producer.command_run(f"lineage-{event_file.name}"), written, written)
+    return write_record(storage, result, ctx, signer)
 
 
 def policy_set(world: World) -> PolicySet:
@@ -313,6 +340,10 @@ def oracle(world: World, ids: dict[str, Obj], holds_: list[LegalHold]) -> set[st
             continue
         if obj.area == "evidence" and not obj.sealed:
             continue
+        if obj.area == "openlineage" and (obj.unreadable or not obj.archived):
+            continue
+        if obj.relied_on:  # a lineage record goes only in a run after its event file is gone
+            continue
         if oracle_expired(world, obj) and not oracle_held(world, object_id, obj, holds_):
             out.add(object_id)
     return out
@@ -348,6 +379,10 @@ def run_once(
     execute_plan(doc, approval, disposer)
 
 
+def _object_id(loc: Locations, path: Path) -> str:
+    return f"openlineage/{path.relative_to(loc.openlineage_root).as_posix()}"
+
+
 def certificates(storage: LocalStorage) -> Counter:
     return Counter(
         (r.summary["object"], r.summary["sha256_before"])
@@ -376,6 +411,10 @@ def check_outcome(
                     stats["crashes"] += 1
             run_once(world, loc, storage, rules, signer, "run2")  # the next run recovers
     deleted = {i for i in ids if not loc.path_of(i).exists()}
+    relied = {i: _object_id(loc, o.lineage_input) for i, o in ids.items() if o.relied_on and o.lineage_input}
+    assert all(relied[i] in deleted for i in deleted & relied.keys())  # never before its event file
+    if crash is not None:  # the recovering run plans after the file went: the record may go with it
+        expected |= {i for i in deleted & relied.keys() if relied[i] in expected}
     assert deleted == expected, (deleted - expected, expected - deleted)
     assert certificates(storage) == Counter((i, before[i]) for i in deleted)
     tombstones = [r.summary["disposed_record"] for r in load_summaries(storage) if r.check == TOMBSTONE_CHECK]
@@ -391,6 +430,10 @@ def check_outcome(
     stats["examples"] += 1
     stats["objects"] += len(ids)
     stats["deletions"] += len(deleted)
+    stats["lineage_deletions"] += len([i for i in deleted if i.startswith("openlineage/")])
+    stats["lineage_not_archived"] += len(
+        [i for i, o in ids.items() if o.area == "openlineage" and not o.archived and i not in deleted]
+    )
     stats["kept"] += len(ids) - len(deleted)
     stats["held"] += sum(oracle_held(world, i, o, list(rules.holds)) for i, o in ids.items())
     stats["errors"] += any(
@@ -425,6 +468,7 @@ def test_no_wrongful_deletion_one_certificate_each_and_dry_runs_delete_nothing(r
     stats = _run_property(crashes=False)
     assert stats["examples"] >= EXAMPLES and stats["deletions"] > 0 and stats["dry_runs"] > 0
     assert stats["held"] > 0 and stats["errors"] > 0
+    assert stats["lineage_deletions"] > 0 and stats["lineage_not_archived"] > 0
     with capsys.disabled():
         print(f"\nretention property: {dict(stats)}")
 

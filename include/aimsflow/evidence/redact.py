@@ -30,9 +30,15 @@ def _secret_values() -> Iterable[str]:
             yield value
 
 
-def redact_text(text: str) -> str:
-    """Mask known secret values and passwords embedded in URLs."""
-    for value in _secret_values():
+def secret_values() -> tuple[str, ...]:
+    """The secret values :func:`redact_text` masks, read from the environment now: pass them to
+    ``redact_text`` when redacting many strings (reading the environment per string is slow)."""
+    return tuple(_secret_values())
+
+
+def redact_text(text: str, secrets: Iterable[str] | None = None) -> str:
+    """Mask known secret values (default: :func:`secret_values` now) and passwords embedded in URLs."""
+    for value in _secret_values() if secrets is None else secrets:
         text = text.replace(value, MASK)
     return _URL_PASSWORD.sub(rf"\g<scheme>{MASK}@", text)
 

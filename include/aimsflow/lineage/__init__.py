@@ -55,6 +55,12 @@ configuration alone, its ``type`` being a fully qualified class path::
 The docker-compose scale-out sends the same events to Marquez by configuration only::
 
     AIRFLOW__OPENLINEAGE__TRANSPORT='{"type": "http", "url": "http://marquez:5000", "endpoint": "api/v1/lineage"}'
+
+Event logs as evidence
+----------------------
+:func:`aimsflow.lineage.archive.archive_day` writes the events of each closed UTC day (by
+``eventTime``), redacted, as one record; retention disposes of an event file only once a sealed
+record of every day of its events lists its content (docs/lineage.md).
 """
 
 from __future__ import annotations

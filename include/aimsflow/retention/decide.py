@@ -9,7 +9,13 @@ An object may be deleted only when all of these hold:
   anchor is the object's creation date, its AI system's retirement date, or the end of the
   certification cycle it was created in — an anchor that cannot be known means "not expired";
 * no legal hold covers it;
-* an evidence record is sealed (a tombstone must name the seal that covered it).
+* an evidence record is sealed (a tombstone must name the seal that covered it);
+* an OpenLineage event file can be read, and for every UTC day of its events a sealed
+  ``evidence_seal/lineage_events`` record of that day lists its content (SHA-256) as an input: the
+  raw log goes only once its redacted copy is sealed evidence (A.6.2.8). Else it is kept with the
+  reason :data:`LINEAGE_NOT_ARCHIVED`;
+* a lineage record is not the archive of an event file still on disk (:data:`LINEAGE_STILL_RELIED_ON`):
+  files go first, their record at a later run, so no file is ever left without its archive.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from enum import StrEnum
 from typing import Any
 
 from aimsflow.catalog import Inventory
+from aimsflow.lineage.archive import CHECK as LINEAGE_CHECK
 from aimsflow.periods import to_utc
 from aimsflow.results import SpecRef
 from aimsflow.retention.objects import Candidate, Kind
@@ -28,6 +35,10 @@ from aimsflow.retention.policy import CountsFrom, LegalHold, PolicySet, Retentio
 
 #: Checks of the records retention itself writes; never disposed of.
 PROTECTED_CHECK_PREFIX = "retention_disposal/"
+#: First word of the reason an OpenLineage event file is kept for (counted in the plan's summary).
+LINEAGE_NOT_ARCHIVED = "lineage_not_archived"
+#: First word of the reason a lineage record is kept while event files rely on it.
+LINEAGE_STILL_RELIED_ON = "lineage_files_remain"
 
 
 class Outcome(StrEnum):
@@ -173,5 +184,26 @@ def decide(c: Candidate, rules: Rules, as_of: dt.datetime, absolute_path: str | 
     reasons.extend(hold_reasons)
     if c.kind == Kind.evidence_record and c.sealed_in is None:
         reasons.append("evidence record not sealed yet (a tombstone must name the seal that covered it)")
+    if c.kind == Kind.evidence_record and c.archives_files:
+        reasons.append(
+            f"{LINEAGE_STILL_RELIED_ON}: the archive of {c.archives_files} OpenLineage event file(s) still "
+            "on disk (kept until they are disposed of)"
+        )
+    if c.kind == Kind.openlineage_event and (why := _not_archived(c)):
+        reasons.append(f"{LINEAGE_NOT_ARCHIVED}: {why}")
     outcome = Outcome.delete if expired and not reasons else Outcome.keep
     return Decision(outcome, tuple(reasons), holds, expires_on, expired, unresolved, policy)
+
+
+def _not_archived(c: Candidate) -> str | None:
+    if c.event_days is None:
+        return (
+            "its events cannot be read, so the days they belong to are unknown "
+            f"(the {LINEAGE_CHECK} records name unparseable files)"
+        )
+    if c.unarchived_days:
+        return (
+            f"no sealed {LINEAGE_CHECK} record of {', '.join(c.unarchived_days)} lists this content "
+            "(SHA-256) of the file"
+        )
+    return None

@@ -31,7 +31,15 @@ from aimsflow.retention.dispose import (
     execute_plan,
     recover,
 )
-from aimsflow.retention.objects import Candidate, Locations, scan_datasets, scan_evidence, scan_openlineage
+from aimsflow.retention.objects import (
+    Candidate,
+    Locations,
+    lineage_archives,
+    scan_datasets,
+    scan_evidence,
+    scan_openlineage,
+    with_lineage_reliance,
+)
 from aimsflow.retention.plan import PLAN_FILE, Plan, make_plan
 from aimsflow.retention.policy import EVIDENCE_CLASS, load_holds, load_policies
 
@@ -64,7 +72,14 @@ def scan_all(
 ) -> tuple[list[Candidate], list[str]]:
     """Every candidate in the three areas, and the keys of evidence records that cannot be read."""
     evidence, unreadable = scan_evidence(storage, EVIDENCE_CLASS)
-    lineage = scan_openlineage(loc.openlineage_root, rules.policies.lineage_class, inventory, loc.data_root)
+    lineage = scan_openlineage(
+        loc.openlineage_root,
+        rules.policies.lineage_class,
+        inventory,
+        loc.data_root,
+        lineage_archives(storage),
+    )
+    evidence = with_lineage_reliance(evidence, lineage)
     return [*scan_datasets(inventory, loc.data_root), *lineage, *evidence], unreadable
 
 

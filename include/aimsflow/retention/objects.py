@@ -10,9 +10,13 @@ Path-prefix legal holds are written in the same namespace.
 * An OpenLineage event file is created on the UTC date its name starts with
   (``20261121T000512.123456Z-...json``), else on its modification date. Its datasets and AI systems
   come from the ``aimsflow`` run facet and from input/output names under a dataset's partition path;
-  an unreadable event has an unknown subject, which every dataset and AI-system hold covers.
+  an unreadable event has an unknown subject, which every dataset and AI-system hold covers. It
+  also carries the UTC days of its events (by ``eventTime``) and which of those days no sealed
+  ``evidence_seal/lineage_events`` record archives *this content* of it (its SHA-256 among the
+  record's inputs): such a file is never disposed of (:mod:`aimsflow.retention.decide`).
 * An evidence record is its whole folder, created on the day it was written (``ended_at``); its
-  "SHA-256 before deletion" is its manifest's, which pins every file of the record.
+  "SHA-256 before deletion" is its manifest's, which pins every file of the record. A lineage record
+  counts the event files on disk that rely on it as their archive (kept while there are any).
 
 Hidden files and folders (``.tmp-*`` orphans, the ``.retention`` work area) are never objects.
 """
@@ -24,8 +28,9 @@ import glob
 import json
 import os
 import re
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -33,8 +38,10 @@ from typing import Any
 from aimsflow import settings
 from aimsflow.catalog import Inventory
 from aimsflow.evidence.record import ENVELOPE, MANIFEST
-from aimsflow.evidence.seal import record_keys, sealed_keys
-from aimsflow.evidence.storage import LocalStorage
+from aimsflow.evidence.seal import read_seal, record_keys, seal_sequences, sealed_keys
+from aimsflow.evidence.storage import LocalStorage, Storage
+from aimsflow.lineage import archive
+from aimsflow.periods import Period
 from aimsflow.results import sha256_bytes
 
 #: Work area of the disposal protocol, one per area root (hidden: never an object, never evidence).
@@ -95,6 +102,13 @@ class Candidate:
     manifest_sha256: str | None = None
     sealed_in: int | None = None
     record_period: dict[str, str] | None = None
+    # OpenLineage event files only: the UTC days of its events (None: some part cannot be read), the
+    # days no sealed lineage record archives this content in, and the records that do archive it.
+    event_days: tuple[str, ...] | None = None
+    unarchived_days: tuple[str, ...] = ()
+    archived_in: tuple[str, ...] = ()
+    # Lineage records only: how many event files still on disk rely on this record as their archive.
+    archives_files: int = 0
 
     @property
     def area(self) -> str:
@@ -109,6 +123,9 @@ class Candidate:
         out["kind"] = str(self.kind)
         out["created"] = self.created.isoformat()
         out["datasets"], out["ai_systems"] = list(self.datasets), list(self.ai_systems)
+        for name in _LINEAGE_FIELDS:
+            value = getattr(self, name)
+            out[name] = None if value is None else list(value)
         return out
 
     @classmethod
@@ -121,7 +138,13 @@ class Candidate:
             tuple(data.get("datasets", ())),
             tuple(data.get("ai_systems", ())),
         )
+        for name in _LINEAGE_FIELDS:
+            if data.get(name) is not None:
+                data[name] = tuple(data[name])
         return cls(**data)
+
+
+_LINEAGE_FIELDS = ("event_days", "unarchived_days", "archived_in")
 
 
 def _hidden(rel: Path) -> bool:
@@ -232,23 +255,29 @@ def _event_day(path: Path) -> dt.date:
     return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).date()
 
 
-def _event_subject(path: Path, inventory: Inventory, data_root: Path) -> tuple[set[str], set[str]] | None:
-    """(datasets, AI systems) an OpenLineage event is about, or None when the file cannot be read."""
-    try:
-        event = json.loads(path.read_bytes())
-        run = event.get("run") or {}
-        facet = (run.get("facets") or {}).get("aimsflow") or {}
-        names = [
-            str(d.get("name", "")) for d in [*(event.get("inputs") or []), *(event.get("outputs") or [])]
-        ]
-    except (OSError, ValueError, AttributeError, TypeError):
-        return None
+def _event_subject(
+    values: Iterator[object] | list[object], inventory: Inventory, data_root: Path
+) -> tuple[set[str], set[str]] | None:
+    """(datasets, AI systems) the decoded JSON values of an event file are about, or None when
+    they cannot be read as events."""
     datasets: set[str] = set()
     systems: set[str] = set()
-    if facet.get("dataset"):
-        datasets.add(str(facet["dataset"]))
-    if facet.get("ai_system"):
-        systems.add(str(facet["ai_system"]))
+    names: list[str] = []
+    try:
+        for event in values:
+            if not isinstance(event, dict):
+                return None
+            run = event.get("run") or {}
+            facet = (run.get("facets") or {}).get("aimsflow") or {}
+            names += [
+                str(d.get("name", "")) for d in [*(event.get("inputs") or []), *(event.get("outputs") or [])]
+            ]
+            if facet.get("dataset"):
+                datasets.add(str(facet["dataset"]))
+            if facet.get("ai_system"):
+                systems.add(str(facet["ai_system"]))
+    except (ValueError, AttributeError, TypeError):
+        return None
     for ds in inventory.datasets.values():
         base = ds.uri.replace("{data}", str(data_root)).partition("{date}")[0]
         relative = base.removeprefix(str(data_root)).strip("/")
@@ -260,18 +289,76 @@ def _event_subject(path: Path, inventory: Inventory, data_root: Path) -> tuple[s
     return datasets, systems
 
 
-def scan_openlineage(root: Path, data_class: str, inventory: Inventory, data_root: Path) -> list[Candidate]:
-    """Every event file under the OpenLineage folder (any depth; hidden files and folders skipped)."""
+#: UTC day (ISO) -> SHA-256 of an event file's content -> key of a sealed lineage record listing it.
+LineageArchives = Mapping[str, Mapping[str, str]]
+
+
+def _sealed_manifests(storage: Storage) -> dict[str, str]:
+    """Record key -> the manifest SHA-256 its (first) seal covers."""
+    out: dict[str, str] = {}
+    for seq in seal_sequences(storage):
+        _, body = read_seal(storage, seq)
+        for leaf in body.get("leaves", []):
+            out.setdefault(leaf["record"], leaf["manifest_sha256"])
+    return out
+
+
+def lineage_archives(storage: Storage) -> dict[str, dict[str, str]]:
+    """What sealed lineage records archive: for each UTC day, the SHA-256 of every event file one of
+    that day's ``evidence_seal/lineage_events`` records lists as input. A record counts only if
+    its manifest is the one a seal covers (same SHA-256), it is for one UTC day and its status
+    is passed or warning (an ``error`` record archived nothing)."""
+    check_parts = archive.CHECK.split("/")
+    sealed = _sealed_manifests(storage)
+    out: dict[str, dict[str, str]] = {}
+    for key in record_keys(storage):
+        if key.split("/")[2:-1] != check_parts or key not in sealed:
+            continue
+        try:
+            manifest = storage.get(f"{key}/{MANIFEST}")
+            if sha256_bytes(manifest) != sealed[key]:
+                continue  # not the sealed content: verify reports it; it archives nothing here
+            predicate = json.loads(manifest)["predicate"]
+            day = Period.from_dict(predicate["period"]).single_day().isoformat()
+            if predicate.get("check") != archive.CHECK or predicate.get("status") not in {
+                str(s) for s in archive.ARCHIVING_STATUSES
+            }:
+                continue
+            digests = [str(ref["sha256"]) for ref in predicate.get("inputs") or []]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+        for digest in digests:
+            out.setdefault(day, {}).setdefault(digest, key)
+    return out
+
+
+def scan_openlineage(
+    root: Path,
+    data_class: str,
+    inventory: Inventory,
+    data_root: Path,
+    archives: LineageArchives | None = None,
+) -> list[Candidate]:
+    """Every event file under the OpenLineage folder (any depth; hidden files and folders skipped),
+    with the days of its events and whether ``archives`` (:func:`lineage_archives`; none given:
+    nothing is archived) covers each of them."""
     root = Path(root)
     if not root.is_dir():
         return []
+    archives = archives or {}
     out = []
     for path in _files_under(root):
         rel = path.relative_to(root)
         if _hidden(rel):
             continue
-        subject = _event_subject(path, inventory, Path(data_root))
+        source = archive.read_source(path, rel.as_posix())
+        # A file only partly decoded may name other datasets in the part that is not: subject unknown.
+        decoded = source.decoded and source.values
+        subject = _event_subject(list(source.values), inventory, Path(data_root)) if decoded else None
         datasets, systems = subject if subject is not None else (set(), set())
+        days = source.days
+        event_days = None if days is None else tuple(sorted(d.isoformat() for d in days))
+        covered = {d: archives.get(d, {}).get(source.sha256) for d in event_days or ()}
         out.append(
             Candidate(
                 f"openlineage/{rel.as_posix()}",
@@ -283,9 +370,24 @@ def scan_openlineage(root: Path, data_class: str, inventory: Inventory, data_roo
                 tuple(sorted(systems)),
                 subject_known=subject is not None,
                 note=None if subject is not None else "unreadable event: datasets and AI systems unknown",
+                event_days=event_days,
+                unarchived_days=tuple(d for d, key in covered.items() if key is None),
+                archived_in=tuple(sorted({key for key in covered.values() if key is not None})),
             )
         )
     return out
+
+
+def with_lineage_reliance(evidence: list[Candidate], lineage: list[Candidate]) -> list[Candidate]:
+    """``evidence`` with each lineage record's count of event files still on disk that rely on it
+    (their ``archived_in``): such a record outlives them, so that no event file ever loses the
+    archive its disposal depends on — not when the record's retention is shorter, not when a run
+    is interrupted between disposing of the record and of its files."""
+    relied: Counter[str] = Counter(key for c in lineage for key in c.archived_in)
+    return [
+        replace(c, archives_files=relied[c.record_key]) if c.record_key and relied[c.record_key] else c
+        for c in evidence
+    ]
 
 
 def record_size(storage: LocalStorage, key: str, predicate: dict[str, Any]) -> int:

@@ -17,7 +17,14 @@ from typing import Any
 
 from aimsflow.periods import to_utc
 from aimsflow.results import DataRef, sha256_file
-from aimsflow.retention.decide import Decision, Outcome, Rules, decide
+from aimsflow.retention.decide import (
+    LINEAGE_NOT_ARCHIVED,
+    LINEAGE_STILL_RELIED_ON,
+    Decision,
+    Outcome,
+    Rules,
+    decide,
+)
 from aimsflow.retention.objects import Candidate, Kind, Locations
 
 PLAN_FORMAT = "aimsflow-retention-plan/1"
@@ -101,9 +108,14 @@ class Plan:
             "errors": len(self.errors),
             "error_classes": sorted({str(i.candidate.data_class) for i in self.errors}),
             "unresolved": len(self.unresolved),
+            LINEAGE_NOT_ARCHIVED: self._kept_for(LINEAGE_NOT_ARCHIVED),
+            LINEAGE_STILL_RELIED_ON: self._kept_for(LINEAGE_STILL_RELIED_ON),
             "retained": self.retained,
             "unreadable_records": len(self.unreadable_records),
         }
+
+    def _kept_for(self, code: str) -> int:
+        return len([i for i in self.excluded if any(r.startswith(code) for r in i.decision.reasons)])
 
     def to_json(self) -> bytes:
         doc = {
