@@ -122,13 +122,13 @@ def test_a_failed_tasks_full_reason_is_in_an_xcom_and_the_log_not_cut_off(aims_e
     reason = "closing NC-20261124-0a70c3 refused: no run of data_quality/x passed after " + "x" * 400
 
     def refused(period: Period) -> JobResult:
-        return JobResult("c/x", Subject(), Status.failed, ("10.2",), message=reason)
+        return JobResult(Subject(), Status.failed, message=reason)
 
     ctx = _context()
     pushed: dict = {}
     ctx["ti"].xcom_push = lambda key, value: pushed.__setitem__(key, value)
     with caplog.at_level("INFO", logger="aimsflow.airflow_glue"), pytest.raises(AirflowFailException) as exc:
-        run_job(ctx, refused, check="c/x", controls=("10.2",), subject=Subject())
+        run_job(ctx, _declared(refused, controls=("10.2",)))
     record, _ = _only_record()
     assert record.key in str(exc.value) and len(str(exc.value)) < 300 and reason not in str(exc.value)
     assert pushed["outcome"] == {

@@ -29,7 +29,13 @@ DAY = dt.date(2026, 11, 19)
 
 
 def _write(storage: LocalStorage, specs: list[SpecRef], name: str = "job") -> dict:
-    result = JobResult("data_quality/loans", Subject(dataset="loans"), Status.passed, ("A.7.4",), specs=specs)
+    result = JobResult(
+        Subject(dataset="loans"),
+        Status.passed,
+        check="data_quality/validate",
+        controls=("A.7.4",),
+        specs=specs,
+    )
     now = dt.datetime.now(dt.UTC)
     ref = write_record(
         storage,

@@ -89,7 +89,10 @@ def _use(path: Path) -> DataRef:
     """A check that read the partition (as data_quality does), which makes its version one to trace."""
     ref = DataRef.of_file(path, dataset=DATASET)
     result = JobResult(
-        "data_quality/validate", Subject("loan_approval", DATASET, DAY.isoformat()), Status.passed, ("A.7.4",)
+        Subject("loan_approval", DATASET, DAY.isoformat()),
+        Status.passed,
+        check="data_quality/validate",
+        controls=("A.7.4",),
     )
     result.inputs = [ref]
     producer = Producer(

@@ -132,7 +132,7 @@ def test_only_sealed_passed_or_warning_records_of_one_day_that_match_their_seal_
     ref = DataRef.of_file(path)
 
     def record(status: Status, period: Period, name: str) -> str:
-        result = JobResult(CHECK, Subject(), status, ("A.6.2.8",), inputs=[ref])
+        result = JobResult(Subject(), status, check=CHECK, controls=("A.6.2.8",), inputs=[ref])
         ctx = RunContext(period, Producer.command_run(name), LATER.start, LATER.start)
         return write_record(storage, result, ctx, signer).key
 

@@ -113,7 +113,9 @@ def test_spec_blobs_are_not_evidence_objects(rt_env, loc, storage, tmp_path):
     spec = tmp_path / "policy.yaml"
     spec.write_text("a: 1\n")
     now = dt.datetime.now(dt.UTC)
-    result = JobResult("x/y", Subject(), Status.passed, ("A.7.4",), specs=[SpecRef.of_file(spec)])
+    result = JobResult(
+        Subject(), Status.passed, check="x/y", controls=("A.7.4",), specs=[SpecRef.of_file(spec)]
+    )
     ref = write_record(
         storage,
         result,
