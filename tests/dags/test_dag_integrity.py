@@ -69,3 +69,10 @@ def test_dag_files_do_not_import_heavy_libraries_at_parse_time():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_every_declared_job_is_a_task_of_its_dag(dagbag):
+    from aimsflow.jobs import all_jobs
+
+    for job in all_jobs():
+        assert job.name in dagbag.get_dag(job.dag_id).task_ids, job.check

@@ -458,6 +458,15 @@ def _cross_check(
                 f"{where('acceptance', 'max_score')}: value {acc.max_score}: expected above the appetite "
                 f"{crit.appetite} and at most max_acceptable {crit.max_acceptable}"
             )
+    from aimsflow.jobs import matching_checks
+
+    for n, signal in enumerate(risk.signals):
+        check = getattr(signal, "check", None)
+        if check and check != "*" and not matching_checks(check):
+            problems.append(
+                f"{where('signals', n, 'check')}: value {check!r}: matches no declared check; "
+                "declared checks: `python -m aimsflow.jobs` (docs/controls.md)"
+            )
     if inventory is not None:
         if risk.ai_system not in inventory.ai_systems:
             problems.append(
