@@ -14,7 +14,7 @@ from aimsflow.evidence.storage import LocalStorage
 from aimsflow.lineage.archive import CHECK
 from aimsflow.periods import Period
 from aimsflow.results import DataRef, JobResult, Status, Subject
-from aimsflow.retention.jobs import build_plan
+from aimsflow.retention.job import build_plan
 from aimsflow.retention.objects import Locations, lineage_archives, scan_openlineage
 from tests.retention.conftest import INVENTORY, archive_lineage, ol_event, put_events, seal
 

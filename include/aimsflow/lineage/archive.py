@@ -300,7 +300,7 @@ def default_events_dir() -> Path:
     else ``<project>/openlineage``): archiving anything narrower would leave files retention keeps
     for ever as not archived."""
     # Imported here: aimsflow.retention.objects imports this module.
-    from aimsflow.retention.objects import openlineage_root
+    from aimsflow.settings import openlineage_root
 
     return openlineage_root()
 
