@@ -401,7 +401,7 @@ def test_list_columns_fit_a_long_check_id(long_check_store, capsys):
     starts = [header.index(h) for h in ("period", "status", "check", "subject", "controls", "record")]
     expected = {
         first: ["2026-11-18", "passed", LONG_CHECK, "loan_applications_clean/2026-11-18", "A.7.4", a.key],
-        second: ["2026-11-19", "passed", "data_quality/loans", "loans/2026-11-19", "A.7.4", b.key],
+        second: ["2026-11-19", "passed", "data_quality/validate", "loans/2026-11-19", "A.7.4", b.key],
     }
     for line, cells in expected.items():
         assert [line.index(cell, start) for cell, start in zip(cells, starts, strict=True)] == starts
