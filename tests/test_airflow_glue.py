@@ -144,7 +144,7 @@ def test_a_failed_tasks_full_reason_is_in_an_xcom_and_the_log_not_cut_off(aims_e
 
     pushed.clear()
     with pytest.raises(RuntimeError):
-        run_job(ctx, broken, check="c/y", controls=("10.2",), subject=Subject())
+        run_job(ctx, _declared(broken, controls=("10.2",), name="other_job"))
     assert pushed["outcome"]["status"] == "error" and pushed["outcome"]["message"] == "boom"
 
 

@@ -31,6 +31,7 @@ PACKAGE = PROJECT / "include" / "aimsflow"
 NOT_IMPORTED = {"apache-airflow": "the Airflow distribution that runs the jobs"}
 
 # What the verify path must not load (job-side runtime, heavy or absent from the verify-only install).
+# pydantic is not here: the validated settings (pydantic-settings) are part of the verify install.
 JOB_SIDE = (
     "airflow",
     "pandas",
@@ -42,7 +43,7 @@ JOB_SIDE = (
     "openlineage",
     "attr",
     "yaml",
-    "pydantic",
+    "jinja2",
     "rich",
 )
 

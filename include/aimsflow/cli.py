@@ -37,7 +37,6 @@ from typing import Any, NoReturn
 
 from aimsflow import settings
 from aimsflow.periods import Period, parse_period, period_between
-from aimsflow.provenance.acquisition import add_parser as add_acquisition_parser
 
 # Exit codes, the same meaning in every command (each command's --help lists the ones it uses).
 EXIT_OK = 0
@@ -68,6 +67,11 @@ EPILOGS = {
         "3  no such store",
     ),
     "controls": _epilog(_EXIT_LINES[EXIT_OK]),
+    "acquisition": _epilog(
+        "0  the acquisition record was written",
+        "2  refused: unknown dataset, missing or empty file, empty provenance field, bad --received-at,",
+        "   or an invalid configuration (message on stderr; nothing written)",
+    ),
     "keys demo": _epilog(_EXIT_LINES[EXIT_OK], _EXIT_LINES[EXIT_USAGE]),
     "demo generate": _epilog(_EXIT_LINES[EXIT_OK], _EXIT_LINES[EXIT_USAGE]),
     "cycle": _epilog(
@@ -447,6 +451,17 @@ def cmd_completion(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_acquisition_record(args: argparse.Namespace) -> int:
+    from aimsflow.configfile import ConfigError
+    from aimsflow.evidence.keys import KeyError_
+    from aimsflow.provenance.acquisition import AcquisitionError, cmd_record
+
+    try:
+        return cmd_record(args)
+    except (AcquisitionError, ConfigError, KeyError_) as exc:
+        fail(str(exc), EXIT_USAGE)
+
+
 def _command(sub, name: str, epilog_key: str, **kwargs) -> argparse.ArgumentParser:
     return sub.add_parser(
         name, epilog=EPILOGS[epilog_key], formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs
@@ -533,7 +548,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _json_arg(nc_close)
     nc_close.set_defaults(func=cmd_nc_close)
-    add_acquisition_parser(sub)
+    from aimsflow.provenance import acquisition
+
+    area = sub.add_parser("acquisition", help="record how an external dataset was acquired (A.7.3, A.7.5)")
+    acq = area.add_subparsers(dest="cmd", required=True)
+    record = _command(
+        acq,
+        "record",
+        "acquisition",
+        help="hash delivered file(s) and write a signed acquisition record",
+        description=acquisition.DESCRIPTION,
+    )
+    acquisition.add_arguments(record)
+    record.set_defaults(func=cmd_acquisition_record)
 
     completion = _command(sub, "completion", "completion", help="print a shell completion script")
     completion.add_argument("shell", choices=["bash", "zsh"])

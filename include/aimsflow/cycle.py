@@ -181,7 +181,9 @@ def driver(
     values, notes = demo_secrets()
     start = min(settings.start_date(), first_day)
     values.update(AIMSFLOW_START_DATE=start.isoformat(), AIMSFLOW_RETRY_DELAY_SECONDS="1")
-    log_dir = Path(os.environ.get("AIRFLOW_HOME") or settings.project_root() / ".airflow") / "logs"
+    from airflow.configuration import AIRFLOW_HOME
+
+    log_dir = Path(AIRFLOW_HOME) / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"aimsflow-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.log"
     with settings.overridden(**values):

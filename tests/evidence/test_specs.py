@@ -120,7 +120,7 @@ def test_verify_detects_a_deleted_spec_blob_and_names_the_record(storage, config
     storage.path(blob_key(digest)).unlink()
     (problem,) = _verify(storage)
     assert "spec blob is missing (deleted)" in problem
-    assert "$AIMSFLOW_CONFIG_DIR/policies/drift.yaml of records/2026-11-19/data_quality/loans/" in problem
+    assert "$AIMSFLOW_CONFIG_DIR/policies/drift.yaml of records/2026-11-19/data_quality/validate/" in problem
 
 
 def test_verify_reports_unexpected_objects_among_spec_blobs_but_not_temp_files(storage, config):

@@ -257,7 +257,10 @@ def test_cli_records_and_refuses(config, delivered, capsys):
     assert doc["summary"]["received_at"] is None  # not stated, not guessed
     with pytest.raises(SystemExit) as info:
         main(["acquisition", "record", "--dataset", DATASET, "--uri", delivered.as_uri(), "--source", ""])
-    assert str(info.value).startswith("aimsflow: acquisition of dataset 'credit_applications' refused")
+    assert info.value.code == 2
+    assert capsys.readouterr().err.startswith(
+        "aimsflow: acquisition of dataset 'credit_applications' refused"
+    )
 
 
 def test_a_new_acquisition_record_invalidates_the_cached_index(inventory, delivered):

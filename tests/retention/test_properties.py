@@ -235,7 +235,11 @@ def lineage_record(
     """A lineage record of ``day`` listing exactly ``event_file`` (not the whole folder, as
     ``archive_day`` would: each file's archiving is drawn on its own)."""
     result = JobResult(
-        LINEAGE_CHECK, Subject(), Status.passed, ("A.6.2.8",), inputs=[DataRef.of_file(event_file)]
+        Subject(),
+        Status.passed,
+        check=LINEAGE_CHECK,
+        controls=("A.6.2.8",),
+        inputs=[DataRef.of_file(event_file)],
     )
     ctx = RunContext(Period.day(day), Producer.command_run(f"lineage-{event_file.name}"), written, written)
     return write_record(storage, result, ctx, signer)

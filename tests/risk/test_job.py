@@ -218,7 +218,7 @@ def _scope_signals() -> list[dict]:
         {
             "id": "verification_failures",
             "kind": "status_rate",
-            "check": "evidence/verify",
+            "check": "evidence_seal/verify",
             "statuses": ["failed"],
             "window_days": 30,
             "critical": 0.01,
@@ -265,7 +265,7 @@ def test_signals_read_only_the_records_of_the_risks_ai_system(store, write, tmp_
         **prov,
     )
     verify = write(
-        "evidence/verify",
+        "evidence_seal/verify",
         DEFECT_DAY,
         Status.failed,
         dataset=None,

@@ -258,18 +258,18 @@ def test_inputs_scoped_to_an_ai_system_by_subject_or_by_the_catalog():
     )
     # A dataset the catalog does not know, without an AI system, belongs to no system.
     unknown = summary_record("data_quality/gone", D, Status.failed, dataset="gone", ai_system=None)
-    store_wide = summary_record("evidence/verify", D, Status.failed, dataset=None, ai_system=None)
+    store_wide = summary_record("evidence_seal/verify", D, Status.failed, dataset=None, ai_system=None)
     records = [ours, by_catalog, theirs, unknown, store_wide]
     ledger, _ = derive_nonconformities([], marked(records), frozenset())
     systems = {CLEAN: "loan_approval", "credit": "credit_scoring"}
     loan = inputs(records, ncs=ledger).for_ai_system("loan_approval", systems)
     assert {r.key for r in loan.current} == {ours.key, by_catalog.key, store_wide.key}
-    assert [nc.cause.check for nc in loan.nonconformities] == ["evidence/verify"]
+    assert [nc.cause.check for nc in loan.nonconformities] == ["evidence_seal/verify"]
     credit = inputs(records, ncs=ledger).for_ai_system("credit_scoring", systems)
     assert {r.key for r in credit.current} == {theirs.key, store_wide.key}
     assert sorted(nc.cause.check for nc in credit.nonconformities) == [
         "data_quality/credit",
-        "evidence/verify",
+        "evidence_seal/verify",
     ]
     signal = StatusRateSignal.model_validate(
         {

@@ -237,19 +237,15 @@ def record_acquisition(
 # --- command line ------------------------------------------------------------------------------
 
 
-def add_parser(sub: Any) -> None:
-    """Register ``aimsflow acquisition record`` on the CLI's sub-parsers."""
-    area = sub.add_parser("acquisition", help="record how an external dataset was acquired (A.7.3, A.7.5)")
-    cmds = area.add_subparsers(dest="cmd", required=True)
-    rec = cmds.add_parser(
-        "record",
-        help="hash delivered file(s) and write a signed acquisition record",
-        description=(
-            "Hash the delivered file(s) of a catalog dataset and write a signed acquisition record "
-            "(check data_provenance/acquisition). Source, collection method and legal basis default "
-            "to the catalog's provenance block; an empty one is refused."
-        ),
-    )
+DESCRIPTION = (
+    "Hash the delivered file(s) of a catalog dataset and write a signed acquisition record "
+    "(check data_provenance/acquisition). Source, collection method and legal basis default "
+    "to the catalog's provenance block; an empty one is refused."
+)
+
+
+def add_arguments(rec: Any) -> None:
+    """The options of ``aimsflow acquisition record`` (the CLI registers the command)."""
     rec.add_argument("--dataset", required=True, help="catalog dataset id")
     rec.add_argument(
         "--file",
@@ -269,29 +265,25 @@ def add_parser(sub: Any) -> None:
         help="when it was received: ISO 8601 date or date-time with offset (default: not stated)",
     )
     rec.add_argument("--json", action="store_true", help="print the record as JSON")
-    rec.set_defaults(func=cmd_record)
 
 
 def cmd_record(args: argparse.Namespace) -> int:
+    """Record the acquisition; raises :class:`AcquisitionError`, ``ConfigError`` or the signer's
+    ``KeyError_`` on bad input (the CLI turns them into a message and exit code 2)."""
     from aimsflow import settings
     from aimsflow.catalog import load_inventory
-    from aimsflow.configfile import ConfigError
-    from aimsflow.evidence.keys import KeyError_
     from aimsflow.evidence.storage import LocalStorage
 
-    try:
-        acq = Acquisition(
-            dataset=args.dataset,
-            files=tuple(Path(f) for f in args.files),
-            source=args.source,
-            collection_method=args.method,
-            legal_basis=args.legal_basis,
-            agreement=args.agreement,
-            received_at=parse_received_at(args.received_at) if args.received_at else None,
-        )
-        ref = record_acquisition(LocalStorage(settings.evidence_root()), load_inventory(), acq)
-    except (AcquisitionError, ConfigError, KeyError_) as exc:
-        raise SystemExit(f"aimsflow: {exc}") from None
+    acq = Acquisition(
+        dataset=args.dataset,
+        files=tuple(Path(f) for f in args.files),
+        source=args.source,
+        collection_method=args.method,
+        legal_basis=args.legal_basis,
+        agreement=args.agreement,
+        received_at=parse_received_at(args.received_at) if args.received_at else None,
+    )
+    ref = record_acquisition(LocalStorage(settings.evidence_root()), load_inventory(), acq)
     from aimsflow.evidence.record import MANIFEST
 
     predicate = json.loads(LocalStorage(settings.evidence_root()).get(f"{ref.key}/{MANIFEST}"))["predicate"]
