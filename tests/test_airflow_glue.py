@@ -48,10 +48,8 @@ def _context(try_number: int = 1, run_type: str = "scheduled", params: dict | No
     }
 
 
-def _declared(func, controls=("A.7.4",), announces=(), subject=SubjectKind.aims) -> Job:
-    return Job(
-        "demo_dag", "demo_job", controls, subject, PeriodUse.day, func, "a test job", announces=announces
-    )
+def _declared(func, controls=("A.7.4",), announces=(), subject=SubjectKind.aims, name="demo_job") -> Job:
+    return Job("demo_dag", name, controls, subject, PeriodUse.day, func, "a test job", announces=announces)
 
 
 def _job(status: Status, announces=()) -> Job:
