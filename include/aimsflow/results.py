@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -39,6 +40,14 @@ def sha256_file(path: Path) -> str:
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def record_json(doc: Any) -> bytes:
+    """The one way a JSON file of a record is written: sorted keys (equal documents, equal bytes),
+    UTF-8, no NaN or Infinity (not JSON; a figure that is undefined is ``null``), dates as ISO text."""
+    return (
+        json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False, default=str) + "\n"
+    ).encode()
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
 from openlineage.client.transport import get_default_factory
 from openlineage.client.transport.http import HttpTransport
 
+from aimsflow import fsutil
 from aimsflow.lineage import transport as tr
 from aimsflow.lineage.transport import (
     DEFAULT_TRANSPORT_CONFIG_JSON,
@@ -173,7 +174,7 @@ def test_concurrent_emits_from_forked_processes(staging):
 def _emit_then_crash(directory: str) -> None:
     transport = StagingFileTransport(tr.StagingFileConfig(directory=directory))
     transport.emit(_event())
-    tr._publish = lambda temp, final: os._exit(3)  # the process dies after fsync, before the rename
+    fsutil.publish = lambda temp, final, overwrite: os._exit(3)  # dies after fsync, before the rename
     transport.emit(_event())
 
 
@@ -190,10 +191,10 @@ def test_a_crash_before_rename_leaves_only_a_hidden_temp_file(staging):
 def test_a_failed_rename_removes_the_temp_file_and_raises(staging, monkeypatch):
     transport = StagingFileTransport(tr.StagingFileConfig(directory=staging))
 
-    def fail(temp, final):
+    def fail(temp, final, overwrite):
         raise OSError("disk gone")
 
-    monkeypatch.setattr(tr, "_publish", fail)
+    monkeypatch.setattr(fsutil, "publish", fail)
     with pytest.raises(OSError, match="disk gone"):
         transport.emit(_event())
     assert list(staging.iterdir()) == []

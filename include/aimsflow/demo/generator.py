@@ -39,8 +39,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -49,6 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from aimsflow.catalog import Inventory, load_inventory
+from aimsflow.fsutil import atomic_write
 
 RAW_DATASET = "loan_applications_raw"
 
@@ -343,18 +342,5 @@ def _inject(records: list[dict[str, str]], day: date, seed: int, defects: tuple[
 
 
 def _write_once(path: Path, content: bytes) -> bool:
-    """Write ``content`` to ``path`` unless it exists (atomically: temp file, fsync, hard link)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".csv")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return False
-        return True
-    finally:
-        os.unlink(tmp)
+    """Write ``content`` to ``path`` unless it exists (atomically: the source never rewrites a batch)."""
+    return atomic_write(path, content, overwrite=False)

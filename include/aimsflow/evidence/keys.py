@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from aimsflow import settings
+from aimsflow.fsutil import atomic_write
 from aimsflow.periods import to_utc
 
 
@@ -152,10 +153,7 @@ def add_trusted_key(path: Path, key_id: str, public_key_b64: str, valid_from: dt
             "valid_until": None,
         }
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n")
-    os.replace(tmp, path)
+    atomic_write(path, (json.dumps(doc, indent=2) + "\n").encode())
 
 
 def ensure_demo_key(keys_dir: Path | None = None) -> tuple[str, Path]:

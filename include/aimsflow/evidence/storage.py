@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
-from aimsflow.fsutil import fsync_dir
+from aimsflow.fsutil import atomic_write, fsync_dir, write_synced
 
 
 class WriteOnceError(FileExistsError):
@@ -65,14 +65,7 @@ class LocalStorage:
     @staticmethod
     def _write_file(path: Path, content: bytes | Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "xb") as out:
-            if isinstance(content, bytes):
-                out.write(content)
-            else:
-                with open(content, "rb") as src:
-                    shutil.copyfileobj(src, out, 1 << 20)
-            out.flush()
-            os.fsync(out.fileno())
+        write_synced(path, content)
 
     def put_dir_once(self, key: str, files: dict[str, bytes | Path], last: tuple[str, ...] = ()) -> None:
         """Write a folder of files atomically; ``last`` names (the manifest) are written after the rest,
@@ -102,25 +95,13 @@ class LocalStorage:
 
     def put_once(self, key: str, data: bytes) -> None:
         target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
-        self._write_file(tmp, data)
-        try:
-            os.link(tmp, target)  # link() fails if the target exists: no overwrite, no race
-        except FileExistsError:
-            raise WriteOnceError(f"{target} already exists; evidence is write-once") from None
-        finally:
-            tmp.unlink()
-        fsync_dir(target.parent)
+        # link() fails if the target exists: no overwrite, no race.
+        if not atomic_write(target, data, overwrite=False):
+            raise WriteOnceError(f"{target} already exists; evidence is write-once")
 
     def replace(self, key: str, data: bytes) -> None:
         """Atomic overwrite, for pointers outside the append-only store (the witness head)."""
-        target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
-        self._write_file(tmp, data)
-        os.replace(tmp, target)
-        fsync_dir(target.parent)
+        atomic_write(self.path(key), data)
 
     def get(self, key: str) -> bytes:
         with open(self._fspath(key), "rb") as fh:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,7 +14,7 @@ from aimsflow.fairness.bands import grouped
 from aimsflow.fairness.metrics import BASE_RATE, FairnessReport, compute_group_metrics
 from aimsflow.fairness.policy import FairnessPolicy, Outcome, Verdict, evaluate
 from aimsflow.fairness.report import base_rate_chart_png, report_to_json, summary_markdown
-from aimsflow.results import DataRef, JobError, JobResult, SpecRef, Status, Subject
+from aimsflow.results import DataRef, JobError, JobResult, SpecRef, Status, Subject, record_json
 
 _SHOWN_BREACHES = 10
 
@@ -131,7 +130,7 @@ def assess_training_set(
         f: {"bins": dataset.columns[f].bins, "groups": labels} for f, labels in bands.items() if labels
     }
     files: dict[str, bytes | Path] = {
-        "metrics.json": (json.dumps(doc, indent=2, allow_nan=False) + "\n").encode("utf-8"),
+        "metrics.json": record_json(doc),
         "summary.md": summary_markdown(
             report,
             verdicts,

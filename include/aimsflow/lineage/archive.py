@@ -42,7 +42,7 @@ from typing import Any
 from aimsflow.evidence.redact import MASK, is_secret_name, redact_text, secret_values
 from aimsflow.jobs import Check
 from aimsflow.periods import Period, to_utc
-from aimsflow.results import DataRef, JobError, JobResult, Status, Subject, sha256_bytes
+from aimsflow.results import DataRef, JobError, JobResult, Status, Subject, record_json, sha256_bytes
 
 #: The day's lineage record; declared here because retention reads these records (the job that
 #: writes them is declared in :mod:`aimsflow.lineage.job`).
@@ -414,7 +414,7 @@ def archive_day(
             for s, n in used
         ],
     }
-    summary_bytes = (json.dumps(document, indent=1, sort_keys=True, allow_nan=False) + "\n").encode()
+    summary_bytes = record_json(document)
 
     status = Status.passed
     notes = []

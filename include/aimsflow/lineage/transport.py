@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import re
 import uuid
 from collections.abc import Mapping
@@ -33,7 +32,7 @@ import attr
 from openlineage.client.serde import Serde
 from openlineage.client.transport.transport import Config, Transport
 
-from aimsflow.fsutil import fsync_dir
+from aimsflow.fsutil import atomic_write
 
 if TYPE_CHECKING:
     from openlineage.client.client import Event
@@ -148,31 +147,12 @@ def is_temp_name(name: str) -> bool:
 
 
 def write_event_file(directory: Path, payload: bytes, event_type: str, run_id: str | None) -> Path:
-    """Write ``payload`` to a new event file: temp name in ``directory``, fsync, rename, fsync dir."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    final = directory / event_file_name(event_type, run_id)
-    temp = directory / f".{final.name}{_TEMP_SUFFIX}"
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        try:
-            view = memoryview(payload)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        _publish(temp, final)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    fsync_dir(directory)
+    """Write ``payload`` to a new event file (:func:`aimsflow.fsutil.atomic_write`: hidden temp name,
+    fsync, rename, fsync of the folder)."""
+    final = Path(directory) / event_file_name(event_type, run_id)
+    atomic_write(final, payload)
     log.debug("OpenLineage event written to %s", final)
     return final
-
-
-def _publish(temp: Path, final: Path) -> None:
-    os.replace(temp, final)
 
 
 def _event_type(event: Any) -> str:

@@ -11,15 +11,13 @@ are pinned; the only embedded producer string is the pyarrow version.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from aimsflow.fsutil import fsync_dir
-from aimsflow.results import sha256_file
+from aimsflow.fsutil import atomic_write
+from aimsflow.results import sha256_bytes, sha256_file
 
 _PATTERN = "part-*.parquet"
 _WRITE_OPTIONS = {
@@ -37,25 +35,18 @@ def write_version(table: pa.Table, folder: Path) -> tuple[Path, bool]:
     """Store ``table`` as a new version in ``folder``; return ``(path, True)``, or ``(existing, False)``
     when a version with the same SHA-256 is already there."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".parquet")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pq.write_table(table.replace_schema_metadata(None), fh, **_WRITE_OPTIONS)
-            fh.flush()
-            os.fsync(fh.fileno())
-        digest = sha256_file(tmp)
-        for existing in sorted(folder.glob(f"part-*-{digest[:12]}.parquet")):
-            if sha256_file(existing) == digest:
-                return existing, False
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        target = folder / f"part-{stamp}-{digest[:12]}.parquet"
-        os.link(tmp, target)  # unlike rename, fails instead of replacing an existing file
-        fsync_dir(folder)
-        return target, True
-    finally:
-        tmp.unlink(missing_ok=True)
+    sink = pa.BufferOutputStream()
+    pq.write_table(table.replace_schema_metadata(None), sink, **_WRITE_OPTIONS)
+    data = sink.getvalue().to_pybytes()
+    digest = sha256_bytes(data)
+    for existing in sorted(folder.glob(f"part-*-{digest[:12]}.parquet")):
+        if sha256_file(existing) == digest:
+            return existing, False
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = folder / f"part-{stamp}-{digest[:12]}.parquet"
+    if not atomic_write(target, data, overwrite=False):  # link, unlike rename, never replaces a file
+        raise FileExistsError(f"{target} already exists")
+    return target, True
 
 
 def latest_version(folder: Path) -> Path | None:

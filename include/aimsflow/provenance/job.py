@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +13,9 @@ from aimsflow.periods import Period
 from aimsflow.provenance.acquisition import ACQUISITION
 from aimsflow.provenance.custody import CustodyIndex, Version, load_index, missing_events
 from aimsflow.provenance.graph import build_graph, render_svg
-from aimsflow.results import JobResult, SpecRef, Status, Subject
+from aimsflow.results import JobResult, SpecRef, Status, Subject, record_json
 
 PROVENANCE_FIELDS = ("source", "collection_method", "legal_basis")
-
-
-def _json(doc: Any) -> bytes:
-    return (json.dumps(doc, indent=2, default=str, ensure_ascii=False) + "\n").encode()
 
 
 # Mapped provenance tasks that share a process (dag.test(), a LocalExecutor slot) would otherwise each
@@ -138,7 +133,7 @@ def provenance_of_version(
             "gaps": len(gaps),
             "records_without_events": len(missing),
         },
-        files={"provenance.json": _json(doc)},
+        files={"provenance.json": record_json(doc)},
         inputs=[],
         specs=[SpecRef.of_file(inventory.files["datasets"])],
         message="; ".join(messages) or f"chain of {len(chain)} record(s) back to acquisition",
@@ -157,7 +152,7 @@ def lineage_graph(index: CustodyIndex, period: Period) -> JobResult:
         subject=Subject(),
         status=Status.passed,
         summary={"nodes": len(graph["nodes"]), "edges": len(graph["edges"]), "records": len(chains)},
-        files={"lineage.json": _json(graph), "lineage.svg": render_svg(graph, title)},
+        files={"lineage.json": record_json(graph), "lineage.svg": render_svg(graph, title)},
         message=title,
     )
 

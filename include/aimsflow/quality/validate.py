@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +16,22 @@ from aimsflow.quality.html import render_validation_html
 from aimsflow.quality.loading import BadInput, read_partition
 from aimsflow.quality.scrub import scrub_result
 from aimsflow.quality.suites import SuiteError, expectation_columns, load_suite
-from aimsflow.results import AssetEventSpec, DataRef, JobError, JobResult, SpecRef, Status, Subject
+from aimsflow.results import (
+    AssetEventSpec,
+    DataRef,
+    JobError,
+    JobResult,
+    SpecRef,
+    Status,
+    Subject,
+    record_json,
+)
 
 REFERENCE_LOOKBACK_DAYS = 60
 
 
 def controls_for(dataset: Dataset) -> tuple[str, ...]:
     return ("A.7.4", "A.6.2.6") if dataset.role == Role.operational else ("A.7.4",)
-
-
-def _json(doc: Any) -> bytes:
-    return (json.dumps(doc, indent=2, default=str, ensure_ascii=False) + "\n").encode()
 
 
 def _rows(scrubbed: dict[str, Any]) -> list[dict[str, Any]]:
@@ -174,7 +178,7 @@ def validate_partition(
         Status.failed if missing or by_severity["critical"] else Status.warning if failed else Status.passed
     )
 
-    files: dict[str, bytes | Path] = {"validation_result.json": _json(gx_result)}
+    files: dict[str, bytes | Path] = {"validation_result.json": record_json(gx_result)}
     summary: dict[str, Any] = {
         "rows": len(frame),
         "expectations_evaluated": len(rows),
@@ -210,7 +214,7 @@ def validate_partition(
                 not_compared(frame, reference.frame, numeric, policy),
             )
             summary["drift"] = drift
-            files["drift.json"] = _json(drift)
+            files["drift.json"] = record_json(drift)
             base.inputs.append(reference.ref)
             if drift["verdict"] == "failed":
                 status = Status.failed
@@ -218,7 +222,7 @@ def validate_partition(
                 status = Status.warning
     title = f"Data quality: {dataset.id} {day.isoformat()}"
     files["validation.html"] = render_validation_html(title, str(status), summary, rows)
-    files["summary.json"] = _json(summary)
+    files["summary.json"] = record_json(summary)
     messages = []
     if missing:
         messages.append(f"declared column(s) missing: {missing}")

@@ -39,10 +39,10 @@ from aimsflow.evidence.keys import Signer
 from aimsflow.evidence.record import ENVELOPE, MANIFEST, Producer, RunContext, record_key, write_record
 from aimsflow.evidence.storage import LocalStorage, WriteOnceError
 from aimsflow.evidence.verify import TOMBSTONE
-from aimsflow.fsutil import fsync_dir
+from aimsflow.fsutil import atomic_write, fsync_dir
 from aimsflow.jobs import Check
 from aimsflow.periods import Period, to_utc
-from aimsflow.results import DataRef, JobResult, Status, Subject, sha256_bytes, sha256_file
+from aimsflow.results import DataRef, JobResult, Status, Subject, record_json, sha256_bytes, sha256_file
 from aimsflow.retention.decide import Outcome, Rules, decide
 from aimsflow.retention.objects import WORK_DIR, Candidate, Kind, Locations
 from aimsflow.retention.policy import AREAS, Method
@@ -178,13 +178,7 @@ def tombstone_key(c: Candidate) -> str:
 
 
 def _write_json(path: Path, doc: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "xb") as fh:
-        fh.write((json.dumps(doc, indent=1, sort_keys=True) + "\n").encode())
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.rename(tmp, path)
-    fsync_dir(path.parent)
+    atomic_write(path, record_json(doc))
 
 
 def write_intent(marker: Path, intent: dict[str, Any]) -> None:
@@ -342,7 +336,7 @@ def write_tombstone(d: Disposer, c: Candidate, approval: Approval, certificate: 
         status=Status.passed,
         controls=TOMBSTONE.controls,
         summary=doc,
-        files={TOMBSTONE_FILE: (json.dumps(doc, indent=1) + "\n").encode()},
+        files={TOMBSTONE_FILE: record_json(doc)},
         specs=list(d.rules.specs),
         message=f"evidence record {c.record_key} (sealed in seal {c.sealed_in}) lawfully disposed of",
     )
@@ -404,7 +398,7 @@ def write_certificate(d: Disposer, intent: dict[str, Any], marker: str, doc: dic
         status=Status.passed,
         controls=CERTIFICATE.controls,
         summary=doc,
-        files={CERTIFICATE_FILE: (json.dumps(doc, indent=1) + "\n").encode()},
+        files={CERTIFICATE_FILE: record_json(doc)},
         inputs=[DataRef(doc["uri"], doc["sha256_before"], int(doc["size_before"]), dataset=doc["dataset"])],
         specs=list(d.rules.specs),
         message=f"disposed of {doc['object']} ({doc['data_class']}): {doc['verification']['result']}",

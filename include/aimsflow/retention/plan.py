@@ -9,14 +9,13 @@ execution and any later recovery refer to.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from aimsflow.periods import to_utc
-from aimsflow.results import DataRef, sha256_file
+from aimsflow.results import DataRef, record_json, sha256_file
 from aimsflow.retention.decide import (
     LINEAGE_NOT_ARCHIVED,
     LINEAGE_STILL_RELIED_ON,
@@ -128,7 +127,7 @@ class Plan:
             "errors": [i.as_dict() for i in self.errors],
             "unreadable_records": list(self.unreadable_records),
         }
-        return (json.dumps(doc, indent=1, sort_keys=False) + "\n").encode()
+        return record_json(doc)
 
 
 def content_sha256(c: Candidate, loc: Locations) -> str:

@@ -7,7 +7,6 @@ Both are plain functions returning a :class:`~aimsflow.results.JobResult`; the D
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from aimsflow.evidence.record import MANIFEST
 from aimsflow.evidence.storage import LocalStorage, Storage
 from aimsflow.jobs import Job, PeriodUse, SubjectKind
 from aimsflow.periods import Period
-from aimsflow.results import DataRef, JobError, JobResult, SpecRef, Status, Subject
+from aimsflow.results import DataRef, JobError, JobResult, SpecRef, Status, Subject, record_json
 from aimsflow.risk.config import RiskConfig, load_methodology, load_risk_config, risk_config_dir
 from aimsflow.risk.diff import diff_snapshots
 from aimsflow.risk.evidence import (
@@ -44,10 +43,6 @@ from aimsflow.risk.scoring import RiskAssessment, register_status, score_risk
 from aimsflow.risk.signals import SignalInputs, evaluate_signal
 
 SNAPSHOT_FORMAT = "aimsflow-risk-register/1"
-
-
-def _json(doc: Any) -> bytes:
-    return (json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n").encode()
 
 
 def _storage(storage: Storage | None) -> Storage:
@@ -208,9 +203,9 @@ def reassess(
         status=status,
         summary=summary,
         files={
-            SNAPSHOT_FILE: _json(snapshot),
-            DIFF_FILE: _json(diff),
-            LEDGER_FILE: _json(ledger_doc),
+            SNAPSHOT_FILE: record_json(snapshot),
+            DIFF_FILE: record_json(diff),
+            LEDGER_FILE: record_json(ledger_doc),
             "report.md": report_markdown(snapshot, diff, ledger_doc, str(status)).encode(),
         },
         inputs=refs,
@@ -267,7 +262,7 @@ def close_nonconformity(
             subject,
             Status.failed,
             summary=summary,
-            files={"closure.json": _json(summary)},
+            files={"closure.json": record_json(summary)},
             specs=specs,
             message=f"closing {nc_id} refused: {reason}",
         )
@@ -305,7 +300,7 @@ def close_nonconformity(
         subject,
         Status.passed,
         summary=summary,
-        files={"closure.json": _json(summary)},
+        files={"closure.json": record_json(summary)},
         inputs=[
             _record_ref(storage, key)
             for key in (passed.key, *nc.records)
