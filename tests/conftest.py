@@ -46,6 +46,13 @@ def airflow_db() -> Path:
     return db
 
 
+@pytest.fixture(scope="session")
+def dagbag(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(str(PROJECT / "dags"))
+
+
 def new_key(key_id: str) -> tuple[str, str, str]:
     """(key id, base64 seed, base64 public key)."""
     private = Ed25519PrivateKey.generate()

@@ -77,7 +77,8 @@ EPILOGS = {
     "cycle": _epilog(
         "0  every DAG ran and the store verifies (findings, i.e. failed records, are not failures)",
         "1  the machinery broke (an error record, a run without a record) or the store does not verify",
-        "2  usage error, or a DAG file does not import",
+        _EXIT_LINES[EXIT_USAGE],
+        "3  could not run: a DAG file does not import",
     ),
     "nc list": _epilog(_EXIT_LINES[EXIT_OK], _EXIT_LINES[EXIT_USAGE], "3  no such store"),
     "nc close": _epilog(
@@ -333,7 +334,9 @@ def cmd_cycle(args: argparse.Namespace) -> int:
         end = dt.date.fromisoformat(args.end) if args.end else None
     except ValueError as exc:
         fail(f"--end {args.end!r}: {exc}")
-    return run_cycle(days=args.days, end=end)
+    if args.days < 1:
+        fail(f"--days {args.days}: expected at least 1")
+    return run_cycle(days=args.days, end=end, as_json=args.json)
 
 
 def cmd_nc_list(args: argparse.Namespace) -> int:
@@ -521,10 +524,10 @@ def build_parser() -> argparse.ArgumentParser:
     _json_arg(gen)
     gen.set_defaults(func=cmd_demo_generate)
 
-    # No --json here yet: run_cycle (cycle.py) prints its own summary table.
     cycle = _command(sub, "cycle", "cycle", help="run every governance DAG with dag.test() for recent days")
     cycle.add_argument("--days", type=int, default=3)
     cycle.add_argument("--end", help="last day of the window (default: yesterday, UTC)")
+    cycle.add_argument("--json", action="store_true", help="the summary as one JSON document on stdout")
     cycle.set_defaults(func=cmd_cycle)
 
     nc = sub.add_parser("nc", help="nonconformities (clause 10.2)").add_subparsers(dest="cmd", required=True)

@@ -60,10 +60,11 @@ class RunRow:
 
     @property
     def machinery_broke(self) -> bool:
-        """An error record, or a run that ended without a record that explains it."""
-        if self.status in ("error", "no record") or self.status.startswith("run "):
-            return not (self.state == "failed" and self.records.get("failed"))
-        return False
+        """An ``error`` record, no record at all, or a run that failed without a ``failed`` record
+        explaining it (a finding is not a machinery problem)."""
+        if self.records.get("error") or not self.records:
+            return True
+        return self.state != "success" and not self.records.get("failed")
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -122,23 +123,53 @@ def _output_to(log: Path) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _keep_run_history() -> Iterator[None]:
-    """``dag.test()`` clears the task instances of its logical date before it runs; with no logical
-    date (our rule) its clear has no bounds and resets every earlier run of the DAG, so the records'
-    run ids resolved to nothing in the UI. Runs without a logical date never collide: skip that clear."""
+    """Keep every earlier run of a DAG when ``dag.test()`` runs it again without a logical date.
+
+    Airflow 3.3's ``dag.test()`` expects a logical date: it clears the task instances of that date
+    (with none, its clear has no bounds and resets every earlier run) and deletes "the" existing run
+    of that date (``logical_date == None`` matches, and deletes, an earlier run without one). Runs
+    with no logical date never collide, so both steps are skipped for them; dated runs are untouched.
+    """
+    from airflow.models import dagrun
     from airflow.serialization.definitions.dag import SerializedDAG
+    from airflow.utils.state import DagRunState
+    from airflow.utils.types import DagRunType
 
-    original = SerializedDAG.clear_dags.__func__  # type: ignore[attr-defined]
+    clear_dags = SerializedDAG.clear_dags.__func__  # type: ignore[attr-defined]
+    get_or_create = dagrun.get_or_create_dagrun
 
-    def clear_dags(cls, dags, *, start_date=None, end_date=None, **kwargs):
+    def clear_dated(cls, dags, *, start_date=None, end_date=None, **kwargs):
         if start_date is None and end_date is None:
             return 0
-        return original(cls, dags, start_date=start_date, end_date=end_date, **kwargs)
+        return clear_dags(cls, dags, start_date=start_date, end_date=end_date, **kwargs)
 
-    SerializedDAG.clear_dags = classmethod(clear_dags)  # type: ignore[method-assign,assignment]
+    def create_undated(*, dag, logical_date, triggered_by, triggering_user_name, start_date, **kwargs):
+        if logical_date is not None:
+            return get_or_create(
+                dag=dag,
+                logical_date=logical_date,
+                triggered_by=triggered_by,
+                triggering_user_name=triggering_user_name,
+                start_date=start_date,
+                **kwargs,
+            )
+        return dag.create_dagrun(
+            logical_date=None,
+            run_type=DagRunType.MANUAL,
+            state=DagRunState.RUNNING,
+            triggered_by=triggered_by,
+            triggering_user_name=triggering_user_name,
+            start_date=start_date,
+            **kwargs,
+        )
+
+    SerializedDAG.clear_dags = classmethod(clear_dated)  # type: ignore[method-assign,assignment]
+    dagrun.get_or_create_dagrun = create_undated
     try:
         yield
     finally:
-        SerializedDAG.clear_dags = classmethod(original)  # type: ignore[method-assign,assignment]
+        SerializedDAG.clear_dags = classmethod(clear_dags)  # type: ignore[method-assign,assignment]
+        dagrun.get_or_create_dagrun = get_or_create
 
 
 class Driver:
@@ -231,7 +262,8 @@ def run_cycle(
     end = end or dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     window = [end - dt.timedelta(days=n) for n in range(days - 1, -1, -1)]
     lead_in = [window[0] - dt.timedelta(days=n) for n in range(LEAD_IN_DAYS, 0, -1)]
-    console = sys.stderr if as_json else sys.stdout
+    # Progress (the header, one line per run) goes to stderr; the summary to stdout.
+    console = sys.stderr
 
     from aimsflow.demo.generator import defect_plan, generate_source_batches
 
@@ -250,7 +282,7 @@ def run_cycle(
             )
         except ImportError as exc:
             print(f"IMPORT ERROR {exc}", file=sys.stderr)
-            return 2
+            return 3
         print(f"task logs: {drv.log}", file=console)
         daily, periodic, sealing = plan_cycle(drv.bag)
         rows: list[RunRow] = []

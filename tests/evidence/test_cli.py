@@ -425,7 +425,7 @@ def test_list_cuts_with_an_ellipsis_only_on_a_narrower_terminal(long_check_store
 
 # --- --json on every command, progress on stderr, --version, exit codes in --help ------------------
 
-NO_JSON = {"cycle": "run_cycle prints its own summary (cycle.py)", "completion": "prints a shell script"}
+NO_JSON = {"completion": "prints a shell script"}
 
 
 def _leaf_commands(parser=None, path=()):

@@ -4,6 +4,9 @@ The private key never touches the repo or the store: it comes from ``AIMSFLOW_SI
 Ed25519 seed) with ``AIMSFLOW_SIGNING_KEY_ID``, or from an Airflow connection (login = key id,
 password = seed). Public keys live in a trusted-keys file outside the store, each with a validity
 window, so rotation keeps old records verifiable and a signature outside its key's window is caught.
+
+Airflow is imported only inside :meth:`Signer.from_settings`, when no key is in the environment and
+the connection must be read (inside a task): verifying a store needs no Airflow.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ outputs, hashes, schemas, row counts and assertions.
 ``RunEvent`` (client classes ``event_v2``/``facet_v2``); :func:`emit_result_event` sends it through
 the same client configuration the Airflow OpenLineage provider uses and never raises: a failure is
 returned (and logged) as ``EmitOutcome(sent=False, error=...)`` so the caller can put it in the record.
+
+The OpenLineage provider is imported inside functions (it runs inside a task, through the glue): its
+configuration and macros are what make our events share the provider's job names and run ids.
 """
 
 from __future__ import annotations

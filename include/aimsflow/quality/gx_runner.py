@@ -4,7 +4,6 @@ beside Airflow 3.3). GX is imported here, inside the task, never at DAG parse ti
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 import pandas as pd
@@ -14,10 +13,26 @@ RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 10}
 
 
 def _quiet_gx() -> None:
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("TQDM_DISABLE", "1")  # GX progress bars
     for name in ("great_expectations", "great_expectations.core", "great_expectations.data_context"):
         logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _context() -> Any:
+    """An in-memory GX context with analytics and progress bars off in its own configuration (no
+    environment variable set on the process's behalf)."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
 
 
 def run_suite(frame: pd.DataFrame, suite_doc: dict[str, Any]) -> dict[str, Any]:
@@ -25,8 +40,7 @@ def run_suite(frame: pd.DataFrame, suite_doc: dict[str, Any]) -> dict[str, Any]:
     _quiet_gx()
     import great_expectations as gx
 
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+    context = _context()
     asset = context.data_sources.add_pandas("aimsflow").add_dataframe_asset("partition")
     batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(
         batch_parameters={"dataframe": frame}

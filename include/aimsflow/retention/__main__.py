@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
             seal = drv.run(sealing, period)
     except ImportError as exc:
         print(f"IMPORT ERROR {exc}", file=sys.stderr)
-        return 2
+        return 3
     storage = LocalStorage(settings.evidence_root())
     mine = [r for r in load_summaries(storage) if r.producer.get("run_id") == run.run_id]
     for rec in sorted(mine, key=lambda r: r.key):
