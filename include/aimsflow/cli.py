@@ -63,7 +63,8 @@ EPILOGS = {
     ),
     "list": _epilog(
         "0  listed (also when no record matches)",
-        "2  usage error: bad option, period or an unknown control id (see `aimsflow evidence controls`)",
+        "2  usage error: bad option, period, an unknown control id (see `aimsflow evidence controls`)",
+        "   or a --check that names no declared check",
         "3  no such store",
     ),
     "controls": _epilog(_EXIT_LINES[EXIT_OK]),
@@ -203,12 +204,30 @@ def _control(text: str | None) -> str | None:
         fail(f"{exc}; `aimsflow evidence controls` lists the valid ids")
 
 
+def _check_is_declared(check: str | None) -> None:
+    """``--check`` must name a declared check or a prefix of whole parts of one: a typo
+    (``data_qualty``) or an old id would silently list nothing. Where the job side is not installed
+    (the verify-only install cannot import the declarations) the filter is applied unchecked."""
+    if not check:
+        return
+    try:
+        from aimsflow.jobs import all_checks
+
+        declared = [c.id for c in all_checks()]
+    except ImportError:
+        return
+    prefix = check.rstrip("/") + "/"
+    if not any(c == check or c.startswith(prefix) for c in declared):
+        fail(f"--check {check!r} names no declared check; declared: {', '.join(declared)}")
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from aimsflow.evidence.listing import filter_records, load_summaries
     from aimsflow.progress import Progress
     from aimsflow.tables import Column, render_table, terminal_width
 
     control, period = _control(args.control), _period(args)
+    _check_is_declared(args.check)
     storage = _storage(args)
     with Progress("reading records", enabled=args.progress) as progress:
         progress.update(0, note="reading seals")

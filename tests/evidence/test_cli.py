@@ -23,7 +23,7 @@ class Store:
     a: RecordRef  # 2026-11-18 data_quality/loans passed
     b_old: RecordRef  # 2026-11-19 data_quality/loans failed, superseded by b
     b: RecordRef  # 2026-11-19 data_quality/loans passed (a later run)
-    c: RecordRef  # 2026-11-20 fairness/loan_approval warning, dataset loans_clean
+    c: RecordRef  # 2026-11-20 bias_assessment/assess warning, dataset loans_clean
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def store(storage, make_record) -> Store:
     b = make_record(dt.date(2026, 11, 19), run="r3", run_after=T0 + dt.timedelta(hours=2))
     c = make_record(
         dt.date(2026, 11, 20),
-        check="fairness/loan_approval",
+        check="bias_assessment/assess",
         dataset="loans_clean",
         run="r4",
         run_after=T0 + dt.timedelta(days=1),
@@ -200,7 +200,7 @@ def test_list_current_verdicts(store, capsys):
     assert body[2].split()[:5] == [
         "2026-11-20",
         "warning",
-        "fairness/loan_approval",
+        "bias_assessment/assess",
         "loans_clean/2026-11-20",
         "A.7.4",
     ]
@@ -263,9 +263,11 @@ def test_list_check(store, capsys):
     assert _keys(records) == [store.a.key, store.b.key]
     _, records = run_json(capsys, "evidence", "list", "--check", "data_quality")  # a prefix of whole parts
     assert _keys(records) == [store.a.key, store.b.key]
-    _, records = run_json(capsys, "evidence", "list", "--check", "fairness/")
+    _, records = run_json(capsys, "evidence", "list", "--check", "bias_assessment/")
     assert _keys(records) == [store.c.key]
-    _, records = run_json(capsys, "evidence", "list", "--check", "data_qual")
+    _, records = run_json(
+        capsys, "evidence", "list", "--check", "bias_assessment/assess", "--status", "passed"
+    )
     assert records == []
 
 
@@ -506,3 +508,18 @@ def test_progress_by_default_only_on_a_terminal(store, capsys, monkeypatch):
     assert main(["evidence", "verify"]) == 0
     assert "\rverifying" in terminal.getvalue() and terminal.getvalue().endswith("\r")  # drawn, then cleared
     assert "verifying" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("check", ["data_qualty", "retention/plan", "data_quality/loans"])
+def test_list_refuses_a_check_that_no_job_declares(aims_env, check, capsys):
+    """An old or misspelt check id listed nothing and exited 0; it is now a usage error."""
+    with pytest.raises(SystemExit) as exc:
+        main(["evidence", "list", "--check", check])
+    assert exc.value.code == 2 and "names no declared check" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("check", ["data_quality", "data_quality/", "retention_disposal/certificate"])
+def test_list_accepts_a_declared_check_or_a_prefix_of_whole_parts(aims_env, check, capsys):
+    (aims_env / "evidence").mkdir(exist_ok=True)
+    assert main(["evidence", "list", "--check", check, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
