@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+
+#: The demo AI system's fairness policy, as shipped.
+DEMO_POLICY = (
+    Path(__file__).resolve().parents[2]
+    / "include"
+    / "config"
+    / "policies"
+    / "fairness"
+    / "loan_approval.yaml"
+)
 
 
 def make_frame(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,17 +15,10 @@ from aimsflow.fairness.bands import cut, grouped
 from aimsflow.fairness.metrics import BASE_RATE, MISSING_GROUP, compute_group_metrics
 from aimsflow.fairness.policy import load_fairness_policy
 from aimsflow.results import JobError, SpecRef, Status
-from tests.fairness._frames import make_frame
+from tests.fairness._frames import DEMO_POLICY, make_frame
 from tests.fairness._reference import assert_matches_fairlearn, reference_band
 
-POLICY = (
-    Path(__file__).resolve().parents[2]
-    / "include"
-    / "config"
-    / "policies"
-    / "fairness"
-    / "loan_approval.yaml"
-)
+POLICY = DEMO_POLICY
 SPEC = SpecRef.of_file(POLICY)
 EDGES = [18, 25, 35, 50, 65]
 AGE = {"type": "integer", "bins": EDGES}

@@ -11,16 +11,9 @@ import pytest
 from aimsflow.catalog import ConfigError
 from aimsflow.fairness.metrics import INSUFFICIENT, compute_group_metrics
 from aimsflow.fairness.policy import FairnessPolicy, Outcome, Verdict, evaluate, load_fairness_policy
-from tests.fairness._frames import edge_frame, make_frame
+from tests.fairness._frames import DEMO_POLICY, edge_frame, make_frame
 
-DEMO = (
-    Path(__file__).resolve().parents[2]
-    / "include"
-    / "config"
-    / "policies"
-    / "fairness"
-    / "loan_approval.yaml"
-)
+DEMO = DEMO_POLICY
 
 MINIMAL = """
 min_group_size: 30
