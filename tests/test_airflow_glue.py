@@ -205,3 +205,32 @@ def test_asset_triggered_runs_of_the_task_sdk_cover_their_events_periods(aims_en
     assert out["period"] == "2026-11-18"
     record, manifest = _only_record()
     assert manifest["producer"]["run_type"] == "asset_triggered"
+
+
+def test_a_sealing_job_writes_its_record_before_it_seals(aims_env):
+    """The seal's own record is written through ``write_record`` before the chain is extended, so the
+    seal covers it; a job that breaks after that keeps its record and re-raises (the try's key is
+    taken, a retry writes its own)."""
+    seen = []
+
+    def seal(period: Period, *, write_record) -> JobResult:
+        ref = write_record(JobResult(Subject(), Status.passed, summary={"records_to_seal": 1}))
+        seen.append(ref.key)
+        return JobResult(Subject(), Status.passed)
+
+    job = Job("demo_dag", "seal", ("7.5.3",), SubjectKind.aims, PeriodUse.label, seal, "t", seals=True)
+    out = run_job(_context(), job)
+    record, manifest = _only_record()
+    assert out["record"] == record.key == seen[0] and manifest["summary"] == {"records_to_seal": 1}
+
+    def broken_seal(period: Period, *, write_record) -> JobResult:
+        write_record(JobResult(Subject(), Status.passed))
+        raise OSError("witness unreachable")
+
+    broken = Job(
+        "demo_dag", "seal2", ("7.5.3",), SubjectKind.aims, PeriodUse.label, broken_seal, "t", seals=True
+    )
+    with pytest.raises(OSError, match="witness unreachable"):
+        run_job(_context(), broken)
+    statuses = sorted(str(r.status) for r in load_summaries(LocalStorage(settings.evidence_root())))
+    assert statuses == ["passed", "passed"]

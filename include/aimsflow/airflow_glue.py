@@ -289,6 +289,9 @@ def run_job(context: Mapping[str, Any], job: Job, **params: Any) -> dict[str, An
         except Exception as exc:
             caught = exc
     if caught is not None:
+        if written:  # a sealing job broke after writing its record: this try's record key is taken
+            log.error("%s broke after writing its record %s: %s", job.check, written[-1].key, caught)
+            raise caught
         result = error_result(job, subject, caught)
         ref = write(result, error_details(caught, producer.is_final_try))
         _note(context, ref, period, result)

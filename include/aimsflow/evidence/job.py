@@ -45,10 +45,7 @@ def seal(period: Period, *, write_record: Callable[[JobResult], RecordRef]) -> J
         message=f"sealing {pending} record(s) and this one",
     )
     write_record(result)
-    outcome = seal_pending(storage, Signer.from_settings(), Witness())
-    result.summary.update(
-        records_sealed=outcome.records_sealed, head=outcome.head.as_dict() if outcome.head else None
-    )
+    seal_pending(storage, Signer.from_settings(), Witness())
     return result
 
 
