@@ -31,7 +31,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from aimsflow.catalog import Dataset, Inventory, Role
-from aimsflow.configfile import ConfigError, Document, describe, read_mapping
+from aimsflow.configfile import ConfigError, Document, config_path, describe, read_mapping
 from aimsflow.fairness.metrics import (
     BASE_RATE,
     MISSING_RATE,
@@ -235,7 +235,7 @@ def load_fairness_policy(path: Path) -> FairnessPolicy:
 
 def policy_dir(config: Path) -> Path:
     """The folder of the per-AI-system policies in a config folder: ``<ai_system_id>.yaml`` each."""
-    return Path(config) / "policies" / "fairness"
+    return config_path("policies", "fairness", config=Path(config))
 
 
 def assessed(dataset: Dataset) -> bool:
@@ -333,7 +333,7 @@ def load_fairness_policies(inventory: Inventory, folder: Path | None = None) -> 
     folder = Path(folder) if folder is not None else policy_dir(config)
     problems: dict[str | None, list[str]] = {}
     policies: dict[str, tuple[FairnessPolicy, SpecRef]] = {}
-    legacy = config / "policies" / "fairness.yaml"
+    legacy = config_path("policies", "fairness.yaml", config=config)
     if legacy.exists():
         problems.setdefault(None, []).append(
             f"{legacy}: superseded by one policy per AI system, {folder}/<ai_system_id>.yaml; move "
