@@ -22,7 +22,7 @@ from aimsflow.evidence.redact import redact_params, redact_text
 from aimsflow.evidence.storage import LocalStorage
 from aimsflow.jobs import Job
 from aimsflow.periods import Period, to_utc
-from aimsflow.results import JobError, JobResult, Status, Subject
+from aimsflow.results import JobError, JobResult, Status, Subject, partial_result
 from aimsflow.runperiod import PeriodError, period_extra, resolve_period
 
 log = logging.getLogger(__name__)
@@ -314,7 +314,7 @@ def error_result(job: Job, subject: Subject, caught: BaseException) -> JobResult
     """The ``error`` record's result: what the job knew (a :class:`JobError`'s partial result), or
     just its subject, with the redacted exception as the message."""
     partial = caught.result if isinstance(caught, JobError) else None
-    result = partial or JobResult(subject, Status.error)
+    result = partial or partial_result(subject)
     result.status = Status.error
     result.message = redact_text(str(caught))
     return result

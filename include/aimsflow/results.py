@@ -141,6 +141,12 @@ class JobResult:
     assertions: list[dict[str, Any]] = field(default_factory=list)
 
 
+def partial_result(subject: Subject, **known: Any) -> JobResult:
+    """The one builder of what a job knew when it broke (subject, ``inputs=``, ``specs=``, ...): an
+    ``error`` result that a :class:`JobError` carries, and to which a job may add as it goes."""
+    return JobResult(subject, Status.error, **known)
+
+
 class JobError(Exception):
     """A job broke on bad input or configuration. ``result`` carries what is known (subject, inputs,
     specs) so the ``error`` record is as complete as possible; build it with :meth:`partial`."""
@@ -152,4 +158,4 @@ class JobError(Exception):
     @classmethod
     def partial(cls, message: str, subject: Subject, **known: Any) -> JobError:
         """The one way to raise with what a job knew before it broke (``inputs=``, ``specs=``, ...)."""
-        return cls(message, JobResult(subject, Status.error, message=message, **known))
+        return cls(message, partial_result(subject, message=message, **known))

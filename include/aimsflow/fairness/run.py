@@ -11,7 +11,7 @@ from aimsflow.fairness.assess import assess_training_set
 from aimsflow.fairness.policy import assessed, load_fairness_policies
 from aimsflow.periods import Period
 from aimsflow.quality.loading import BadInput, read_partition
-from aimsflow.results import JobError, JobResult, SpecRef, Status, Subject
+from aimsflow.results import JobError, JobResult, SpecRef, Subject, partial_result
 
 
 def training_pairs(inventory: Inventory) -> list[dict[str, str]]:
@@ -35,7 +35,7 @@ def assess_pair(
     ``policies/fairness``; see :func:`aimsflow.fairness.policy.load_fairness_policies`)."""
     dataset = inventory.dataset(dataset_id)
     day = max(period.dates())
-    base = JobResult(Subject(dataset.ai_system, dataset.id, day.isoformat()), Status.error)
+    base = partial_result(Subject(dataset.ai_system, dataset.id, day.isoformat()))
     try:
         policy, spec = load_fairness_policies(inventory, policy_folder).for_system(dataset.ai_system)
     except ValueError as exc:

@@ -42,7 +42,16 @@ from typing import Any
 from aimsflow.evidence.redact import MASK, is_secret_name, redact_text, secret_values
 from aimsflow.jobs import Check
 from aimsflow.periods import Period, to_utc
-from aimsflow.results import DataRef, JobError, JobResult, Status, Subject, record_json, sha256_bytes
+from aimsflow.results import (
+    DataRef,
+    JobError,
+    JobResult,
+    Status,
+    Subject,
+    partial_result,
+    record_json,
+    sha256_bytes,
+)
 
 #: The day's lineage record; declared here because retention reads these records (the job that
 #: writes them is declared in :mod:`aimsflow.lineage.job`).
@@ -336,7 +345,7 @@ def archive_day(
     gap to look at (OpenLineage disabled, a failing transport, lost files, or HTTP-only transport),
     not evidence that nothing ran. ``error``: not one closed day, or the folder is not a folder.
     """
-    base = JobResult(Subject(), Status.error, check=CHECK, controls=CONTROLS)
+    base = partial_result(Subject(), check=CHECK, controls=CONTROLS)
     day = _closed_day(period, now or dt.datetime.now(dt.UTC), base)
     folder = Path(events_dir) if events_dir is not None else default_events_dir()
     if folder.exists() and not folder.is_dir():

@@ -24,6 +24,7 @@ from aimsflow.results import (
     SpecRef,
     Status,
     Subject,
+    partial_result,
     record_json,
 )
 
@@ -120,7 +121,7 @@ def validate_partition(
     expectations_dir = expectations_dir or settings.expectations_dir()
     dataset = inventory.dataset(dataset_id)
     subject = Subject(dataset.ai_system, dataset.id, day.isoformat())
-    base = JobResult(subject, Status.error, controls=controls_for(dataset))
+    base = partial_result(subject, controls=controls_for(dataset))
     if not dataset.suite:
         raise JobError(f"dataset {dataset.id!r} names no suite in {inventory.files['datasets']}", base)
     try:

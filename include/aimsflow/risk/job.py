@@ -16,7 +16,16 @@ from aimsflow.evidence.record import MANIFEST
 from aimsflow.evidence.storage import LocalStorage, Storage
 from aimsflow.jobs import Job, PeriodUse, SubjectKind
 from aimsflow.periods import Period
-from aimsflow.results import DataRef, JobError, JobResult, SpecRef, Status, Subject, record_json
+from aimsflow.results import (
+    DataRef,
+    JobError,
+    JobResult,
+    SpecRef,
+    Status,
+    Subject,
+    partial_result,
+    record_json,
+)
 from aimsflow.risk.config import RiskConfig, load_methodology, load_risk_config, risk_config_dir
 from aimsflow.risk.diff import diff_snapshots
 from aimsflow.risk.evidence import (
@@ -128,7 +137,7 @@ def reassess(
     appetite; ``warning`` when risks are accepted above appetite or past their review date."""
     storage = _storage(storage)
     as_of = min(period.end, now or dt.datetime.now(dt.UTC))
-    base = JobResult(Subject(), Status.error)
+    base = partial_result(Subject())
     try:
         cfg = load_risk_config(config_dir)
     except ConfigError as exc:
@@ -237,7 +246,7 @@ def close_nonconformity(
     after the last occurrence. The closure record names the evidence of that pass."""
     storage = _storage(storage)
     nc_id, root_cause, corrective_action = ((v or "").strip() for v in (nc_id, root_cause, corrective_action))
-    base = JobResult(Subject(), Status.error)
+    base = partial_result(Subject())
     try:
         methodology, path = load_methodology(config_dir)
     except ConfigError as exc:
