@@ -61,6 +61,11 @@ class Check:
         if not self.controls:
             raise ValueError(f"check {self.id}: no controls declared")
 
+    @property
+    def dag_id(self) -> str:
+        """The DAG (or command family) whose records these are: the id's first part."""
+        return self.id.split("/")[0]
+
 
 @dataclass(frozen=True)
 class Job:

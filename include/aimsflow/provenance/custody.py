@@ -20,6 +20,7 @@ from typing import Any
 from aimsflow.evidence.listing import RecordSummary, load_summaries
 from aimsflow.evidence.record import MANIFEST
 from aimsflow.evidence.storage import Storage
+from aimsflow.evidence.verify import TOMBSTONE
 from aimsflow.periods import Period
 from aimsflow.prep.job import INGEST
 from aimsflow.provenance.acquisition import ACQUISITION_CHECK
@@ -30,7 +31,7 @@ ACQUISITION_CHECKS = frozenset({INGEST_CHECK, ACQUISITION_CHECK})
 _STATED = ("source", "collection_method", "legal_basis", "agreement", "received_at")
 # Checks whose inputs are objects handled, not data used by an AI system: retention lists the
 # partitions it would dispose of, which are no "use" needing provenance.
-NOT_A_USE = ("retention_disposal/",)
+NOT_A_USE = (f"{TOMBSTONE.dag_id}/",)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from enum import StrEnum
 from typing import Any
 
 from aimsflow.catalog import Inventory
+from aimsflow.evidence.verify import TOMBSTONE
 from aimsflow.lineage.archive import CHECK as LINEAGE_CHECK
 from aimsflow.periods import to_utc
 from aimsflow.results import SpecRef
@@ -34,7 +35,8 @@ from aimsflow.retention.objects import Candidate, Kind
 from aimsflow.retention.policy import CountsFrom, LegalHold, PolicySet, RetentionPolicy
 
 #: Checks of the records retention itself writes; never disposed of.
-PROTECTED_CHECK_PREFIX = "retention_disposal/"
+# Retention never disposes of its own records (plans, certificates, tombstones).
+PROTECTED_CHECK_PREFIX = f"{TOMBSTONE.dag_id}/"
 #: First word of the reason an OpenLineage event file is kept for (counted in the plan's summary).
 LINEAGE_NOT_ARCHIVED = "lineage_not_archived"
 #: First word of the reason a lineage record is kept while event files rely on it.
