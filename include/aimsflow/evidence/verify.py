@@ -7,7 +7,6 @@ not as problems (the next ``evidence_seal`` run covers them).
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 import os
@@ -16,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from aimsflow.evidence.dsse import PAYLOAD_TYPE, pae, parse_envelope
+from aimsflow.evidence.dsse import PAYLOAD_TYPE
 from aimsflow.evidence.keys import TrustedKeys
 from aimsflow.evidence.merkle import merkle_root
 from aimsflow.evidence.record import ENVELOPE, MANIFEST, record_key
@@ -30,6 +29,7 @@ from aimsflow.evidence.seal import (
 )
 from aimsflow.evidence.specs import SPECS_PREFIX, is_blob_name
 from aimsflow.evidence.storage import Storage
+from aimsflow.evidence.trust import check_signature
 from aimsflow.jobs import Check
 from aimsflow.periods import Period
 from aimsflow.results import sha256_bytes
@@ -90,31 +90,6 @@ class VerifyReport:
         }
 
 
-def _check_signature(
-    envelope: bytes, body: bytes, payload_type: str, keys: TrustedKeys, signed_at: dt.datetime
-) -> str | None:
-    try:
-        ptype, payload, signatures = parse_envelope(envelope)
-    except ValueError as exc:
-        return str(exc)
-    if ptype != payload_type:
-        return f"envelope payloadType {ptype!r}, expected {payload_type!r}"
-    if payload != body:
-        return "signed payload differs from the stored file (edited after signing)"
-    if not signatures:
-        return "envelope carries no signature"
-    problems = []
-    for sig in signatures:
-        try:
-            problem = keys.check(sig["keyid"], pae(ptype, payload), base64.b64decode(sig["sig"]), signed_at)
-        except (KeyError, ValueError) as exc:
-            problem = f"malformed signature entry: {exc!r}"
-        if problem is None:
-            return None
-        problems.append(problem)
-    return "; ".join(problems)
-
-
 def _group_files(storage: Storage, prefix: str) -> dict[str, set[str]]:
     """Folder key -> names of the files directly in it, for every folder under ``prefix``."""
     if not storage.exists(prefix):
@@ -161,7 +136,7 @@ def _verify_seals(
             report.add(key, f"unreadable seal body: {exc!r}")
             previous_sha = None
             continue
-        problem = _check_signature(
+        problem = check_signature(
             storage.get(f"{key}/{SEAL_ENVELOPE}"), body, SEAL_PAYLOAD_TYPE, keys, sealed_at
         )
         if problem:
@@ -242,7 +217,7 @@ def _tombstones(storage: Storage, keys: TrustedKeys, record_folders: set[str]) -
             envelope = storage.get(f"{key}/{ENVELOPE}")
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        if where != key or _check_signature(envelope, manifest, PAYLOAD_TYPE, keys, ended_at) is not None:
+        if where != key or check_signature(envelope, manifest, PAYLOAD_TYPE, keys, ended_at) is not None:
             continue
         out[tomb.record].append(tomb)
     return out
@@ -453,7 +428,7 @@ class _BatchResult:
 def _check_batch(storage: Storage, keys: TrustedKeys, batch: _Batch) -> _BatchResult:
     out = _BatchResult()
     for key, envelope, manifest, signed_at in batch.signatures:
-        problem = _check_signature(envelope, manifest, PAYLOAD_TYPE, keys, signed_at)
+        problem = check_signature(envelope, manifest, PAYLOAD_TYPE, keys, signed_at)
         if problem:
             out.problems.append(Problem(key, problem))
     for key, path, size, sha256 in batch.files:
