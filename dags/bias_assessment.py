@@ -50,7 +50,7 @@ def bias_assessment():
     def assess(pair: dict[str, str], **context):
         return glue.run_job(context, ASSESS, dataset=pair["dataset"])
 
-    assess.expand(pair=pairs())
+    assess.expand(pair=pairs()) >> glue.seal_run_records()
 
 
 bias_assessment()

@@ -49,7 +49,7 @@ def data_preparation():
     def training_set(**context):
         return glue.run_job(context, TRAINING_SET)
 
-    ingest() >> clean() >> training_set()
+    ingest() >> clean() >> training_set() >> glue.seal_run_records()
 
 
 data_preparation()

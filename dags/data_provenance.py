@@ -50,8 +50,7 @@ def data_provenance():
     def lineage_graph(**context):
         return glue.run_job(context, GRAPH)
 
-    version.expand(version=versions())
-    lineage_graph()
+    [version.expand(version=versions()), lineage_graph()] >> glue.seal_run_records()
 
 
 data_provenance()

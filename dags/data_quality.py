@@ -51,7 +51,7 @@ def data_quality():
     def validate(target: dict[str, str], **context):
         return glue.run_job(context, VALIDATE, dataset=target["dataset"], day=target["day"])
 
-    validate.expand(target=targets())
+    validate.expand(target=targets()) >> glue.seal_run_records()
 
 
 data_quality()

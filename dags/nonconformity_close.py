@@ -68,7 +68,7 @@ def nonconformity_close():
             closed_by=glue.triggering_user(context),
         )
 
-    close()
+    close() >> glue.seal_run_records()
 
 
 nonconformity_close()

@@ -65,7 +65,7 @@ def retention_disposal():
 
     planned = plan()
     recover() >> planned
-    execute(planned)
+    execute(planned) >> glue.seal_run_records()
 
 
 retention_disposal()

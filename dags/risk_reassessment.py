@@ -51,7 +51,7 @@ def risk_reassessment():
     def reassess(**context):
         return glue.run_job(context, REASSESS)
 
-    reassess()
+    reassess() >> glue.seal_run_records()
 
 
 risk_reassessment()

@@ -57,6 +57,29 @@ def default_args() -> dict[str, Any]:
     }
 
 
+def seal_run_records():
+    """The run's last step: seal the records this run wrote (see :func:`aimsflow.evidence.job.seal_run`).
+
+    A teardown, so it runs whatever the other tasks ended in and the run's state still comes from
+    them: a failed check leaves a failed run. Airflow counts a teardown with ``on_failure_fail_dagrun``
+    as the run's only leaf, which would turn a failed run green, so a refused seal instead fails this
+    task (its failure callback alerts) and the next ``evidence_seal/seal`` refuses with a ``failed``
+    record. Set it downstream of the run's final tasks."""
+    from airflow.sdk import teardown
+
+    @teardown
+    def seal_run_records(**context) -> dict[str, Any]:
+        from aimsflow.evidence.job import seal_run
+
+        dag_run = context["dag_run"]
+        sealed = seal_run(dag_run.dag_id, dag_run.run_id)
+        head = sealed.head.as_dict() if sealed.head else None
+        log.info("sealed %d record(s) of run %s; head %s", sealed.records_sealed, dag_run.run_id, head)
+        return {"records_sealed": sealed.records_sealed, "head": head}
+
+    return seal_run_records()
+
+
 def period_param(description: str, title: str = "Period (manual runs)"):
     """The ``period`` Param every governance DAG takes: empty for scheduled runs, the period syntax
     (``2026-11-25``, ``2026-W48``, ``2026-11``, ``A..B``) for manual ones (:mod:`aimsflow.runperiod`)."""

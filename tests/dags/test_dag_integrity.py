@@ -76,3 +76,16 @@ def test_every_declared_job_is_a_task_of_its_dag(dagbag):
 
     for job in all_jobs():
         assert job.name in dagbag.get_dag(job.dag_id).task_ids, job.check
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAGS - {"evidence_seal"}))
+def test_every_run_seals_its_own_records_as_its_last_step(dagbag, dag_id):
+    """Issue 12 point 3: the unsealed window is one run, not a day. The seal is a teardown downstream of
+    every other task (so it runs whatever they end in), and not one that fails the run: Airflow would
+    then take it as the run's only leaf and a failed check would leave a green run (found in dag.test)."""
+    dag = dagbag.get_dag(dag_id)
+    seal = dag.get_task("seal_run_records")
+    assert seal.is_teardown and not seal.on_failure_fail_dagrun
+    others = {t.task_id for t in dag.tasks} - {seal.task_id}
+    assert seal.get_flat_relative_ids(upstream=True) == others
+    assert dag.get_task("seal_run_records").downstream_task_ids == set()

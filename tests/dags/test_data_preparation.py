@@ -39,6 +39,8 @@ def test_clean_and_defect_days_produce_a_record_per_step(aims_env, dagbag):
         "data_preparation/training_set",
     }
     assert {str(r.status) for r in records} == {"passed"}
+    # each run sealed its own records as its last step: nothing waits for the daily seal
+    assert all(r.sealed_in is not None for r in _records())
     clean = next(r for r in records if r.check == "data_preparation/clean" and r.period.label == "2026-06-29")
     manifest = json.loads((settings.evidence_root() / clean.key / "manifest.json").read_text())["predicate"]
     (raw_in,), (clean_out,) = manifest["inputs"], manifest["outputs"]
@@ -67,8 +69,10 @@ def test_unreadable_batch_is_quarantined_with_an_error_record_per_try(aims_env, 
     path.parent.mkdir(parents=True)
     path.write_bytes("application_id,applicant_name\nA1,Jos\xe9\n".encode("latin-1"))
     run = _run(dagbag, day)
+    # the sealing teardown succeeds, yet the run's state still comes from the failed task
     assert str(run.state) == "failed"
     records = filter_records(_records(), history=True)
+    assert records and all(r.sealed_in is not None for r in records)
     ingest = [r for r in records if r.check == "data_preparation/ingest"]
     assert [r.producer["try_number"] for r in sorted(ingest, key=lambda r: r.order)] == [1, 2, 3]
     assert {str(r.status) for r in ingest} == {"error"}

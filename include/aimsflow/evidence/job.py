@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from aimsflow import settings
 from aimsflow.evidence.keys import Signer, TrustedKeys
-from aimsflow.evidence.record import RecordRef
-from aimsflow.evidence.seal import Witness, record_keys, seal_pending, sealed_keys
+from aimsflow.evidence.record import MANIFEST, RecordRef, predicate_of
+from aimsflow.evidence.seal import SealResult, Witness, record_keys, seal_pending, sealed_keys
 from aimsflow.evidence.storage import LocalStorage
 from aimsflow.evidence.verify import verify_store
 from aimsflow.jobs import Job, PeriodUse, SubjectKind
@@ -47,6 +47,23 @@ def seal(period: Period, *, write_record: Callable[[JobResult], RecordRef]) -> J
     write_record(result)
     seal_pending(storage, Signer.from_settings(), Witness())
     return result
+
+
+def seal_run(dag_id: str, run_id: str) -> SealResult:
+    """Seal the records one DAG run wrote (every task and try), as that run's last step, so a record
+    stays unsealed for about the length of its run instead of until the next daily seal. Not a job
+    with a record of its own: the signed, witnessed checkpoint is the evidence of this step, and a
+    refusal fails the run and is recorded by the next ``evidence_seal/seal``."""
+    storage = LocalStorage(settings.evidence_root())
+
+    def own(key: str) -> bool:
+        try:
+            producer = predicate_of(storage.get(f"{key}/{MANIFEST}")).get("producer") or {}
+        except (OSError, ValueError, KeyError):
+            return False  # unreadable: not this run's to seal; verify and the daily seal report it
+        return producer.get("dag_id") == dag_id and producer.get("run_id") == run_id
+
+    return seal_pending(storage, Signer.from_settings(), Witness(), select=own)
 
 
 _DAG = "evidence_seal"

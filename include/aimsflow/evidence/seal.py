@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,17 +106,22 @@ def current_head(storage: Storage) -> SealHead | None:
 
 
 def seal_pending(
-    storage: Storage, signer: Signer, witness: Witness, now: dt.datetime | None = None
+    storage: Storage,
+    signer: Signer,
+    witness: Witness,
+    now: dt.datetime | None = None,
+    *,
+    select: Callable[[str], bool] | None = None,
 ) -> SealResult:
-    """Seal every unsealed record. Only ``evidence_seal`` (max one active run) calls this, so the
-    chain has a single writer; a seal written but not yet witnessed (crash) is witnessed first."""
+    """Seal every unsealed record (those ``select`` accepts, when given: one DAG run's own records).
+    A seal written but not yet witnessed (crash) is witnessed first."""
     head = current_head(storage)
     if head is not None:
         witnessed = witness.read()
         if witnessed is None or witnessed.sequence < head.sequence:
             witness.write(head, storage.describe(""))
     sealed = sealed_keys(storage)
-    pending = [key for key in record_keys(storage) if key not in sealed]
+    pending = [key for key in record_keys(storage) if key not in sealed and (select is None or select(key))]
     if not pending:
         return SealResult(head, 0, False)
     leaves = [
