@@ -335,3 +335,20 @@ def test_verify_only_install_in_a_fresh_venv(sealed_store, tmp_path):
         [str(aimsflow), "evidence", "list", "--json"], capture_output=True, text=True, env=env
     )
     assert listed.returncode == 0 and len(json.loads(listed.stdout)) == 3
+
+
+def test_a_venv_symlink_is_ignored_by_git(tmp_path):
+    """Regression: `.gitignore` had `.venv/`, which matches only a directory; a worktree's `.venv`
+    symlink to a shared venv was committed, and merging it replaced the real venv with a symlink to
+    itself. `.venv` must be ignored as a file, link or folder."""
+    import shutil
+    import subprocess
+
+    from tests.conftest import PROJECT
+
+    shutil.copy(PROJECT / ".gitignore", tmp_path / ".gitignore")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / ".venv").symlink_to(tmp_path / "elsewhere")
+    ignored = subprocess.run(["git", "check-ignore", "-q", ".venv"], cwd=tmp_path, check=False)
+    assert ignored.returncode == 0
