@@ -36,7 +36,7 @@ from aimsflow.risk.evidence import (
     SNAPSHOT_FILE,
     Evidence,
     load_evidence,
-    read_result_json,
+    untrusted_message,
 )
 from aimsflow.risk.nonconformity import (
     Nonconformity,
@@ -65,10 +65,11 @@ def _record_ref(storage: Storage, key: str, name: str = MANIFEST) -> DataRef:
 
 
 def previous_snapshot(storage: Storage, evidence: Evidence, period: Period) -> tuple[str | None, dict | None]:
-    """The newest earlier reassessment whose period ends no later than ``period``: (key, snapshot)."""
+    """The newest earlier reassessment whose period ends no later than ``period`` (latest period end,
+    then latest in the evidence log): (key, snapshot)."""
     earlier = [r for r in evidence.reassessments() if r.period.end <= period.end]
-    for rec in sorted(earlier, key=lambda r: (r.period.end, r.ended_at), reverse=True):
-        doc = read_result_json(storage, rec.key, SNAPSHOT_FILE)
+    for rec in sorted(earlier, key=lambda r: (r.period.end, r.log_position), reverse=True):
+        doc = evidence.result_json(storage, rec.key, SNAPSHOT_FILE)
         if doc is not None:
             return rec.key, {**doc, "record": rec.key}
     return None, None
@@ -134,7 +135,8 @@ def reassess(
 ) -> JobResult:
     """Re-score every risk of the register from the current verdicts, write a snapshot, a diff against
     the previous snapshot and the nonconformity ledger. ``failed`` while an unaccepted risk is above
-    appetite; ``warning`` when risks are accepted above appetite or past their review date."""
+    appetite, or when record folders of the store do not verify (they are listed and not read);
+    ``warning`` when risks are accepted above appetite or past their review date."""
     storage = _storage(storage)
     as_of = min(period.end, now or dt.datetime.now(dt.UTC))
     base = partial_result(Subject())
@@ -166,6 +168,8 @@ def reassess(
     diff["nonconformities"] = {**nc_changes.as_dict(), "previous_ledger": ledger_key}
     ledger_doc = ledger_document(ledger, as_of)
     status = register_status(assessments)
+    if evidence.rejected:
+        status = Status.failed
 
     new_high = _new_high_risks(cfg, assessments, previous)
     new_ncs = [_nc_notice(nc) for nc in ledger if nc.id in nc_changes.opened and nc.is_open]
@@ -190,6 +194,7 @@ def reassess(
             "closed_since_previous": nc_changes.closed,
         },
         "notify": {"new_high_risks": new_high, "new_nonconformities": new_ncs},
+        "untrusted_records": evidence.untrusted(),
     }
     read = sorted({k for a in assessments for k in a.records})
     refs = [_record_ref(storage, k) for k in read]
@@ -197,7 +202,7 @@ def reassess(
         refs.append(_record_ref(storage, prev_key, SNAPSHOT_FILE))
     if ledger_key:
         refs.append(_record_ref(storage, ledger_key, LEDGER_FILE))
-    messages = []
+    messages = [untrusted_message(evidence.rejected)] if evidence.rejected else []
     if unaccepted:
         messages.append(
             f"{len(unaccepted)} unaccepted risk(s) above appetite {m.acceptance.appetite}: {unaccepted}"
@@ -241,7 +246,8 @@ def close_nonconformity(
     storage: Storage | None = None,
     config_dir: Path | None = None,
 ) -> JobResult:
-    """Close one nonconformity, or refuse (``failed``, no retry): unknown or closed id, empty root cause
+    """Close one nonconformity, or refuse (``failed``, no retry): record folders of the store that do
+    not verify (listed; closing waits until they are resolved), unknown or closed id, empty root cause
     or corrective action, no named person, or no run of the same check on the same subject that passed
     after the last occurrence. The closure record names the evidence of that pass."""
     storage = _storage(storage)
@@ -264,9 +270,11 @@ def close_nonconformity(
     }
 
     def refuse(reason: str) -> JobResult:
-        summary = {"nonconformity": nc_id, "refused": reason, "request": request}
+        summary: dict[str, Any] = {"nonconformity": nc_id, "refused": reason, "request": request}
         if nc is not None:
             summary["cause"] = nc.cause.as_dict()
+        if evidence.rejected:
+            summary["untrusted_records"] = evidence.untrusted()
         return JobResult(
             subject,
             Status.failed,
@@ -276,6 +284,11 @@ def close_nonconformity(
             message=f"closing {nc_id} refused: {reason}",
         )
 
+    if evidence.rejected:
+        return refuse(
+            f"{untrusted_message(evidence.rejected)}; closing waits until they are resolved "
+            "(`aimsflow evidence verify` lists them)"
+        )
     if nc is None:
         open_ids = [n.id for n in ledger if n.is_open]
         return refuse(f"no nonconformity {nc_id!r}; open ones: {open_ids}")
