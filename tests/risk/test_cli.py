@@ -32,7 +32,9 @@ def test_nc_list_shows_open_and_closed_with_their_evidence(store, write, capsys)
     assert nc.id in out and "open" in out and failed.key in out and "* not yet in a reassessment" in out
 
     passed = write(CHECK, D2, Status.passed)
-    closure = close_nonconformity(nc.id, "null incomes in the export", "export fixed", "alice", storage=store)
+    closure = close_nonconformity(
+        nc.id, "null incomes in the export", "export fixed", "alice", storage=store, triggered_by="ui"
+    )
     write(
         "nonconformity_close/close",
         D2,

@@ -124,7 +124,12 @@ def test_closing_is_refused_without_a_later_pass_and_granted_after_one(store, wr
     first = write(CHECK, D1, Status.failed, summary={"failed_by_severity": {"critical": 2}})
     nc = _ledger(store)[0]
     refused = close_nonconformity(
-        nc.id, "null incomes from the LOS export", "export fixed, test added", "alice", storage=store
+        nc.id,
+        "null incomes from the LOS export",
+        "export fixed, test added",
+        "alice",
+        storage=store,
+        triggered_by="ui",
     )
     assert refused.status == Status.failed
     assert refused.summary["refused"].startswith(
@@ -134,7 +139,12 @@ def test_closing_is_refused_without_a_later_pass_and_granted_after_one(store, wr
     # A later run of the same check passes: closing is granted, naming the pass and the person.
     passed = write(CHECK, D2, Status.passed)
     closed = close_nonconformity(
-        nc.id, "null incomes from the LOS export", "export fixed, test added", "alice", storage=store
+        nc.id,
+        "null incomes from the LOS export",
+        "export fixed, test added",
+        "alice",
+        storage=store,
+        triggered_by="ui",
     )
     assert closed.status == Status.passed
     assert closed.summary["evidence_of_pass"] == passed.key and closed.summary["closed_by"] == "alice"
@@ -148,7 +158,7 @@ def test_refusals_name_the_reason(store, write):
     write(CHECK, D2, Status.passed)
 
     def reason(*args) -> str:
-        result = close_nonconformity(*args, storage=store)
+        result = close_nonconformity(*args, storage=store, triggered_by="ui")
         assert result.status == Status.failed
         return result.summary["refused"]
 
@@ -163,7 +173,9 @@ def test_refusals_name_the_reason(store, write):
 
 def _close_record(store, write, nc_id, user="alice"):
     """Write the closure record as the closing DAG would (through the job's own result)."""
-    result = close_nonconformity(nc_id, "root cause text", "corrective action", user, storage=store)
+    result = close_nonconformity(
+        nc_id, "root cause text", "corrective action", user, storage=store, triggered_by="ui"
+    )
     write(
         "nonconformity_close/close",
         D3,
@@ -189,7 +201,7 @@ def test_a_closed_nonconformity_stays_closed_and_a_new_failure_opens_a_new_one(s
     assert ledger[0].closure.closed_by == "alice"  # from the record's triggered_by.user
     assert (
         "already closed by alice"
-        in close_nonconformity(nc.id, "x" * 10, "y" * 10, "bob", storage=store).message
+        in close_nonconformity(nc.id, "x" * 10, "y" * 10, "bob", storage=store, triggered_by="ui").message
     )
     # The old failure is still the current verdict of its partition: it does not reopen anything.
     assert [n.id for n in _ledger(store)] == [nc.id]

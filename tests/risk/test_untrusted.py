@@ -19,7 +19,7 @@ close_nonconformity = declared(_CLOSE, close_nonconformity)
 
 D1, D2 = dt.date(2026, 11, 24), dt.date(2026, 11, 25)
 CHECK = f"data_quality/{CLEAN}"
-WHO: dict = {}
+WHO = {"triggered_by": "ui"}
 
 
 def _close(store, nc_id):
