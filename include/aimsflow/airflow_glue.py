@@ -230,12 +230,10 @@ def _trigger_type_from_db(dag_id: str, run_id: str) -> str | None:
     try:
         from airflow.models.dagrun import DagRun
         from airflow.utils.session import create_session
-        from sqlalchemy import select
 
         with create_session() as session:
-            value = session.scalar(
-                select(DagRun.triggered_by).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)
-            )
+            runs = DagRun.find(dag_id=dag_id, run_id=[run_id], session=session)
+            value = runs[0].triggered_by if runs else None
     except Exception as exc:  # Airflow 3 blocks the metadata DB in task processes
         log.info("trigger type of %s %s not readable from the metadata DB: %s", dag_id, run_id, exc)
         return None
