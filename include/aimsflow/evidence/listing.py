@@ -122,7 +122,8 @@ def seal_positions(storage: Storage) -> dict[str, SealPosition]:
     bodies: dict[int, tuple[dict[str, int], dt.datetime | None]] = {}
     for seq in sorted(set(first.values())):
         body = read_seal(storage, seq)[1]
-        leaves = {leaf.get("record"): i for i, leaf in enumerate(body.get("leaves") or [])}
+        listed = body.get("leaves") if isinstance(body.get("leaves"), list) else []
+        leaves = {leaf.get("record"): i for i, leaf in enumerate(listed) if isinstance(leaf, dict)}
         try:
             sealed_at: dt.datetime | None = dt.datetime.fromisoformat(body["sealed_at"])
         except (KeyError, TypeError, ValueError):
