@@ -23,11 +23,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import fairness_10m  # noqa: E402
 import make_run_warm  # noqa: E402
+import read_verified_10k  # noqa: E402
 import verify_10k  # noqa: E402
 from _util import RESULTS, git_state, log  # noqa: E402
 
 BENCHMARKS = {
     verify_10k.NAME: verify_10k.run,
+    read_verified_10k.NAME: read_verified_10k.run,
     fairness_10m.NAME: fairness_10m.run,
     make_run_warm.NAME: make_run_warm.run,
 }
@@ -113,6 +115,12 @@ def table(results: dict[str, dict[str, Any]]) -> str:
             )
             if "profile" in details:
                 lines.append(f"{name}: profile {details['profile']}")
+        elif name == read_verified_10k.NAME and details:
+            lines.append(
+                f"{name}: {details['records']} records read, {details['refused']} refused; "
+                f"+{details['added_ms_per_record']} ms per record to verify; per-rep ratios "
+                f"{details['pair_ratios']}; cpu ratio {details['cpu_ratio']}; load avg {details['loadavg_1m']}"
+            )
         elif name == make_run_warm.NAME and details:
             first = details["first_run"]
             lines.append(

@@ -3,7 +3,11 @@
 
 Manual only: trigger it from the UI's form or with `aimsflow nc close` (Airflow's REST API), so the
 person closing is authenticated and named in the record (`triggered_by.user`) and the signing key
-stays with the workers. The job closes the nonconformity only when a run of the same check on the
+stays with the workers. A run triggered any other way (`airflow dags trigger`, an operator, a
+schedule; `dag.test()` unless `AIMSFLOW_CLOSE_ALLOWS_DAG_TEST` is on) is refused with a `failed`
+record. The Task SDK does not tell a task how its run was triggered: the task reads it from the
+metadata DB where it may (dag.test()), else from the REST API through the connection
+`aimsflow_airflow_api`. The job closes the nonconformity only when a run of the same check on the
 same subject passed *after* its last occurrence; otherwise it writes a `failed` record saying why
 (no retry). A closure is a signed `nonconformity_close/close` record naming the passing record; the next
 `risk_reassessment` carries it into the ledger. `aimsflow nc list` shows open and closed ones.
@@ -66,6 +70,7 @@ def nonconformity_close():
             root_cause=params["root_cause"],
             corrective_action=params["corrective_action"],
             closed_by=glue.triggering_user(context),
+            triggered_by=glue.trigger_type(context),
         )
 
     close() >> glue.seal_run_records()

@@ -234,3 +234,111 @@ def test_a_sealing_job_writes_its_record_before_it_seals(aims_env):
         run_job(_context(), broken)
     statuses = sorted(str(r.status) for r in load_summaries(LocalStorage(settings.evidence_root())))
     assert statuses == ["passed", "passed"]
+
+
+def test_the_trigger_type_is_compared_by_its_value():
+    """Attack (issue 12), closing needs the run's trigger type: Airflow's DagRunTriggeredByType is a
+    plain Enum whose str() is "DagRunTriggeredByType.UI", never "ui"; the glue hands the job the value."""
+    from airflow.utils.types import DagRunTriggeredByType
+
+    from aimsflow.airflow_glue import trigger_type, trigger_value
+
+    assert str(DagRunTriggeredByType.UI) != "ui"
+    assert trigger_value(DagRunTriggeredByType.UI) == "ui"
+    assert trigger_value("rest_api") == "rest_api" and trigger_value(None) is None
+    ctx = _context()
+    ctx["dag_run"].triggered_by = DagRunTriggeredByType.CLI
+    assert trigger_type(ctx, lookup=lambda dag_id, run_id: pytest.fail("not asked")) == "cli"
+
+
+def test_the_trigger_type_is_looked_up_when_the_task_sdk_does_not_hand_it_over():
+    """The Task SDK's DagRun has no ``triggered_by``: the glue asks where Airflow stores it, for this
+    task's run, and hands over None (the job then refuses) when nobody answers."""
+    from airflow.sdk.api.datamodels._generated import DagRun as SdkDagRun
+    from airflow.utils.types import DagRunTriggeredByType
+
+    from aimsflow.airflow_glue import trigger_type
+
+    assert "triggered_by" not in SdkDagRun.model_fields  # if Airflow adds it, the glue reads it first
+    asked = []
+
+    def lookup(dag_id, run_id):
+        asked.append((dag_id, run_id))
+        return DagRunTriggeredByType.REST_API
+
+    ctx = _context()
+    assert not hasattr(ctx["dag_run"], "triggered_by")
+    assert trigger_type(ctx, lookup=lookup) == "rest_api" and asked == [("d", "scheduled__x")]
+    assert trigger_type(ctx, lookup=lambda dag_id, run_id: None) is None
+
+
+def test_the_trigger_type_from_the_rest_api(monkeypatch):
+    """Where the task may not read the metadata DB, the trigger type comes from the REST API, logged in
+    with the connection aimsflow_airflow_api; no connection means unknown, never assumed."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from aimsflow import airflow_glue
+
+    seen = []
+
+    class Api(BaseHTTPRequestHandler):
+        def _reply(self, body):
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self):  # noqa: N802
+            seen.append(("POST", self.path, json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
+            self._reply({"access_token": "jwt"})
+
+        def do_GET(self):  # noqa: N802
+            seen.append(("GET", self.path, self.headers.get("Authorization")))
+            self._reply({"dag_run_id": "manual__1", "triggered_by": "rest_api", "triggering_user_name": "al"})
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Api)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(airflow_glue, "_trigger_type_from_db", lambda dag_id, run_id: None)
+    monkeypatch.delenv("AIRFLOW_CONN_AIMSFLOW_AIRFLOW_API", raising=False)
+    try:
+        assert airflow_glue.stored_trigger_type("nonconformity_close", "manual__1") is None
+        conn = {
+            "conn_type": "http",
+            "host": "127.0.0.1",
+            "port": server.server_address[1],
+            "login": "svc",
+            "password": "pw",
+        }
+        monkeypatch.setenv("AIRFLOW_CONN_AIMSFLOW_AIRFLOW_API", json.dumps(conn))
+        assert airflow_glue.stored_trigger_type("nonconformity_close", "manual__1") == "rest_api"
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen == [
+        ("POST", "/auth/token", {"username": "svc", "password": "pw"}),
+        ("GET", "/api/v2/dags/nonconformity_close/dagRuns/manual__1", "Bearer jwt"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("conn", "url"),
+    [
+        ({"host": "airflow-apiserver", "port": 8080}, "http://airflow-apiserver:8080"),
+        ({"host": "airflow.example.org", "schema": "https"}, "https://airflow.example.org"),
+        ({"host": "https://airflow.example.org/"}, "https://airflow.example.org"),
+        (
+            {"host": "ignored", "extra_dejson": {"url": "https://x.example/airflow/"}},
+            "https://x.example/airflow",
+        ),
+    ],
+)
+def test_api_url_of_a_connection(conn, url):
+    from aimsflow.airflow_glue import api_url
+
+    fields = {"host": None, "port": None, "schema": None, "extra_dejson": {}, **conn}
+    assert api_url(SimpleNamespace(**fields)) == url

@@ -58,6 +58,7 @@ def test_defaults(env):
     assert settings.start_date() == dt.date(2026, 11, 1)
     assert settings.airflow_api_url() == "http://127.0.0.1:8080"
     assert settings.airflow_api_username() is None and settings.airflow_api_password() is None
+    assert settings.close_allows_dag_test() is False
 
 
 def test_good_values(env, tmp_path):
@@ -289,3 +290,13 @@ def test_the_probe_finds_reads_and_not_writes(tmp_path):
 def test_every_option_is_documented_in_the_readme():
     readme = (PROJECT / "README.md").read_text()
     assert [name for name in settings.VARIABLES if f"`{name}`" not in readme] == []
+
+
+def test_close_allows_dag_test_is_a_boolean(env):
+    """Closing by dag.test() is a test configuration's choice, spelled as a boolean; anything else is
+    refused rather than read as "on"."""
+    env.setenv("AIMSFLOW_CLOSE_ALLOWS_DAG_TEST", "true")
+    assert settings.close_allows_dag_test() is True
+    env.setenv("AIMSFLOW_CLOSE_ALLOWS_DAG_TEST", "0")
+    assert settings.close_allows_dag_test() is False
+    assert "expected true or false" in _refused(env, "AIMSFLOW_CLOSE_ALLOWS_DAG_TEST", "sometimes")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aimsflow import assets, settings
@@ -211,6 +211,91 @@ def period_from_context(context: Mapping[str, Any]) -> Period:
 def triggering_user(context: Mapping[str, Any]) -> str | None:
     """Who triggered the run (the UI or REST API user), or None."""
     return getattr(context["dag_run"], "triggering_user_name", None)
+
+
+#: Airflow connection (host = API server URL, login/password of a user that may read DAG runs) the
+#: trigger type of a run is asked through when the task cannot read it otherwise.
+TRIGGER_API_CONN_ID = "aimsflow_airflow_api"
+
+
+def trigger_value(value: Any) -> str | None:
+    """A trigger type as Airflow's ``DagRunTriggeredByType`` value (``"ui"``, ``"rest_api"``, ``"cli"``,
+    ``"test"``, ...): the enum is a plain ``Enum`` whose ``str()`` is ``"DagRunTriggeredByType.UI"``,
+    and the REST API answers with the value itself. None stays None."""
+    if value is None:
+        return None
+    return str(getattr(value, "value", value))
+
+
+def trigger_type(
+    context: Mapping[str, Any], lookup: Callable[[str, str], str | None] | None = None
+) -> str | None:
+    """How the run was triggered (:func:`trigger_value`), or None when it cannot be established.
+
+    Airflow 3.3's Task SDK hands a task the run's ``triggering_user_name`` but not its
+    ``triggered_by`` (the DagRun it receives has no such field), so when the run object lacks it the
+    value is read where Airflow stores it (``lookup``, default :func:`stored_trigger_type`)."""
+    value = getattr(context["dag_run"], "triggered_by", None)
+    if value is None:
+        ti = context["ti"]
+        value = (lookup or stored_trigger_type)(ti.dag_id, ti.run_id)
+    return trigger_value(value)
+
+
+def stored_trigger_type(dag_id: str, run_id: str) -> str | None:
+    """The run's trigger type from Airflow's metadata DB when this process may use it (``dag.test()``
+    runs tasks in-process), else from the REST API through :data:`TRIGGER_API_CONN_ID` (a task
+    process of a real deployment may not touch the DB); None when neither answers."""
+    return _trigger_type_from_db(dag_id, run_id) or _trigger_type_from_api(dag_id, run_id)
+
+
+def _trigger_type_from_db(dag_id: str, run_id: str) -> str | None:
+    try:
+        from airflow.models.dagrun import DagRun
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            runs = DagRun.find(dag_id=dag_id, run_id=[run_id], session=session)
+            value = runs[0].triggered_by if runs else None
+    except Exception as exc:  # Airflow 3 blocks the metadata DB in task processes
+        log.info("trigger type of %s %s not readable from the metadata DB: %s", dag_id, run_id, exc)
+        return None
+    return trigger_value(value)
+
+
+def api_url(conn: Any) -> str:
+    """The API server's base URL from a connection: its extra ``url``, else host (with scheme, or the
+    ``schema`` field as scheme, default http) and port."""
+    extra = getattr(conn, "extra_dejson", None) or {}
+    if extra.get("url"):
+        return str(extra["url"]).rstrip("/")
+    host = str(conn.host or "")
+    base = host if host.startswith(("http://", "https://")) else f"{conn.schema or 'http'}://{host}"
+    return base.rstrip("/") + (f":{conn.port}" if conn.port else "")
+
+
+def _trigger_type_from_api(dag_id: str, run_id: str) -> str | None:
+    from aimsflow.risk.airflow_api import AirflowApi, AirflowApiError
+
+    try:
+        from airflow.sdk import BaseHook
+
+        conn = BaseHook.get_connection(TRIGGER_API_CONN_ID)
+    except Exception as exc:  # AirflowNotFoundException: the connection is not configured
+        log.warning(
+            "trigger type of %s %s unknown: no connection %s (%s)", dag_id, run_id, TRIGGER_API_CONN_ID, exc
+        )
+        return None
+    if not conn.login or not conn.password:
+        log.warning("connection %s needs login and password: trigger type unknown", TRIGGER_API_CONN_ID)
+        return None
+    api = AirflowApi(api_url(conn))
+    try:
+        api.login(conn.login, conn.password)
+        return trigger_value(api.trigger_type(dag_id, run_id))
+    except AirflowApiError as exc:
+        log.warning("trigger type of %s %s unknown: %s", dag_id, run_id, redact_text(str(exc)))
+        return None
 
 
 def producer_from_context(context: Mapping[str, Any]) -> Producer:

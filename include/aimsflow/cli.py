@@ -63,9 +63,11 @@ EPILOGS = {
     ),
     "list": _epilog(
         "0  listed (also when no record matches)",
+        "1  listed, but some record folders do not verify against the trusted keys: they are not",
+        "   listed as records but flagged (UNTRUSTED lines; with --json on stderr)",
         "2  usage error: bad option, period, an unknown control id (see `aimsflow evidence controls`)",
         "   or a --check that names no declared check",
-        "3  no such store",
+        "3  no such store, or no trusted-keys file",
     ),
     "controls": _epilog(_EXIT_LINES[EXIT_OK]),
     "acquisition": _epilog(
@@ -81,7 +83,12 @@ EPILOGS = {
         _EXIT_LINES[EXIT_USAGE],
         "3  could not run: a DAG file does not import",
     ),
-    "nc list": _epilog(_EXIT_LINES[EXIT_OK], _EXIT_LINES[EXIT_USAGE], "3  no such store"),
+    "nc list": _epilog(
+        _EXIT_LINES[EXIT_OK],
+        "1  listed, but some record folders do not verify against the trusted keys (not read; flagged)",
+        _EXIT_LINES[EXIT_USAGE],
+        "3  no such store, or no trusted-keys file",
+    ),
     "nc close": _epilog(
         "0  the run was triggered (without --wait), or it succeeded",
         "1  the run failed: the closure was refused or broke (see its record)",
@@ -221,19 +228,42 @@ def _check_is_declared(check: str | None) -> None:
         fail(f"--check {check!r} names no declared check; declared: {', '.join(declared)}")
 
 
+def _trusted_keys():
+    from aimsflow.evidence.keys import KeyError_, TrustedKeys
+
+    try:
+        return TrustedKeys.load()
+    except KeyError_ as exc:
+        fail(str(exc), EXIT_UNAVAILABLE)
+
+
+def _report_untrusted(rejected: list) -> None:
+    """Folders a reader refused, one line each on stderr (stdout may be a --json document)."""
+    if rejected:
+        print(
+            f"aimsflow: {len(rejected)} record folder(s) do not verify against the trusted keys and are "
+            "not listed (run `aimsflow evidence verify`):",
+            file=sys.stderr,
+        )
+        for u in rejected:
+            print(f"  {u.key}: {u.problem}", file=sys.stderr)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
-    from aimsflow.evidence.listing import filter_records, load_summaries
+    from aimsflow.evidence.listing import filter_records, load_verified
     from aimsflow.progress import Progress
     from aimsflow.tables import Column, render_table, terminal_width
 
     control, period = _control(args.control), _period(args)
     _check_is_declared(args.check)
     storage = _storage(args)
+    keys = _trusted_keys()
     with Progress("reading records", enabled=args.progress) as progress:
         progress.update(0, note="reading seals")
-        summaries = load_summaries(storage, progress=lambda d, t: progress.update(d, t, note=""))
+        loaded = load_verified(storage, keys, progress=lambda d, t: progress.update(d, t, note=""))
+    code = EXIT_PROBLEMS if loaded.rejected else EXIT_OK
     records = filter_records(
-        summaries,
+        loaded.records,
         control=control,
         dag=args.dag,
         check=args.check,
@@ -245,7 +275,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     )
     if args.json:
         _print_json([r.as_dict() for r in records])
-        return EXIT_OK
+        _report_untrusted(loaded.rejected)
+        return code
     rows = []
     for r in records:
         subject = "/".join(
@@ -268,8 +299,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     ]
     for line in render_table(columns, rows, terminal_width()):
         print(line)
+    for u in loaded.rejected:
+        print(f"UNTRUSTED {u.key}: {u.problem}")
     print(f"{len(records)} record(s)" + ("" if args.history else " (current verdicts; --history for all)"))
-    return EXIT_OK
+    _report_untrusted(loaded.rejected)
+    return code
 
 
 def cmd_controls(args: argparse.Namespace) -> int:
@@ -359,10 +393,14 @@ def cmd_cycle(args: argparse.Namespace) -> int:
 
 
 def cmd_nc_list(args: argparse.Namespace) -> int:
+    from aimsflow.risk.evidence import load_evidence
     from aimsflow.risk.nonconformity import current_nonconformities
     from aimsflow.tables import Column, render_table, terminal_width
 
-    ledger, changes, source = current_nonconformities(_storage(args))
+    storage = _storage(args)
+    evidence = load_evidence(storage, _trusted_keys())
+    ledger, changes, source = current_nonconformities(storage, evidence)
+    code = EXIT_PROBLEMS if evidence.rejected else EXIT_OK
     shown = [nc for nc in ledger if args.status is None or nc.status == args.status]
     new = set(changes.opened)
     if args.json:
@@ -371,9 +409,11 @@ def cmd_nc_list(args: argparse.Namespace) -> int:
             "open": sum(nc.is_open for nc in ledger),
             "closed": sum(not nc.is_open for nc in ledger),
             "nonconformities": [{**nc.as_dict(), "in_a_reassessment": nc.id not in new} for nc in shown],
+            "untrusted_records": evidence.untrusted(),
         }
         _print_json(doc)
-        return EXIT_OK
+        _report_untrusted(evidence.rejected)
+        return code
     columns = [
         Column("id"),
         Column("status"),
@@ -402,12 +442,15 @@ def cmd_nc_list(args: argparse.Namespace) -> int:
             print(f"{indent}passing run {c.evidence_of_pass}")
             print(f"{indent}root cause: {c.root_cause}")
             print(f"{indent}corrective action: {c.corrective_action}")
+    for u in evidence.rejected:
+        print(f"UNTRUSTED {u.key}: {u.problem}")
     opened = sum(nc.is_open for nc in ledger)
     print(
         f"{opened} open, {len(ledger) - opened} closed; ledger of {source or 'no reassessment yet'}"
         + (" (* not yet in a reassessment)" if new else "")
     )
-    return EXIT_OK
+    _report_untrusted(evidence.rejected)
+    return code
 
 
 def _ask(prompt: str) -> str:

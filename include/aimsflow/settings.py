@@ -132,6 +132,9 @@ class Options(BaseSettings):
     )
     airflow_username: str | None = _env("AIMSFLOW_AIRFLOW_USERNAME", "a user name", default=None)
     airflow_password: SecretStr | None = _env("AIMSFLOW_AIRFLOW_PASSWORD", "a password", default=None)
+    close_allows_dag_test: bool = _env(
+        "AIMSFLOW_CLOSE_ALLOWS_DAG_TEST", "true or false (test configurations only)", default=False
+    )
 
 
 #: The environment variable of every option, in declaration order.
@@ -304,3 +307,10 @@ def airflow_api_password() -> str | None:
     """``AIMSFLOW_AIRFLOW_PASSWORD``: that user's password (never logged; else asked on the terminal)."""
     password = options().airflow_password
     return password.get_secret_value() if password is not None else None
+
+
+def close_allows_dag_test() -> bool:
+    """``AIMSFLOW_CLOSE_ALLOWS_DAG_TEST``: let a ``dag.test()`` run (trigger type ``test``, user
+    ``dag_test``, authenticated by nobody) close a nonconformity. For test configurations only;
+    default false: closing needs a run triggered through the Airflow UI or REST API."""
+    return options().close_allows_dag_test

@@ -102,7 +102,9 @@ def test_reassessment_run_writes_the_register_and_announces_what_is_new(aims_env
     assert nc["id"] in post["text"] and "New high risk R-DQ-01" in post["text"] and rec.key in post["text"]
 
 
-def test_closing_run_refuses_without_a_later_pass_then_closes_after_one(aims_env, dagbag):
+def test_closing_run_refuses_without_a_later_pass_then_closes_after_one(aims_env, dagbag, monkeypatch):
+    """With the test setting on (dag.test() may close), the closing DAG still needs a later pass."""
+    monkeypatch.setenv("AIMSFLOW_CLOSE_ALLOWS_DAG_TEST", "true")
     storage = LocalStorage(settings.evidence_root())
     failed = _record(storage, D1, Status.failed, critical=2)
     (nc,) = current_nonconformities(storage)[0]
@@ -134,3 +136,29 @@ def test_closing_run_refuses_without_a_later_pass_then_closes_after_one(aims_env
     (closed,) = current_nonconformities(storage)[0]
     assert closed.closure is not None and closed.closure.closed_by == "dag_test"
     assert [o.record for o in closed.occurrences] == [failed]
+
+
+def test_a_dag_test_run_cannot_close_without_the_test_setting(aims_env, dagbag):
+    """Attack (issue 12): closing needed only a non-empty user name, and dag.test() names "dag_test".
+    Without the test setting, a dag.test() run (trigger type "test", read from where Airflow stores
+    it, since the Task SDK does not hand it to the task) is refused with a failed record saying why,
+    even with a later pass; the nonconformity stays open."""
+    storage = LocalStorage(settings.evidence_root())
+    _record(storage, D1, Status.failed, critical=2)
+    (nc,) = current_nonconformities(storage)[0]
+    _record(storage, D2, Status.passed, run_after=dt.datetime.now(dt.UTC))
+    conf = {
+        "nonconformity": nc.id,
+        "root_cause": "LOS export wrote empty incomes",
+        "corrective_action": "export fixed; null check added upstream (CHG-1234)",
+    }
+    run = dag_test_close(dagbag, conf)
+    assert str(run.state) == "failed"
+    (rec,) = [r for r in load_summaries(storage) if r.check == "nonconformity_close/close"]
+    assert rec.status == Status.failed and rec.summary["request"]["trigger"] == "test"
+    assert "AIMSFLOW_CLOSE_ALLOWS_DAG_TEST" in rec.summary["refused"]
+    assert current_nonconformities(storage)[0][0].is_open
+
+
+def dag_test_close(dagbag, conf):
+    return dagbag.get_dag("nonconformity_close").test(run_conf=conf)

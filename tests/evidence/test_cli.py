@@ -341,6 +341,38 @@ def test_list_marks_pending_records(store, make_record, capsys):
     assert records[0]["sealed_in"] is None
 
 
+def test_list_flags_folders_that_do_not_verify(store, make_record, capsys):
+    """Attack (issue 12): `evidence list` showed any folder with a manifest as a record. A forged
+    record (signed with another key under the trusted key id) and an unsigned folder are not listed
+    as records: each is flagged on stderr with its problem, and the exit code is 1 (a problem found)."""
+    from tests.conftest import new_key
+
+    _, seed, _ = new_key("forger")
+    forger = Signer.from_seed_b64("test-key-1", seed)
+    forged = make_record(dt.date(2026, 11, 20), run="r8", status=Status.passed, signer=forger)
+    unsigned = make_record(dt.date(2026, 11, 20), run="r9")
+    store.storage.path(f"{unsigned.key}/manifest.dsse.json").unlink()
+    code = main(["evidence", "list"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    listed = [line for line in out.splitlines() if not line.startswith("UNTRUSTED ")]
+    assert not any(forged.key in line or unsigned.key in line for line in listed)
+    assert out.splitlines()[-1] == "3 record(s) (current verdicts; --history for all)"
+    assert f"UNTRUSTED {forged.key}: signature by key 'test-key-1' does not match" in out
+    assert f"UNTRUSTED {unsigned.key}: unreadable record: no manifest.dsse.json" in out
+    assert "2 record folder(s) do not verify against the trusted keys and are not listed" in err
+    code = main(["evidence", "list", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 1 and [r["key"] for r in json.loads(out)] == [store.a.key, store.b.key, store.c.key]
+    assert forged.key in err and unsigned.key in err
+
+
+def test_list_without_trusted_keys_cannot_run(store, capsys, monkeypatch, tmp_path):
+    """Listing decides nothing without verifying: with no trusted-keys file it cannot run (exit 3)."""
+    monkeypatch.setenv("AIMSFLOW_TRUSTED_KEYS", str(tmp_path / "none.json"))
+    assert "trusted-keys file not found" in refused(capsys, "evidence", "list", code=3)
+
+
 def test_list_missing_store(aims_env, capsys):
     assert refused(capsys, "evidence", "list", code=3).endswith("evidence does not exist")
 

@@ -38,7 +38,9 @@ build_training_set = declared(_TRAINING_SET, build_training_set)
 DAY = END - dt.timedelta(days=2)
 
 
-def _record(result: JobResult, day: dt.date, task: str, run_id: str | None = None) -> str:
+def _record(
+    result: JobResult, day: dt.date, task: str, run_id: str | None = None, signer: Signer | None = None
+) -> str:
     now = dt.datetime.now(dt.UTC)
     producer = Producer(
         kind="task", dag_id="data_preparation", run_id=f"manual__{day}", task_id=task, try_number=1
@@ -46,7 +48,9 @@ def _record(result: JobResult, day: dt.date, task: str, run_id: str | None = Non
     ctx = RunContext(
         Period.day(day), producer, now, now, openlineage={"run_id": run_id, "sent": True} if run_id else None
     )
-    return write_record(LocalStorage(settings.evidence_root()), result, ctx, Signer.from_settings()).key
+    return write_record(
+        LocalStorage(settings.evidence_root()), result, ctx, signer or Signer.from_settings()
+    ).key
 
 
 @pytest.fixture
@@ -116,6 +120,52 @@ def test_version_no_record_produced_is_a_gap(chain):
         gap["gap"] == "version produced by no recorded transformation or ingestion"
         and gap["sha256"] == rogue_sha
     )
+
+
+def test_a_forged_acquisition_accounts_for_nothing(chain):
+    """Attack (issue 12): custody counted any folder with a manifest. A forged ingestion record
+    (signed with the insider's own key under the trusted key id) naming a version written outside
+    the pipeline made that version "acquired". It is not read: the version stays a gap, and the
+    provenance record names the forged folder and its problem."""
+    data, inventory, _ = chain
+    import pandas as pd
+    import pyarrow as pa
+
+    from aimsflow.prep.partitions import latest_version, write_version
+    from tests.conftest import new_key
+
+    folder = data / f"clean/loan_applications/date={DAY}"
+    frame = pd.read_parquet(latest_version(folder))
+    rogue, _ = write_version(pa.Table.from_pandas(frame.head(300), preserve_index=False), folder)
+    rogue_ref = DataRef.of_file(rogue, dataset="loan_applications_clean")
+    forged_result = JobResult(
+        Subject("loan_approval", "loan_applications_clean", DAY.isoformat()),
+        Status.passed,
+        check="data_preparation/ingest",
+        controls=("A.7.3",),
+        inputs=[rogue_ref],
+    )
+    _, seed, _ = new_key("forger")
+    forged = _record(
+        forged_result, DAY, "ingest_forged", signer=Signer.from_seed_b64(str(settings.signing_key_id()), seed)
+    )
+    index = load_index(LocalStorage(settings.evidence_root()))
+    assert index.origin(rogue_ref.sha256) is None and forged not in {r.key for r in index.records}
+    result = provenance_of_version(
+        index, inventory, Version("loan_applications_clean", rogue_ref.sha256, rogue_ref.uri), None
+    )
+    assert result.status == Status.failed
+    doc = json.loads(result.files["provenance.json"])
+    assert doc["untrusted_records"] == [
+        {"record": forged, "problem": "signature by key 'test-key-1' does not match"}
+    ]
+    assert {g["gap"] for g in doc["gaps"]} == {
+        "version produced by no recorded transformation or ingestion",
+        "record folder does not verify against the trusted keys",
+    }
+    assert result.summary["untrusted_records"] == 1
+    graph = lineage_graph(index, Period.day(DAY))
+    assert graph.status == Status.failed and forged in graph.message
 
 
 def test_empty_provenance_field_is_a_gap(chain, tmp_path):

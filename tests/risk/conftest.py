@@ -105,6 +105,8 @@ def write(store: LocalStorage) -> WriteRecord:
         files: dict[str, bytes] | None = None,
         user: str | None = None,
         ai_system: str | None = AI,
+        signer: Signer | None = None,
+        ended_at: dt.datetime | None = None,
     ) -> RecordRef:
         run_after = run_after or at(day)
         producer = Producer(
@@ -133,11 +135,21 @@ def write(store: LocalStorage) -> WriteRecord:
             summary=summary or {},
             files=files or {"summary.json": b"{}\n"},
         )
-        now = dt.datetime.now(dt.UTC)
+        now = ended_at or dt.datetime.now(dt.UTC)
         ctx = RunContext(period or Period.day(day), producer, now, now, triggered_by=user, error=error)
-        return write_record(store, result, ctx, Signer.from_settings())
+        return write_record(store, result, ctx, signer or Signer.from_settings())
 
     return make
+
+
+@pytest.fixture
+def forger(aims_env) -> Signer:
+    """An insider's own key under the trusted key's id: what someone with write access to the store
+    but not the signing key can sign with (the signature does not match the trusted public key)."""
+    from tests.conftest import new_key
+
+    _, seed, _ = new_key("forger")
+    return Signer.from_seed_b64(str(settings.signing_key_id()), seed)
 
 
 METHODOLOGY: dict[str, Any] = {

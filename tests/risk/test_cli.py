@@ -32,7 +32,9 @@ def test_nc_list_shows_open_and_closed_with_their_evidence(store, write, capsys)
     assert nc.id in out and "open" in out and failed.key in out and "* not yet in a reassessment" in out
 
     passed = write(CHECK, D2, Status.passed)
-    closure = close_nonconformity(nc.id, "null incomes in the export", "export fixed", "alice", storage=store)
+    closure = close_nonconformity(
+        nc.id, "null incomes in the export", "export fixed", "alice", storage=store, triggered_by="ui"
+    )
     write(
         "nonconformity_close/close",
         D2,
@@ -57,6 +59,25 @@ def test_nc_list_shows_open_and_closed_with_their_evidence(store, write, capsys)
     assert main(["nc", "list", "--status", "closed"]) == 0
     out = capsys.readouterr().out
     assert "closed" in out and "by alice" in out and "root cause: null incomes in the export" in out
+
+
+def test_nc_list_flags_records_that_do_not_verify(store, write, forger, capsys):
+    """Attack (issue 12): a forged record entered the ledger unnoticed. `nc list` reads only verified
+    records, flags the forged folder (UNTRUSTED; with --json in ``untrusted_records`` and on stderr)
+    and exits 1."""
+    genuine = write(CHECK, D1, Status.failed)
+    forged = write(CHECK, D2, Status.failed, signer=forger)
+    assert main(["nc", "list", "--json"]) == 1
+    out, err = capsys.readouterr()
+    doc = json.loads(out)
+    (nc,) = doc["nonconformities"]
+    assert [o["record"] for o in nc["occurrences"]] == [genuine.key]
+    assert doc["untrusted_records"] == [
+        {"record": forged.key, "problem": "signature by key 'test-key-1' does not match"}
+    ]
+    assert forged.key in err
+    assert main(["nc", "list"]) == 1
+    assert f"UNTRUSTED {forged.key}: signature by key" in capsys.readouterr().out
 
 
 class FakeAirflow(BaseHTTPRequestHandler):

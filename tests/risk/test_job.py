@@ -288,3 +288,32 @@ def test_signals_read_only_the_records_of_the_risks_ai_system(store, write, tmp_
     assert loan["open_ncs"][:2] == (1.0, "critical") and loan["open_ncs"][2] == [verify.key]
     assert credit["open_ncs"][1] == "critical" and verify.key in credit["open_ncs"][2]
     assert AI != other and len(credit["open_ncs"][2]) == 3
+
+
+def test_forged_records_are_not_counted_and_fail_the_reassessment(store, demo_window, write, forger):
+    """Attack (issue 12): risk signals counted any folder with a manifest. A forged "passed" re-run of
+    the defect day (a later run, so it superseded the genuine failure) brought the data quality risk
+    back to its assessed level. It is not counted: the risk stays raised by the genuine failure, and
+    the reassessment is ``failed``, naming the forged folder and its problem."""
+    forged = write(
+        f"data_quality/{CLEAN}",
+        DEFECT_DAY,
+        Status.passed,
+        summary=_dq_summary(),
+        run_after=dt.datetime.combine(DRIFT_DAY, dt.time(12), dt.UTC),
+        signer=forger,
+    )
+    result = reassess(Period.days(CLEAN_DAY, DRIFT_DAY), storage=store, now=NOW)
+    dq = _risk(result, "R-DQ-01")
+    assert dq["current"]["score"] == 16 and dq["records"] == [demo_window["defect"]]
+    assert result.status == Status.failed
+    assert result.summary["untrusted_records"] == [
+        {"record": forged.key, "problem": "signature by key 'test-key-1' does not match"}
+    ]
+    assert f"1 record folder(s) do not verify and were not read: {forged.key}" in result.message
+
+
+def test_without_untrusted_folders_the_summary_says_none(store, demo_window):
+    """The negative case: a store of genuine records only lists no untrusted folder."""
+    result = reassess(Period.days(CLEAN_DAY, DRIFT_DAY), storage=store, now=NOW)
+    assert result.summary["untrusted_records"] == [] and "do not verify" not in result.message

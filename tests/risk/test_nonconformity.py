@@ -124,7 +124,12 @@ def test_closing_is_refused_without_a_later_pass_and_granted_after_one(store, wr
     first = write(CHECK, D1, Status.failed, summary={"failed_by_severity": {"critical": 2}})
     nc = _ledger(store)[0]
     refused = close_nonconformity(
-        nc.id, "null incomes from the LOS export", "export fixed, test added", "alice", storage=store
+        nc.id,
+        "null incomes from the LOS export",
+        "export fixed, test added",
+        "alice",
+        storage=store,
+        triggered_by="ui",
     )
     assert refused.status == Status.failed
     assert refused.summary["refused"].startswith(
@@ -134,7 +139,12 @@ def test_closing_is_refused_without_a_later_pass_and_granted_after_one(store, wr
     # A later run of the same check passes: closing is granted, naming the pass and the person.
     passed = write(CHECK, D2, Status.passed)
     closed = close_nonconformity(
-        nc.id, "null incomes from the LOS export", "export fixed, test added", "alice", storage=store
+        nc.id,
+        "null incomes from the LOS export",
+        "export fixed, test added",
+        "alice",
+        storage=store,
+        triggered_by="ui",
     )
     assert closed.status == Status.passed
     assert closed.summary["evidence_of_pass"] == passed.key and closed.summary["closed_by"] == "alice"
@@ -148,7 +158,7 @@ def test_refusals_name_the_reason(store, write):
     write(CHECK, D2, Status.passed)
 
     def reason(*args) -> str:
-        result = close_nonconformity(*args, storage=store)
+        result = close_nonconformity(*args, storage=store, triggered_by="ui")
         assert result.status == Status.failed
         return result.summary["refused"]
 
@@ -163,7 +173,9 @@ def test_refusals_name_the_reason(store, write):
 
 def _close_record(store, write, nc_id, user="alice"):
     """Write the closure record as the closing DAG would (through the job's own result)."""
-    result = close_nonconformity(nc_id, "root cause text", "corrective action", user, storage=store)
+    result = close_nonconformity(
+        nc_id, "root cause text", "corrective action", user, storage=store, triggered_by="ui"
+    )
     write(
         "nonconformity_close/close",
         D3,
@@ -189,7 +201,7 @@ def test_a_closed_nonconformity_stays_closed_and_a_new_failure_opens_a_new_one(s
     assert ledger[0].closure.closed_by == "alice"  # from the record's triggered_by.user
     assert (
         "already closed by alice"
-        in close_nonconformity(nc.id, "x" * 10, "y" * 10, "bob", storage=store).message
+        in close_nonconformity(nc.id, "x" * 10, "y" * 10, "bob", storage=store, triggered_by="ui").message
     )
     # The old failure is still the current verdict of its partition: it does not reopen anything.
     assert [n.id for n in _ledger(store)] == [nc.id]
@@ -265,3 +277,67 @@ def test_a_rerun_of_a_period_is_the_same_occurrence():
     nc2 = derive_nonconformities([], marked([b, rerun]), frozenset())[0][0]
     assert nc2.last_at == run_time(rerun) and nc2.last_record == rerun.key
     assert closing_evidence(nc2, marked([b, rerun, between]), [Status.passed]) is None
+
+
+def test_a_failed_verdict_superseded_before_the_reassessment_still_opens_one():
+    """Attack (issue 12): a failed verdict superseded by a passing re-run before the monthly
+    reassessment never became a nonconformity (only current verdicts were occurrences). Every failed
+    verdict in the history is one; an error whose retry passed still opens nothing."""
+    failed = failing(D1)
+    rerun = summary_record(CHECK, D1, Status.passed, run_after=at(D1) + dt.timedelta(hours=5))
+    ledger, changes = derive_nonconformities([], marked([failed, rerun]), frozenset())
+    assert failed.superseded and [[o.record for o in nc.occurrences] for nc in ledger] == [[failed.key]]
+    assert changes.opened == [ledger[0].id]
+    error = summary_record(CHECK, D2, Status.error, try_number=1)
+    retry = summary_record(CHECK, D2, Status.passed, try_number=2, run_after=at(D2))
+    assert derive_nonconformities([], marked([error, retry]), frozenset())[0] == []
+
+
+def test_a_superseded_failure_in_the_store_opens_one(store, write):
+    """The same attack on a real store: the failure and the passing re-run are both signed records."""
+    failed = write(CHECK, D1, Status.failed)
+    write(CHECK, D1, Status.passed, run_after=at(D1) + dt.timedelta(hours=3))
+    (nc,) = _ledger(store)
+    assert nc.is_open and nc.records == (failed.key,)
+
+
+def _seal(store):
+    from aimsflow.evidence.keys import Signer
+    from aimsflow.evidence.seal import Witness, seal_pending
+
+    seal_pending(store, Signer.from_settings(), Witness())
+
+
+def test_a_catch_up_failure_recorded_after_a_closure_opens_a_new_nonconformity(store, write):
+    """Attack (issue 12): occurrences and closures were ordered by run_after, so a catch-up run of an
+    earlier period, recorded after the closure but carrying its period's early run_after, was
+    attached to the nonconformity before the closure and closed with it. They are ordered by their
+    place in the evidence log (seal, place in the seal, then records not sealed yet): the catch-up
+    failure happened after the closure and opens a new nonconformity."""
+    first = write(CHECK, D2, Status.failed)
+    _seal(store)
+    (nc,) = _ledger(store)
+    write(CHECK, D3, Status.passed, run_after=dt.datetime.now(dt.UTC))
+    assert _close_record(store, write, nc.id).status == Status.passed
+    _seal(store)
+    catch_up = write(CHECK, D1, Status.failed)  # run_after at(D1): before the failure and the closure
+    ledger = {n.id: n for n in _ledger(store)}
+    closed = ledger.pop(nc.id)
+    (new,) = ledger.values()
+    assert closed.closure is not None and closed.records == (first.key,)
+    assert new.is_open and new.records == (catch_up.key,)
+    # The same once sealed: its seal comes after the closure's.
+    _seal(store)
+    assert sorted(n.records for n in _ledger(store)) == sorted([(first.key,), (catch_up.key,)])
+
+
+def test_a_failure_recorded_before_a_closure_is_closed_with_it(store, write):
+    """The boundary of the attack above: a failure that entered the log before the closure record is
+    one of the nonconformity's occurrences, whatever its run_after says."""
+    first = write(CHECK, D1, Status.failed)
+    (nc,) = _ledger(store)
+    second = write(CHECK, D2, Status.failed, run_after=dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+    write(CHECK, D3, Status.passed, run_after=dt.datetime.now(dt.UTC) + dt.timedelta(days=2))
+    assert _close_record(store, write, nc.id).status == Status.passed
+    (closed,) = _ledger(store)
+    assert closed.closure is not None and closed.records == (first.key, second.key)

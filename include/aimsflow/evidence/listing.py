@@ -1,20 +1,42 @@
 """Which record counts: for one check, subject and period the latest final try of the latest run is
-the current verdict; earlier records stay as history, marked superseded, never removed."""
+the current verdict; earlier records stay as history, marked superseded, never removed.
+
+Readers that decide something from records (risk signals, the nonconformity ledger and closing,
+custody, ``aimsflow evidence list``) load them with :func:`load_verified`: only records whose DSSE
+signature verifies against the trusted keys are read, and every other record folder (forged,
+unsigned, edited, copied elsewhere, dated in the future) is returned as an :class:`Untrusted`
+finding for the reader to report. Key validity is judged at the time of the seal that covers the
+record, else at the record's own end. :func:`load_summaries` reads without verifying: for counting
+(the driver's table), never for deciding.
+
+Records also carry their place in the evidence log (:attr:`RecordSummary.log_position`): sealed
+records by seal sequence and place among the seal's leaves, then records not sealed yet by the time
+they ended. Orderings that must not depend on a self-declared ``run_after`` use it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aimsflow.evidence.record import MANIFEST
-from aimsflow.evidence.seal import record_keys, sealed_keys
+from aimsflow.evidence.record import ENVELOPE, MANIFEST, record_key
+from aimsflow.evidence.seal import read_seal, record_keys, sealed_keys
 from aimsflow.evidence.storage import Storage
+from aimsflow.evidence.trust import UntrustedRecord, read_verified
 from aimsflow.periods import Period
-from aimsflow.results import Status
+from aimsflow.results import Status, sha256_bytes
+
+if TYPE_CHECKING:
+    from aimsflow.evidence.keys import TrustedKeys
+
+#: How far a record's end may lie ahead of the reader's clock (workers' clocks differ a little).
+CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
 @dataclass
@@ -33,6 +55,15 @@ class RecordSummary:
     sealed_in: int | None = None
     superseded: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    leaf: int | None = None  # place among the leaves of the seal that covers it
+
+    @property
+    def log_position(self) -> tuple[int, int, int, float, str]:
+        """Where the record stands in the evidence log: sealed records first, by seal sequence and
+        place among the seal's leaves; records not sealed yet after them, by the time they ended."""
+        if self.sealed_in is not None:
+            return (0, self.sealed_in, self.leaf or 0, 0.0, self.key)
+        return (1, 0, 0, self.ended_at.timestamp(), self.key)
 
     @property
     def dag_id(self) -> str | None:
@@ -77,12 +108,56 @@ class RecordSummary:
         }
 
 
+@dataclass(frozen=True)
+class SealPosition:
+    sequence: int
+    leaf: int
+    sealed_at: dt.datetime | None
+
+
+def seal_positions(storage: Storage) -> dict[str, SealPosition]:
+    """Record key -> the seal that covers it (``sealed_keys``), its place among that seal's leaves
+    and the seal's time (``read_seal(...)["sealed_at"]``; None when the seal body gives none)."""
+    first = sealed_keys(storage)
+    bodies: dict[int, tuple[dict[str, int], dt.datetime | None]] = {}
+    for seq in sorted(set(first.values())):
+        body = read_seal(storage, seq)[1]
+        listed = body.get("leaves") if isinstance(body.get("leaves"), list) else []
+        leaves = {leaf.get("record"): i for i, leaf in enumerate(listed) if isinstance(leaf, dict)}
+        try:
+            sealed_at: dt.datetime | None = dt.datetime.fromisoformat(body["sealed_at"])
+        except (KeyError, TypeError, ValueError):
+            sealed_at = None
+        bodies[seq] = (leaves, sealed_at)
+    return {key: SealPosition(seq, bodies[seq][0].get(key, 0), bodies[seq][1]) for key, seq in first.items()}
+
+
+def summary_of(key: str, predicate: dict[str, Any], position: SealPosition | None) -> RecordSummary:
+    """A record's summary from its manifest's predicate (raises KeyError/ValueError when malformed)."""
+    return RecordSummary(
+        key=key,
+        record_id=predicate["record_id"],
+        check=predicate["check"],
+        subject=predicate["subject"],
+        period=Period.from_dict(predicate["period"]),
+        status=Status(predicate["status"]),
+        controls=predicate["controls"],
+        producer=predicate["producer"],
+        started_at=dt.datetime.fromisoformat(predicate["started_at"]),
+        ended_at=dt.datetime.fromisoformat(predicate["ended_at"]),
+        summary=predicate.get("summary") or {},
+        sealed_in=position.sequence if position else None,
+        leaf=position.leaf if position else None,
+    )
+
+
 def load_summaries(
     storage: Storage, progress: Callable[[int, int], None] | None = None
 ) -> list[RecordSummary]:
-    """Every record's summary, with supersession and sealing marked. ``progress(done, total)`` is
-    called once per record read (a large store takes a while)."""
-    sealed = sealed_keys(storage)
+    """Every record's summary, with supersession and sealing marked, WITHOUT verifying signatures:
+    for counting only; a reader that decides something uses :func:`load_verified`.
+    ``progress(done, total)`` is called once per record read (a large store takes a while)."""
+    positions = seal_positions(storage)
     out = []
     keys = record_keys(storage)
     for done, key in enumerate(keys, 1):
@@ -90,26 +165,120 @@ def load_summaries(
             progress(done, len(keys))
         try:
             p = json.loads(storage.get(f"{key}/{MANIFEST}"))["predicate"]
-        except (OSError, ValueError, KeyError):
+            out.append(summary_of(key, p, positions.get(key)))
+        except (OSError, ValueError, KeyError, TypeError):
             continue  # unreadable records are verify's business, not the listing's
-        out.append(
-            RecordSummary(
-                key=key,
-                record_id=p["record_id"],
-                check=p["check"],
-                subject=p["subject"],
-                period=Period.from_dict(p["period"]),
-                status=Status(p["status"]),
-                controls=p["controls"],
-                producer=p["producer"],
-                started_at=dt.datetime.fromisoformat(p["started_at"]),
-                ended_at=dt.datetime.fromisoformat(p["ended_at"]),
-                summary=p.get("summary") or {},
-                sealed_in=sealed.get(key),
-            )
-        )
     mark_superseded(out)
     return out
+
+
+@dataclass(frozen=True)
+class Untrusted:
+    """A record folder a reader did not read, and why: reported as a finding, never counted."""
+
+    key: str
+    problem: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"record": self.key, "problem": self.problem}
+
+
+@dataclass
+class Loaded:
+    """What :func:`load_verified` read: the verified records (supersession marked among them only),
+    their verified predicates by key, and the folders it refused."""
+
+    records: list[RecordSummary]
+    rejected: list[Untrusted]
+    predicates: dict[str, dict[str, Any]]
+
+
+def record_folders(storage: Storage) -> tuple[list[str], set[str], set[str]]:
+    """(every folder under ``records/`` holding a manifest or an envelope, those with a manifest,
+    those with an envelope): a folder with only one of them is a finding too."""
+    manifests = set(storage.iter_dirs_with("records", MANIFEST))
+    envelopes = set(storage.iter_dirs_with("records", ENVELOPE))
+    return sorted(manifests | envelopes), manifests, envelopes
+
+
+def _verified_summary(
+    storage: Storage,
+    key: str,
+    keys: TrustedKeys,
+    position: SealPosition | None,
+    now: dt.datetime,
+) -> tuple[RecordSummary, dict[str, Any]]:
+    """The summary and predicate of ``key`` once it verifies; raises :class:`UntrustedRecord`."""
+    judged_at = position.sealed_at if position is not None else None
+    verified = read_verified(storage, key, keys, judged_at)
+    predicate = verified.predicate
+    try:
+        summary = summary_of(key, predicate, position)
+        written_at = record_key(summary.period, summary.check, summary.record_id)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise UntrustedRecord(key, f"unreadable manifest: {exc!r}") from None
+    if written_at != key:
+        raise UntrustedRecord(key, f"manifest names the record {written_at}, not this folder")
+    if position is None and summary.ended_at > now + CLOCK_SKEW:
+        raise UntrustedRecord(
+            key,
+            f"ended at {summary.ended_at.isoformat()}, in the future (read at {now.isoformat()}): "
+            "key validity cannot be judged at a moment that has not come",
+        )
+    return summary, predicate
+
+
+#: Records per batch handed to a verifying thread (Ed25519 and file reads release the GIL).
+VERIFY_BATCH = 256
+
+
+def load_verified(
+    storage: Storage,
+    keys: TrustedKeys,
+    progress: Callable[[int, int], None] | None = None,
+    now: dt.datetime | None = None,
+    workers: int | None = None,
+) -> Loaded:
+    """Every record whose DSSE signature verifies against ``keys``, judged at the time of the seal
+    that covers it (else at its own end, which must not lie after ``now``), with supersession marked
+    among the verified records only; every other record folder is an :class:`Untrusted` finding.
+    File hashes are not re-computed: that is verify's job. Batches of records are verified on
+    ``workers`` threads (default: one per CPU); the result does not depend on their number."""
+    now = now or dt.datetime.now(dt.UTC)
+    positions = seal_positions(storage)
+    folders, manifests, envelopes = record_folders(storage)
+
+    def verify(batch: list[str]) -> list[tuple[RecordSummary, dict[str, Any]] | Untrusted]:
+        out: list[tuple[RecordSummary, dict[str, Any]] | Untrusted] = []
+        for key in batch:
+            missing = [n for n, found in ((MANIFEST, manifests), (ENVELOPE, envelopes)) if key not in found]
+            if missing:
+                out.append(Untrusted(key, f"unreadable record: no {missing[0]}"))
+                continue
+            try:
+                out.append(_verified_summary(storage, key, keys, positions.get(key), now))
+            except UntrustedRecord as exc:
+                out.append(Untrusted(exc.key, exc.problem))
+        return out
+
+    records: list[RecordSummary] = []
+    predicates: dict[str, dict[str, Any]] = {}
+    rejected: list[Untrusted] = []
+    batches = [folders[i : i + VERIFY_BATCH] for i in range(0, len(folders), VERIFY_BATCH)]
+    done = 0
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
+        for results in pool.map(verify, batches):  # in order: the result is the same as serially
+            for item in results:
+                if isinstance(item, Untrusted):
+                    rejected.append(item)
+                else:
+                    records.append(item[0])
+                    predicates[item[0].key] = item[1]
+            done += len(results)
+            if progress is not None:
+                progress(done, len(folders))
+    mark_superseded(records)
+    return Loaded(records, rejected, predicates)
 
 
 def mark_superseded(records: list[RecordSummary]) -> None:
@@ -120,6 +289,23 @@ def mark_superseded(records: list[RecordSummary]) -> None:
         latest = max(group, key=lambda r: r.order)
         for rec in group:
             rec.superseded = rec is not latest
+
+
+def read_record_file(storage: Storage, key: str, name: str, predicate: dict[str, Any]) -> bytes:
+    """A result file of a verified record, only when its SHA-256 is the one the signed manifest lists
+    for it; raises :class:`UntrustedRecord` (key ``<record>/<name>``) when it is not listed, missing
+    or changed. A signature covers the manifest only: a file edited beside it must not be read."""
+    listed = {f.get("path"): f.get("sha256") for f in predicate.get("files") or []}
+    where = f"{key}/{name}"
+    if name not in listed:
+        raise UntrustedRecord(where, "file not listed in the signed manifest")
+    try:
+        data = storage.get(where)
+    except OSError as exc:
+        raise UntrustedRecord(where, f"unreadable file: {exc.strerror or exc}") from None
+    if sha256_bytes(data) != listed[name]:
+        raise UntrustedRecord(where, "file differs from the SHA-256 in the signed manifest (edited)")
+    return data
 
 
 def filter_records(

@@ -1,5 +1,10 @@
 """The chain of custody, rebuilt from signed records alone.
 
+Only records whose signature verifies against the trusted keys are read
+(:func:`~aimsflow.evidence.listing.load_verified`); every other record folder is listed in
+:attr:`CustodyIndex.rejected` and reported by the provenance records as a gap, never counted: a
+forged ingestion or acquisition record must not account for a version.
+
 Every transformation (a record with outputs) and every acquisition names its inputs and outputs by
 SHA-256. An acquisition is an ingestion record (``data_preparation/ingest``: a job read an internal
 source's batch) or an acquisition record (``data_provenance/acquisition``: ``aimsflow acquisition
@@ -11,19 +16,20 @@ manifest stores, and are never required.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aimsflow.evidence.listing import RecordSummary, load_summaries
-from aimsflow.evidence.record import MANIFEST
+from aimsflow.evidence.listing import RecordSummary, Untrusted, load_verified
 from aimsflow.evidence.storage import Storage
 from aimsflow.evidence.verify import TOMBSTONE
 from aimsflow.periods import Period
 from aimsflow.prep.job import INGEST
 from aimsflow.provenance.acquisition import ACQUISITION_CHECK
+
+if TYPE_CHECKING:
+    from aimsflow.evidence.keys import TrustedKeys
 
 INGEST_CHECK = INGEST.check
 ACQUISITION_CHECKS = frozenset({INGEST_CHECK, ACQUISITION_CHECK})
@@ -92,6 +98,7 @@ class CustodyIndex:
     produced_by: dict[str, list[Transformation]]
     acquired_by: dict[str, list[Transformation]]
     uris: dict[str, str]  # SHA-256 -> a URI it was seen at
+    rejected: list[Untrusted] = field(default_factory=list)  # folders that do not verify: not read
 
     def versions_used(self, period: Period) -> list[Version]:
         """Dataset versions read or written by the current records of ``period``."""
@@ -143,14 +150,19 @@ class CustodyIndex:
         )
 
 
-def load_index(storage: Storage) -> CustodyIndex:
-    records = load_summaries(storage)
+def load_index(storage: Storage, keys: TrustedKeys | None = None) -> CustodyIndex:
+    """The custody index of the verified records of ``storage`` (``keys``: default the configured
+    trusted-keys file); folders that do not verify are kept aside in ``rejected``."""
+    from aimsflow.evidence.keys import TrustedKeys
+
+    loaded = load_verified(storage, keys or TrustedKeys.load())
+    records = loaded.records
     manifests: dict[str, dict[str, Any]] = {}
     produced: dict[str, list[Transformation]] = defaultdict(list)
     acquired: dict[str, list[Transformation]] = defaultdict(list)
     uris: dict[str, str] = {}
     for rec in records:
-        predicate = json.loads(storage.get(f"{rec.key}/{MANIFEST}"))["predicate"]
+        predicate = loaded.predicates[rec.key]
         manifests[rec.key] = predicate
         for ref in [*predicate.get("inputs", []), *predicate.get("outputs", [])]:
             uris.setdefault(ref["sha256"], ref["uri"])
@@ -181,7 +193,7 @@ def load_index(storage: Storage) -> CustodyIndex:
                 acquired[ref["sha256"]].append(transformation)
         for ref in transformation.outputs:
             produced[ref["sha256"]].append(transformation)
-    return CustodyIndex(records, manifests, dict(produced), dict(acquired), uris)
+    return CustodyIndex(records, manifests, dict(produced), dict(acquired), uris, loaded.rejected)
 
 
 def missing_events(chain: Iterable[Transformation], events_by_run: dict[str, list[Any]] | None) -> list[str]:

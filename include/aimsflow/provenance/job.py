@@ -16,28 +16,35 @@ from aimsflow.provenance.graph import build_graph, render_svg
 from aimsflow.results import JobResult, SpecRef, Status, Subject, record_json
 
 PROVENANCE_FIELDS = ("source", "collection_method", "legal_basis")
+#: The gap a record folder that does not verify is reported as (it is never read into a chain).
+UNTRUSTED_GAP = "record folder does not verify against the trusted keys"
 
 
 # Mapped provenance tasks that share a process (dag.test(), a LocalExecutor slot) would otherwise each
 # re-read every manifest and every event file. Provenance records never change a chain of custody
 # (no outputs, no acquisitions; acquisition records excepted, see open_index) and event files are
 # write-once, so both are cached across tasks.
-_index_cache: dict[str, tuple[tuple[str, ...], CustodyIndex]] = {}
+_index_cache: dict[str, tuple[tuple[Any, ...], CustodyIndex]] = {}
 _event_cache: dict[str, dict[str, dict[str, Any]]] = {}
 
 
 def open_index() -> CustodyIndex:
-    """The custody index of the store, rebuilt only when a record other than a provenance record
-    was added (the provenance tasks' own records would otherwise force a rebuild per task). Acquisition
-    records, filed under ``data_provenance/`` too, do change custody and do force a rebuild."""
-    from aimsflow.evidence.seal import record_keys
+    """The custody index of the store, rebuilt only when a record folder other than a provenance
+    record was added (the provenance tasks' own records would otherwise force a rebuild per task), or
+    the trusted keys changed. Acquisition records, filed under ``data_provenance/`` too, do change
+    custody and do force a rebuild; so does a folder without a signature (a finding to report)."""
+    from aimsflow.evidence.keys import TrustedKeys
+    from aimsflow.evidence.listing import record_folders
 
     storage = LocalStorage(settings.evidence_root())
     own = tuple(f"/{job.check}/" for job in JOBS)
-    keys = tuple(k for k in record_keys(storage) if not any(o in k for o in own))
+    trusted_path = settings.trusted_keys_path()
+    trusted = trusted_path.read_bytes() if trusted_path.is_file() else b""
+    folders = tuple(k for k in record_folders(storage)[0] if not any(o in k for o in own))
+    keys = (str(trusted_path), trusted, *folders)
     cached = _index_cache.get(str(storage.root))
     if cached is None or cached[0] != keys:
-        cached = (keys, load_index(storage))
+        cached = (keys, load_index(storage, TrustedKeys.load(trusted_path)))
         _index_cache[str(storage.root)] = cached
     return cached[1]
 
@@ -98,6 +105,8 @@ def provenance_of_version(
                 gaps.append({"gap": f"provenance field '{name}' is empty", "dataset": dataset.id})
     for sha in unaccounted:
         gaps.append(_custody_gap(index, version, sha))
+    for u in index.rejected:
+        gaps.append({"gap": UNTRUSTED_GAP, "record": u.key, "problem": u.problem})
     acquisitions = [t for t in chain if t.is_acquisition]
     missing = missing_events(chain, events_by_run)
     status = Status.failed if gaps else Status.warning if missing else Status.passed
@@ -116,6 +125,7 @@ def provenance_of_version(
             "records_without_events": missing,
         },
         "gaps": gaps,
+        "untrusted_records": [u.as_dict() for u in index.rejected],
     }
     # A partition may have several versions (re-runs of changed code): each keeps its own verdict.
     day = origin.subject.get("partition") if origin else None
@@ -132,6 +142,7 @@ def provenance_of_version(
             "acquisitions": len(acquisitions),
             "gaps": len(gaps),
             "records_without_events": len(missing),
+            "untrusted_records": len(index.rejected),
         },
         files={"provenance.json": record_json(doc)},
         inputs=[],
@@ -148,12 +159,23 @@ def lineage_graph(index: CustodyIndex, period: Period) -> JobResult:
             chains[t.record] = t
     graph = build_graph(list(chains.values()))
     title = f"Lineage {period.label}: {sum(n['kind'] == 'version' for n in graph['nodes'])} dataset versions"
+    untrusted = [u.as_dict() for u in index.rejected]
+    message = title
+    if untrusted:
+        graph = {**graph, "untrusted_records": untrusted}
+        shown = ", ".join(u["record"] for u in untrusted[:5]) + (" ..." if len(untrusted) > 5 else "")
+        message += f"; {len(untrusted)} record folder(s) do not verify and were not read: {shown}"
     return JobResult(
         subject=Subject(),
-        status=Status.passed,
-        summary={"nodes": len(graph["nodes"]), "edges": len(graph["edges"]), "records": len(chains)},
+        status=Status.failed if untrusted else Status.passed,
+        summary={
+            "nodes": len(graph["nodes"]),
+            "edges": len(graph["edges"]),
+            "records": len(chains),
+            "untrusted_records": len(untrusted),
+        },
         files={"lineage.json": record_json(graph), "lineage.svg": render_svg(graph, title)},
-        message=title,
+        message=message,
     )
 
 

@@ -114,6 +114,12 @@ class AirflowApi:
         path = f"/api/v2/dags/{urllib.parse.quote(dag_id)}/dagRuns/{urllib.parse.quote(run_id, safe='')}"
         return self._call("GET", path)
 
+    def trigger_type(self, dag_id: str, run_id: str) -> str | None:
+        """How the run was triggered, as Airflow stored it (``triggered_by``: ``"ui"``, ``"rest_api"``,
+        ``"cli"``, ``"test"``, ...); the closing job needs it and the Task SDK does not hand it over."""
+        value = self.dag_run(dag_id, run_id).get("triggered_by")
+        return None if value is None else str(value)
+
     def wait(
         self,
         dag_id: str,

@@ -36,7 +36,7 @@ from aimsflow.risk.evidence import (
     SNAPSHOT_FILE,
     Evidence,
     load_evidence,
-    read_result_json,
+    untrusted_message,
 )
 from aimsflow.risk.nonconformity import (
     Nonconformity,
@@ -65,10 +65,11 @@ def _record_ref(storage: Storage, key: str, name: str = MANIFEST) -> DataRef:
 
 
 def previous_snapshot(storage: Storage, evidence: Evidence, period: Period) -> tuple[str | None, dict | None]:
-    """The newest earlier reassessment whose period ends no later than ``period``: (key, snapshot)."""
+    """The newest earlier reassessment whose period ends no later than ``period`` (latest period end,
+    then latest in the evidence log): (key, snapshot)."""
     earlier = [r for r in evidence.reassessments() if r.period.end <= period.end]
-    for rec in sorted(earlier, key=lambda r: (r.period.end, r.ended_at), reverse=True):
-        doc = read_result_json(storage, rec.key, SNAPSHOT_FILE)
+    for rec in sorted(earlier, key=lambda r: (r.period.end, r.log_position), reverse=True):
+        doc = evidence.result_json(storage, rec.key, SNAPSHOT_FILE)
         if doc is not None:
             return rec.key, {**doc, "record": rec.key}
     return None, None
@@ -134,7 +135,8 @@ def reassess(
 ) -> JobResult:
     """Re-score every risk of the register from the current verdicts, write a snapshot, a diff against
     the previous snapshot and the nonconformity ledger. ``failed`` while an unaccepted risk is above
-    appetite; ``warning`` when risks are accepted above appetite or past their review date."""
+    appetite, or when record folders of the store do not verify (they are listed and not read);
+    ``warning`` when risks are accepted above appetite or past their review date."""
     storage = _storage(storage)
     as_of = min(period.end, now or dt.datetime.now(dt.UTC))
     base = partial_result(Subject())
@@ -166,6 +168,8 @@ def reassess(
     diff["nonconformities"] = {**nc_changes.as_dict(), "previous_ledger": ledger_key}
     ledger_doc = ledger_document(ledger, as_of)
     status = register_status(assessments)
+    if evidence.rejected:
+        status = Status.failed
 
     new_high = _new_high_risks(cfg, assessments, previous)
     new_ncs = [_nc_notice(nc) for nc in ledger if nc.id in nc_changes.opened and nc.is_open]
@@ -190,6 +194,7 @@ def reassess(
             "closed_since_previous": nc_changes.closed,
         },
         "notify": {"new_high_risks": new_high, "new_nonconformities": new_ncs},
+        "untrusted_records": evidence.untrusted(),
     }
     read = sorted({k for a in assessments for k in a.records})
     refs = [_record_ref(storage, k) for k in read]
@@ -197,7 +202,7 @@ def reassess(
         refs.append(_record_ref(storage, prev_key, SNAPSHOT_FILE))
     if ledger_key:
         refs.append(_record_ref(storage, ledger_key, LEDGER_FILE))
-    messages = []
+    messages = [untrusted_message(evidence.rejected)] if evidence.rejected else []
     if unaccepted:
         messages.append(
             f"{len(unaccepted)} unaccepted risk(s) above appetite {m.acceptance.appetite}: {unaccepted}"
@@ -232,18 +237,52 @@ def _nc_notice(nc: Nonconformity) -> dict[str, Any]:
     }
 
 
+#: Airflow's trigger types (``DagRunTriggeredByType`` values) of a run an authenticated person started:
+#: the UI's Trigger form and the REST API (``aimsflow nc close``), both behind Airflow's auth manager.
+AUTHENTICATED_TRIGGERS = ("ui", "rest_api")
+#: ``dag.test()``: the run names the user ``dag_test`` and authenticates nobody.
+DAG_TEST_TRIGGER = "test"
+_TRIGGER_NOTES = {
+    None: "not known: Airflow 3.3 does not hand it to tasks, and neither the metadata DB nor the REST API "
+    "(Airflow connection aimsflow_airflow_api) told it",
+    DAG_TEST_TRIGGER: "dag.test(), which authenticates nobody; a test configuration may allow it with "
+    "AIMSFLOW_CLOSE_ALLOWS_DAG_TEST=true",
+    "cli": "`airflow dags trigger`, whose user is the OS login, authenticated by nobody",
+}
+
+
+def closing_refusal(triggered_by: str | None, user: str | None, allow_test: bool) -> str | None:
+    """Why this run may not close a nonconformity, or None when it may: it must name a user and have
+    been triggered through the Airflow UI or REST API (``triggered_by`` compared by value), or by
+    ``dag.test()`` where ``allow_test`` (the test setting) says so."""
+    if not (user or "").strip():
+        return "no authenticated user triggered this run: close it from the Airflow UI or `aimsflow nc close`"
+    if triggered_by in AUTHENTICATED_TRIGGERS or (triggered_by == DAG_TEST_TRIGGER and allow_test):
+        return None
+    note = _TRIGGER_NOTES.get(triggered_by, "not a person's trigger")
+    return (
+        f"the run was triggered by {triggered_by!r} ({note}): closing needs a run an authenticated user "
+        "triggered through the Airflow UI or REST API (the UI's Trigger form or `aimsflow nc close`)"
+    )
+
+
 def close_nonconformity(
     nc_id: str | None,
     root_cause: str | None,
     corrective_action: str | None,
     closed_by: str | None,
     *,
+    triggered_by: str | None = None,
+    allow_test: bool = False,
     storage: Storage | None = None,
     config_dir: Path | None = None,
 ) -> JobResult:
-    """Close one nonconformity, or refuse (``failed``, no retry): unknown or closed id, empty root cause
-    or corrective action, no named person, or no run of the same check on the same subject that passed
-    after the last occurrence. The closure record names the evidence of that pass."""
+    """Close one nonconformity, or refuse (``failed``, no retry): record folders of the store that do
+    not verify (listed; closing waits until they are resolved), unknown or closed id, a run not
+    triggered through the Airflow UI or REST API by a named user (``triggered_by``: Airflow's trigger
+    type value; ``dag.test()``'s ``test`` only with ``allow_test``), empty root cause or corrective
+    action, or no run of the same check on the same subject that passed after the last occurrence.
+    The closure record names the evidence of that pass and how the run was triggered."""
     storage = _storage(storage)
     nc_id, root_cause, corrective_action = ((v or "").strip() for v in (nc_id, root_cause, corrective_action))
     base = partial_result(Subject())
@@ -261,12 +300,15 @@ def close_nonconformity(
         "root_cause": root_cause,
         "corrective_action": corrective_action,
         "closed_by": closed_by,
+        "trigger": triggered_by,
     }
 
     def refuse(reason: str) -> JobResult:
-        summary = {"nonconformity": nc_id, "refused": reason, "request": request}
+        summary: dict[str, Any] = {"nonconformity": nc_id, "refused": reason, "request": request}
         if nc is not None:
             summary["cause"] = nc.cause.as_dict()
+        if evidence.rejected:
+            summary["untrusted_records"] = evidence.untrusted()
         return JobResult(
             subject,
             Status.failed,
@@ -276,15 +318,19 @@ def close_nonconformity(
             message=f"closing {nc_id} refused: {reason}",
         )
 
+    if evidence.rejected:
+        return refuse(
+            f"{untrusted_message(evidence.rejected)}; closing waits until they are resolved "
+            "(`aimsflow evidence verify` lists them)"
+        )
     if nc is None:
         open_ids = [n.id for n in ledger if n.is_open]
         return refuse(f"no nonconformity {nc_id!r}; open ones: {open_ids}")
     if nc.closure is not None:
         return refuse(f"already closed by {nc.closure.closed_by} in record {nc.closure.record}")
-    if not closed_by:
-        return refuse(
-            "no authenticated user triggered this run: close it from the Airflow UI or `aimsflow nc close`"
-        )
+    unauthorized = closing_refusal(triggered_by, closed_by, allow_test)
+    if unauthorized:
+        return refuse(unauthorized)
     missing = [
         name
         for name, text in (("root_cause", root_cause), ("corrective_action", corrective_action))
@@ -327,9 +373,18 @@ def close(
     root_cause: str | None,
     corrective_action: str | None,
     closed_by: str | None,
+    triggered_by: str | None,
 ) -> JobResult:
-    """The closing DAG's job: the period only dates the record."""
-    return close_nonconformity(nonconformity, root_cause, corrective_action, closed_by)
+    """The closing DAG's job: the period only dates the record. ``closed_by`` and ``triggered_by`` are
+    the run's triggering user and trigger type, as plain values (see ``airflow_glue.trigger_type``)."""
+    return close_nonconformity(
+        nonconformity,
+        root_cause,
+        corrective_action,
+        closed_by,
+        triggered_by=triggered_by,
+        allow_test=settings.close_allows_dag_test(),
+    )
 
 
 REASSESS = Job.for_check(REASSESSMENT, SubjectKind.aims, PeriodUse.span, reassess, reads=("*",))

@@ -1,13 +1,18 @@
 """Nonconformities (ISO/IEC 42001 clause 10.2), derived from evidence records.
 
-* A current ``failed`` verdict, or a current ``error`` on a final try, is an *occurrence*. Its
-  *cause* is the record's check and subject (AI system, dataset): the partition is where it
-  happened, not why, so daily failures of one check on one dataset are one nonconformity.
+* Every ``failed`` verdict in the history, superseded or not, and every ``error`` on a final try, is
+  an *occurrence* (a failure a passing re-run later superseded still happened). Its *cause* is the
+  record's check and subject (AI system, dataset): the partition is where it happened, not why, so
+  daily failures of one check on one dataset are one nonconformity.
 * Occurrences count per period: a failing re-run of a period that already has an occurrence is
   evidence of that occurrence (listed in its ``reruns``), not another one.
 * An occurrence whose cause has an open nonconformity attaches to it; otherwise it opens one. A
   record is attached at most once, ever: a closed nonconformity is never reopened by its own
   occurrences, and a new failure after the closure opens a new one.
+* Occurrences and closures apply in the order they entered the evidence log
+  (:attr:`~aimsflow.evidence.listing.RecordSummary.log_position`: seal, then place in the seal;
+  records not sealed yet after sealed ones), not by ``run_after``: a catch-up run recorded after a
+  closure carries the early ``run_after`` of its period, yet it failed after the closure.
 * The risk process's own checks (:data:`~aimsflow.risk.evidence.SELF_CHECKS`) are never causes.
 * A nonconformity closes only through a closure record (``nonconformity_close/close``, written by the
   closing DAG run of a named person) and only when a *later run* of the same check on the same
@@ -38,7 +43,6 @@ from aimsflow.risk.evidence import (
     SELF_CHECKS,
     Evidence,
     load_evidence,
-    read_result_json,
     run_time,
 )
 
@@ -243,9 +247,9 @@ def nonconformity_id(cause: Cause, first: Occurrence) -> str:
 
 
 def opens_nonconformity(record: RecordSummary, final_errors: frozenset[str] | set[str]) -> bool:
-    """A current ``failed`` verdict, or a current ``error`` on a final try, of a check that is not the
-    risk process's own. A retry that passes supersedes the error, so it opens nothing."""
-    if record.superseded or record.check in SELF_CHECKS:
+    """A ``failed`` verdict, superseded or not, or an ``error`` on a final try, of a check that is not
+    the risk process's own. An error with a retry left opens nothing (its retry decides)."""
+    if record.check in SELF_CHECKS:
         return False
     return record.status == Status.failed or (record.status == Status.error and record.key in final_errors)
 
@@ -280,27 +284,33 @@ def derive_nonconformities(
     closures: Iterable[tuple[str, Closure]] = (),
     until: dt.datetime | None = None,
 ) -> tuple[list[Nonconformity], LedgerChanges]:
-    """The ledger after ``previous``: new occurrences and closures applied in the order they happened.
+    """The ledger after ``previous``: new occurrences and closures applied in log order.
 
-    ``records`` are record summaries with supersession marked; ``closures`` (id, closure) pairs from
-    closure records; ``until`` leaves out occurrences of periods starting at or after it (a
-    reassessment of a period opens nothing for later periods). Returns the ledger (by opening time)
-    and what changed against ``previous``.
+    ``records`` are verified record summaries (the history, superseded ones included); ``closures``
+    (id, closure) pairs from closure records among them; ``until`` leaves out occurrences of periods
+    starting at or after it (a reassessment of a period opens nothing for later periods). Events are
+    ordered by the record's place in the evidence log (seal, place in the seal, then records not
+    sealed yet by their end), never by a self-declared ``run_after``. Returns the ledger (by opening
+    time) and what changed against ``previous``.
     """
+    records = list(records)
+    position = {r.key: r.log_position for r in records}
     ledger = {nc.id: Nonconformity(nc.id, nc.cause, list(nc.occurrences), nc.closure) for nc in previous}
     attached = {k for nc in ledger.values() for k in nc.records}
     applied = {nc.closure.record for nc in ledger.values() if nc.closure}
     changes = LedgerChanges()
-    events: list[tuple[dt.datetime, int, str, Any]] = []
+    events: list[tuple[tuple[int, int, int, float, str], int, Any]] = []
     for rec in records:
         if until is not None and rec.period.start >= until:
             continue
         if rec.key not in attached and opens_nonconformity(rec, final_errors):
-            events.append((run_time(rec), 0, rec.key, rec))
+            events.append((rec.log_position, 0, rec))
     for nc_id, closure in closures:
         if closure.record not in applied:
-            events.append((closure.closed_at, 1, closure.record, (nc_id, closure)))
-    for _, kind, _, item in sorted(events, key=lambda e: e[:3]):
+            # A closure record not among ``records`` (a unit test's) stands after the sealed ones.
+            at = position.get(closure.record, (1, 0, 0, closure.closed_at.timestamp(), closure.record))
+            events.append((at, 1, (nc_id, closure)))
+    for _, kind, item in sorted(events, key=lambda e: e[:2]):
         if kind == 0:
             cause = Cause.of(item)
             target = next((nc for nc in ledger.values() if nc.cause == cause and nc.is_open), None)
@@ -350,9 +360,11 @@ def ledger_document(ledger: list[Nonconformity], as_of: dt.datetime) -> dict[str
 
 
 def latest_ledger(storage: Storage, evidence: Evidence) -> tuple[str | None, list[Nonconformity]]:
-    """The ledger of the newest reassessment record that holds one (key, ledger); (None, []) if none."""
+    """The ledger of the reassessment record latest in the evidence log that holds one (key, ledger);
+    (None, []) if none. Only verified records are candidates, and a ledger file that differs from its
+    signed manifest is skipped (and listed in ``evidence.rejected``)."""
     for rec in reversed(evidence.reassessments()):
-        doc = read_result_json(storage, rec.key, LEDGER_FILE)
+        doc = evidence.result_json(storage, rec.key, LEDGER_FILE)
         if doc is not None:
             return rec.key, [Nonconformity.from_dict(d) for d in doc["nonconformities"]]
     return None, []

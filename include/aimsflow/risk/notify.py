@@ -193,11 +193,13 @@ class RiskNotifier(BaseNotifier):
 
     def notify(self, context: Any) -> None:
         from aimsflow import settings
-        from aimsflow.evidence.listing import load_summaries
+        from aimsflow.evidence.keys import TrustedKeys
+        from aimsflow.evidence.listing import load_verified
         from aimsflow.evidence.storage import LocalStorage
 
         ti = context["ti"]
-        records = load_summaries(LocalStorage(settings.evidence_root()))
+        # Only a record whose signature verifies is announced: a forged one of this try is not.
+        records = load_verified(LocalStorage(settings.evidence_root()), TrustedKeys.load()).records
         record = record_of_try(records, ti.dag_id, ti.run_id, ti.task_id, ti.try_number)
         if record is None:
             log.info("no reassessment record for %s try %s: nothing to announce", ti.run_id, ti.try_number)
