@@ -132,6 +132,15 @@ class Options(BaseSettings):
     )
     airflow_username: str | None = _env("AIMSFLOW_AIRFLOW_USERNAME", "a user name", default=None)
     airflow_password: SecretStr | None = _env("AIMSFLOW_AIRFLOW_PASSWORD", "a password", default=None)
+    log_origin: str = _env(
+        "AIMSFLOW_LOG_ORIGIN",
+        "a log name without spaces or '+', e.g. evidence.example.com/aimsflow",
+        default="aimsflow.local/evidence",
+        pattern=r"^[^\s+]+$",
+    )
+    seal_interval_hours: int = _env(
+        "AIMSFLOW_SEAL_INTERVAL_HOURS", "a whole number of hours >= 1", default=24, ge=1
+    )
 
 
 #: The environment variable of every option, in declaration order.
@@ -304,3 +313,15 @@ def airflow_api_password() -> str | None:
     """``AIMSFLOW_AIRFLOW_PASSWORD``: that user's password (never logged; else asked on the terminal)."""
     password = options().airflow_password
     return password.get_secret_value() if password is not None else None
+
+
+def log_origin() -> str:
+    """``AIMSFLOW_LOG_ORIGIN``: the transparency log's name, the first line of every checkpoint and the
+    key name of its signature (default ``aimsflow.local/evidence``). Never change it for a store."""
+    return options().log_origin
+
+
+def seal_interval_hours() -> int:
+    """``AIMSFLOW_SEAL_INTERVAL_HOURS``: the longest a record should wait for a seal (default 24, the
+    daily ``evidence_seal``); verify fails when the witness is missing while older records exist."""
+    return options().seal_interval_hours

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from aimsflow import settings
 from aimsflow.evidence.keys import Signer, TrustedKeys
 from aimsflow.evidence.record import RecordRef
-from aimsflow.evidence.seal import Witness, record_keys, seal_pending, sealed_keys
+from aimsflow.evidence.seal import SealPlan, SealRefused, Witness, seal_pending
 from aimsflow.evidence.storage import LocalStorage
 from aimsflow.evidence.verify import verify_store
 from aimsflow.jobs import Job, PeriodUse, SubjectKind
 from aimsflow.periods import Period
 from aimsflow.results import JobResult, SpecRef, Status, Subject
+
+log = logging.getLogger(__name__)
 
 
 def verify(period: Period) -> JobResult:
@@ -32,21 +35,52 @@ def verify(period: Period) -> JobResult:
 
 
 def seal(period: Period, *, write_record: Callable[[JobResult], RecordRef]) -> JobResult:
-    """Seal every unsealed record, this job's own record included: the record is written first
-    (naming how many records the seal takes in), then the seal covers it, so a cycle that ends with
-    a seal leaves nothing pending."""
+    """Seal every unsealed record, this job's own record included.
+
+    Under the store lock, once the witness has accepted the store as it is, the job writes its
+    record (naming what the seal takes in and what it refuses), then the seal covers it: a cycle
+    that ends with a seal leaves nothing pending. When the witness does not accept the store
+    (behind it, forked, rewritten, or a witness never started) nothing is sealed and the record is
+    ``failed``; records the seal leaves out (signature not valid at the checkpoint time, ended after
+    it) make it ``failed`` too, while the rest is sealed."""
     storage = LocalStorage(settings.evidence_root())
-    sealed = sealed_keys(storage)
-    pending = sum(1 for key in record_keys(storage) if key not in sealed)
-    result = JobResult(
-        subject=Subject(),
-        status=Status.passed,
-        summary={"records_to_seal": pending + 1},
-        message=f"sealing {pending} record(s) and this one",
-    )
-    write_record(result)
-    seal_pending(storage, Signer.from_settings(), Witness())
-    return result
+    written: list[JobResult] = []
+
+    def announce(plan: SealPlan) -> None:
+        refused = [r.as_dict() for r in plan.refused]
+        result = JobResult(
+            subject=Subject(),
+            status=Status.failed if refused else Status.passed,
+            summary={"records_to_seal": len(plan.pending) - len(refused) + 1, "refused": refused},
+            message=(
+                f"sealing {len(plan.pending) - len(refused)} record(s) and this one"
+                + (
+                    f"; refused {len(refused)}: {refused[0]['record']}: {refused[0]['problem']}"
+                    if refused
+                    else ""
+                )
+            ),
+        )
+        write_record(result)
+        written.append(result)
+
+    try:
+        outcome = seal_pending(storage, Signer.from_settings(), Witness(), before_seal=announce)
+    except SealRefused as exc:
+        if written:  # refused after this job's record was written (the clock went back meanwhile)
+            raise
+        return JobResult(
+            subject=Subject(),
+            status=Status.failed,
+            summary={"records_to_seal": 0, "refused_seal": {"object": exc.object, "problem": exc.problem}},
+            message=f"nothing sealed: {exc}",
+        )
+    late = {r.key for r in outcome.refused} - {r["record"] for r in written[0].summary["refused"]}
+    if late:
+        log.warning(
+            "the seal also left out %s (refused at the checkpoint time); they stay pending", sorted(late)
+        )
+    return written[0]
 
 
 _DAG = "evidence_seal"
@@ -57,7 +91,7 @@ VERIFY = Job(
     SubjectKind.aims,
     PeriodUse.label,
     verify,
-    "re-hash every record, check every signature, the seal chain and the witness",
+    "re-hash every record, check every signature, the log's seals and checkpoints and the witness",
 )
 SEAL = Job(
     _DAG,
@@ -66,7 +100,7 @@ SEAL = Job(
     SubjectKind.aims,
     PeriodUse.label,
     seal,
-    "seal every new record into the signed hash chain and update the witness",
+    "append every new record to the transparency log as a signed checkpoint the witness accepts",
     reads=("*",),
     seals=True,
 )
