@@ -19,7 +19,15 @@ from typing import Any
 
 from aimsflow.evidence.checkpoint import NoteError, open_checkpoint, parse_checkpoint, parse_note
 from aimsflow.evidence.keys import TrustedKeys
-from aimsflow.evidence.merkle import CompactRange, ProofError, leaf_hash, merkle_root, verify_consistency
+from aimsflow.evidence.merkle import (
+    CompactRange,
+    ProofError,
+    inclusion_proof,
+    leaf_hash,
+    merkle_root,
+    verify_consistency,
+    verify_inclusion,
+)
 from aimsflow.evidence.storage import Storage
 from aimsflow.evidence.trust import check_signature
 from aimsflow.periods import to_utc
@@ -282,3 +290,58 @@ def _check_format_2(
             open_checkpoint(entry.note or "", keys, entry.sealed_at)
         except NoteError as exc:
             scan.add(f"{key}/{CHECKPOINT}", str(exc))
+
+
+class ProveError(LookupError):
+    """No inclusion proof can be given for that record (not sealed, no checkpoint, broken log)."""
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    """That ``record`` (leaf data: its manifest's SHA-256) is leaf ``leaf_index`` of the tree the
+    signed ``checkpoint`` of seal ``seal`` names."""
+
+    record: str
+    manifest_sha256: str
+    leaf_index: int
+    tree_size: int
+    path: list[bytes]
+    checkpoint: str
+    seal: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "format": "aimsflow-inclusion-proof/1",
+            "record": self.record,
+            "manifest_sha256": self.manifest_sha256,
+            "leaf_index": self.leaf_index,
+            "tree_size": self.tree_size,
+            "inclusion_path": [h.hex() for h in self.path],
+            "checkpoint": self.checkpoint,
+            "seal": self.seal,
+        }
+
+
+def prove_inclusion(storage: Storage, record: str) -> InclusionProof:
+    """The inclusion proof of ``record`` against the log's latest checkpoint (RFC 6962 PATH), checked
+    here before it is given out. Signatures are not checked: that is verify's job."""
+    scan = scan_log(storage)
+    if not scan.complete:
+        obj, problem = scan.problems[0]
+        raise ProveError(f"the log is broken ({obj}: {problem}); run `aimsflow evidence verify`")
+    index = next((i for i, (key, _) in enumerate(scan.leaves) if key == record), None)
+    if index is None:
+        raise ProveError(f"{record} is in no seal: pending (the next seal takes it in) or not a record here")
+    latest = next((e for e in reversed(scan.entries) if e.format == SEAL_FORMAT), None)
+    if latest is None or latest.note is None or latest.tree_size is None or latest.root is None:
+        raise ProveError("the log has no checkpoint yet (format-1 seals only): the next seal writes one")
+    if index >= latest.tree_size:
+        raise ProveError(f"{record} is after the latest checkpoint (tree size {latest.tree_size})")
+    path = inclusion_proof(scan.leaf_hashes, index, latest.tree_size)
+    try:
+        verify_inclusion(index, latest.tree_size, scan.leaf_hashes[index], path, latest.root)
+    except ProofError as exc:
+        raise ProveError(f"the log's leaves do not give seal {latest.sequence}'s root: {exc}") from None
+    return InclusionProof(
+        record, scan.leaves[index][1], index, latest.tree_size, path, latest.note, latest.sequence
+    )

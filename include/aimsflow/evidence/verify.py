@@ -23,7 +23,7 @@ from aimsflow.evidence.specs import SPECS_PREFIX, is_blob_name
 from aimsflow.evidence.storage import Storage
 from aimsflow.evidence.tlog import LogScan, SealHead, scan_log, seal_key
 from aimsflow.evidence.trust import check_signature
-from aimsflow.evidence.witness import MAX_CLOCK_SKEW, Witness, WitnessState
+from aimsflow.evidence.witness import Witness, WitnessState
 from aimsflow.evidence.witness import compare as compare_witness
 from aimsflow.jobs import Check
 from aimsflow.periods import Period, to_utc
@@ -308,8 +308,6 @@ def verify_store(
                     f"ended_at {ended_at.isoformat()} is after the time of seal {sealed_in[0][0]} that "
                     f"took it in ({judged_at.isoformat()}): signed after sealing, or backdated",
                 )
-            elif not sealed_in and ended_at > now + MAX_CLOCK_SKEW:
-                report.add(key, f"ended_at {ended_at.isoformat()} is in the future")
             batch.signatures.append((key, storage.get(f"{key}/{ENVELOPE}"), manifest, judged_at))
             if record_key(record_period, predicate.get("check", ""), predicate.get("record_id", "")) != key:
                 report.add(key, "record is not at the place its manifest names (moved or renamed)")
