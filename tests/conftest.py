@@ -93,10 +93,7 @@ def start_witness(root: Path) -> None:
     from aimsflow.evidence.witness import Witness, init_witness
 
     init_witness(
-        Witness(root / "witness"),
-        LocalStorage(root / "evidence"),
-        TrustedKeys.load(root / "keys" / "trusted_keys.json"),
-        settings.log_origin(),
+        Witness(root / "witness"), LocalStorage(root / "evidence"), TrustedKeys.load(), settings.log_origin()
     )
 
 

@@ -91,7 +91,7 @@ VERIFY = Job(
     SubjectKind.aims,
     PeriodUse.label,
     verify,
-    "re-hash every record, check every signature, the log's seals and checkpoints and the witness",
+    "re-hash every record, check every signature, the seal chain and the witness",
 )
 SEAL = Job(
     _DAG,
@@ -100,7 +100,7 @@ SEAL = Job(
     SubjectKind.aims,
     PeriodUse.label,
     seal,
-    "append every new record to the transparency log as a signed checkpoint the witness accepts",
+    "seal every new record into the signed hash chain and update the witness",
     reads=("*",),
     seals=True,
 )
