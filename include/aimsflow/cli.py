@@ -294,7 +294,11 @@ def cmd_witness_update(args: argparse.Namespace) -> int:
     from aimsflow.evidence.witness import WitnessRefused, update_witness
 
     witness, storage, keys = _witness_args(args)
-    if witness.read() is None:
+    try:
+        started = witness.read() is not None
+    except ValueError as exc:
+        fail(str(exc), EXIT_PROBLEMS)
+    if not started:
         fail(
             f"{witness.describe()}: the witness never started: run `aimsflow witness init` once",
             EXIT_UNAVAILABLE,

@@ -221,3 +221,25 @@ def test_verify_with_an_empty_witness_and_records_older_than_one_interval(storag
     report = verify_store(storage, keys, Witness(), now=t + interval + dt.timedelta(microseconds=1))
     assert [p.object for p in report.problems] == ["witness"]
     assert "the witness is empty" in report.problems[0].problem
+
+
+def test_an_unreadable_witness_is_reported_and_refused_never_overwritten(
+    storage, make_record, keys, aims_env
+):
+    from aimsflow.evidence.verify import verify_store
+
+    _sealed(storage, make_record, 1)
+    path = aims_env / "witness" / "witness.json"
+    path.write_text("{not json")
+    report = verify_store(storage, keys, Witness())
+    assert [p.object for p in report.problems] == [
+        "witness"
+    ] and "unreadable witness state" in report.problems[0].problem
+    make_record(dt.date(2026, 11, 28), run="later")
+    with pytest.raises(SealRefused, match="unreadable witness state"):
+        _seal(storage)
+    with pytest.raises(WitnessRefused, match="unreadable witness state"):
+        update_witness(Witness(), storage, keys)
+    with pytest.raises(WitnessRefused, match="unreadable witness state"):
+        init_witness(Witness(), storage, keys, settings.log_origin())
+    assert path.read_text() == "{not json"

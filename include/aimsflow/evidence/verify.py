@@ -1,5 +1,7 @@
-"""Verify the store: every file hash, every signature, every seal link, coverage, the witness and the
-spec blobs.
+"""Verify the store: every file hash, every signature, the transparency log (every seal, checkpoint
+and consistency proof, rebuilt from the leaves), coverage, the witness and the spec blobs. Key
+validity is judged at a time the signer does not choose alone: a sealed record's checkpoint time, a
+pending record's now.
 
 Exit-worthy problems name the broken object; records not yet in a seal are reported as pending,
 not as problems (the next ``evidence_seal`` run covers them).

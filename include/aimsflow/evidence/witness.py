@@ -154,10 +154,11 @@ def compare(state: WitnessState, scan: LogScan) -> tuple[str, str] | None:
     (rolled back or truncated), another seal at the same sequence, or another tree."""
     if state.sequence > scan.last_sequence:
         ends = f"seal {scan.last_sequence}" if scan.last_sequence else "no seals"
+        size = f" (tree size {state.tree_size})" if state.tree_size is not None else ""
         return (
             seal_key(state.sequence),
-            f"witness accepted seal {state.sequence} (tree size {state.tree_size}) but the store ends at "
-            f"{ends}: the store was truncated or rolled back",
+            f"witness accepted seal {state.sequence}{size} but the store ends at {ends}: "
+            "the store was truncated or rolled back",
         )
     if state.empty:
         return None
@@ -267,6 +268,13 @@ class WitnessUpdate:
     accepted: list[int]
 
 
+def _read(witness: Witness) -> WitnessState | None:
+    try:
+        return witness.read()
+    except ValueError as exc:
+        raise WitnessRefused(witness.describe(), str(exc)) from None
+
+
 def init_witness(
     witness: Witness, storage: Storage, keys: TrustedKeys, origin: str, now: dt.datetime | None = None
 ) -> WitnessUpdate:
@@ -274,7 +282,7 @@ def init_witness(
     right after the store verified). Refused when the witness already started (a format-1
     ``head.json`` is upgraded, after checking the store against it) or the log does not verify."""
     now = to_utc(now or dt.datetime.now(dt.UTC))
-    before = witness.read()
+    before = _read(witness)
     if before is not None and not before.legacy:
         raise WitnessRefused(
             witness.describe(),
@@ -305,7 +313,7 @@ def update_witness(
     """Advance the witness to the store's latest seal, checking every seal on the way (how a second,
     independent witness runs: read access to the store is enough)."""
     now = to_utc(now or dt.datetime.now(dt.UTC))
-    before = witness.read()
+    before = _read(witness)
     if before is None:
         raise WitnessRefused(
             witness.describe(), "the witness never started: run `aimsflow witness init` once"
