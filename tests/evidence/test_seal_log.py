@@ -252,3 +252,50 @@ def test_a_format_1_leaf_rewritten_and_resigned_is_caught_by_the_format_2_root(f
         "root_hash or tree_size does not match the log's leaves up to this seal",
     ) in problems
     assert not any(obj == "seals/00000001" for obj, _ in problems)  # format 1 alone says nothing
+
+
+def _job_writer(storage):
+    """``write_record`` as the glue gives it to the seal job: a command record of today."""
+    from aimsflow.evidence.record import Producer, RunContext, write_record
+    from aimsflow.periods import Period
+
+    def write(result):
+        result.check, result.controls = "evidence_seal/seal", ("7.5.3",)
+        now = dt.datetime.now(dt.UTC)
+        ctx = RunContext(Period.day(now.date()), Producer.command_run("seal-test"), now, now)
+        return write_record(storage, result, ctx, Signer.from_settings())
+
+    return write
+
+
+def test_seal_job_seals_the_rest_and_fails_naming_the_records_it_refused(storage, make_record):
+    from aimsflow.evidence.job import seal
+    from aimsflow.periods import Period
+
+    _, seed, _ = new_key("rogue")
+    good = make_record(run="r1")
+    rogue = make_record(dt.date(2026, 11, 20), run="r2", signer=Signer.from_seed_b64("rogue", seed))
+    result = seal(Period.day(dt.date(2026, 11, 20)), write_record=_job_writer(storage))
+    assert str(result.status) == "failed" and result.summary["records_to_seal"] == 2
+    assert result.summary["refused"] == [{"record": rogue.key, "problem": "signed by unknown key 'rogue'"}]
+    sealed = sealed_keys(storage)
+    assert good.key in sealed and rogue.key not in sealed and len(sealed) == 2  # and the job's own record
+    assert _verify(storage).pending == [rogue.key]
+
+
+def test_seal_job_refused_by_the_witness_returns_a_failed_result_and_writes_nothing_itself(
+    storage, make_record, aims_env
+):
+    from aimsflow.evidence.job import seal
+    from aimsflow.periods import Period
+
+    make_record(run="r1")
+    _seal(storage)
+    (aims_env / "witness" / "witness.json").write_text(
+        (aims_env / "witness" / "witness.json").read_text().replace('"sequence": 1', '"sequence": 2')
+    )
+    writes = []
+    result = seal(Period.day(dt.date(2026, 11, 20)), write_record=lambda r: writes.append(r))
+    assert writes == [] and str(result.status) == "failed" and result.summary["records_to_seal"] == 0
+    assert "truncated or rolled back" in result.summary["refused_seal"]["problem"]
+    assert seal_sequences(storage) == [1]
