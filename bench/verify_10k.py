@@ -36,7 +36,7 @@ SHA256SUM = "set -o pipefail; find . -type f -print0 | xargs -0 sha256sum > /dev
 
 @dataclass(frozen=True)
 class StoreSpec:
-    layout: int = 1  # bump when the way the store is built changes, so caches rebuild
+    layout: int = 2  # bump when the way the store is built changes, so caches rebuild (2: format-2 seals)
     records: int = 10_000
     file_size: int = 100 * 1024  # one random-bytes result file per record -> ~1.02 GB in all
     days: int = 10  # records spread over this many daily periods
@@ -92,10 +92,12 @@ def build_store(spec: StoreSpec, paths: StorePaths, force: bool = False) -> bool
             pass
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from aimsflow.evidence.keys import Signer, add_trusted_key
+    from aimsflow import settings
+    from aimsflow.evidence.keys import Signer, TrustedKeys, add_trusted_key
     from aimsflow.evidence.record import Producer, RunContext, write_record
     from aimsflow.evidence.seal import Witness, seal_pending
     from aimsflow.evidence.storage import LocalStorage
+    from aimsflow.evidence.witness import init_witness
     from aimsflow.periods import Period
     from aimsflow.results import JobResult, Status, Subject
 
@@ -114,6 +116,8 @@ def build_store(spec: StoreSpec, paths: StorePaths, force: bool = False) -> bool
 
     storage = LocalStorage(paths.store)
     witness = Witness(paths.witness)
+    keys = TrustedKeys.load(paths.trusted_keys)
+    init_witness(witness, storage, keys, settings.log_origin())  # explicitly, on the empty store
     rng = random.Random(42)
     first_day = dt.date(2026, 1, 1)
     per_day = -(-spec.records // spec.days)
@@ -147,7 +151,7 @@ def build_store(spec: StoreSpec, paths: StorePaths, force: bool = False) -> bool
             )
             write_record(storage, result, ctx, signer)
             if (i + 1) % spec.seal_every == 0 or i + 1 == spec.records:
-                sealed = seal_pending(storage, signer, witness)
+                sealed = seal_pending(storage, signer, witness, keys=keys)
                 log(
                     f"{NAME}: {i + 1} records written, seal {sealed.head.sequence} covers {sealed.records_sealed}"
                 )

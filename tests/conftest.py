@@ -64,7 +64,8 @@ def new_key(key_id: str) -> tuple[str, str, str]:
 
 @pytest.fixture
 def aims_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point every aimsflow location at ``tmp_path`` and configure a trusted signing key."""
+    """Point every aimsflow location at ``tmp_path``, configure a trusted signing key and start the
+    (empty) witness."""
     from aimsflow.evidence.keys import add_trusted_key
 
     monkeypatch.setenv("AIMSFLOW_EVIDENCE_ROOT", str(tmp_path / "evidence"))
@@ -79,7 +80,21 @@ def aims_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     )
     monkeypatch.setenv("AIMSFLOW_SIGNING_KEY", seed)
     monkeypatch.setenv("AIMSFLOW_SIGNING_KEY_ID", key_id)
+    start_witness(tmp_path)
     return tmp_path
+
+
+def start_witness(root: Path) -> None:
+    """Start the witness of ``root/evidence`` at ``root/witness`` explicitly, as ``aimsflow witness
+    init`` does (sealing refuses without one): an empty store gets the empty tree."""
+    from aimsflow import settings
+    from aimsflow.evidence.keys import TrustedKeys
+    from aimsflow.evidence.storage import LocalStorage
+    from aimsflow.evidence.witness import Witness, init_witness
+
+    init_witness(
+        Witness(root / "witness"), LocalStorage(root / "evidence"), TrustedKeys.load(), settings.log_origin()
+    )
 
 
 # The demo's fixed calendar for tests: END is the drift day, END-1 the defect day, END-4 drops a column.

@@ -105,3 +105,36 @@ def test_one_day_cycle_keeps_every_run_in_history_and_leaves_nothing_pending(aim
             }
             assert states and None not in states, (run["dag_id"], states)
     assert os.path.exists(doc["task_log"])
+
+
+def test_the_driver_starts_the_witness_on_a_fresh_store_only(aims_env):
+    """``make run`` starts the witness explicitly, saying so in one line, for a store with no record
+    and no seal; a store with records but no witness (a deleted one?) is left for a person."""
+    import io
+    import shutil
+
+    from aimsflow.cycle import start_witness_on_a_fresh_store
+    from aimsflow.evidence.keys import Signer
+    from aimsflow.evidence.record import Producer, RunContext, write_record
+    from aimsflow.evidence.seal import Witness
+    from aimsflow.evidence.storage import LocalStorage
+    from aimsflow.periods import Period
+    from aimsflow.results import JobResult, Status, Subject
+
+    shutil.rmtree(aims_env / "witness")  # aims_env started one
+    console = io.StringIO()
+    assert start_witness_on_a_fresh_store(console) is True
+    assert console.getvalue().count("\n") == 1 and console.getvalue().startswith("witness: started")
+    assert Witness().read().empty
+    assert start_witness_on_a_fresh_store(console) is False  # already started: nothing printed
+    assert console.getvalue().count("\n") == 1
+
+    shutil.rmtree(aims_env / "witness")
+    now = dt.datetime.now(dt.UTC)
+    write_record(
+        LocalStorage(settings.evidence_root()),
+        JobResult(Subject(), Status.passed, check="data_quality/validate", controls=("A.7.4",)),
+        RunContext(Period.day(dt.date(2026, 11, 20)), Producer.command_run("test"), now, now),
+        Signer.from_settings(),
+    )
+    assert start_witness_on_a_fresh_store(console) is False and Witness().read() is None

@@ -59,6 +59,7 @@ def test_defaults(env):
     assert settings.airflow_api_url() == "http://127.0.0.1:8080"
     assert settings.airflow_api_username() is None and settings.airflow_api_password() is None
     assert settings.close_allows_dag_test() is False
+    assert (settings.log_origin(), settings.seal_interval_hours()) == ("aimsflow.local/evidence", 24)
 
 
 def test_good_values(env, tmp_path):
@@ -159,6 +160,9 @@ def test_min_group_size_not_a_number_is_refused(env):
         ("AIMSFLOW_PSEUDONYM_KEY", "k" * 15, "k" * 16),
         ("AIMSFLOW_SIGNING_KEY", base64.b64encode(bytes(31)).decode(), SEED),
         ("AIMSFLOW_SIGNING_KEY_ID", "my key", "my-key"),
+        ("AIMSFLOW_SEAL_INTERVAL_HOURS", "0", "1"),
+        ("AIMSFLOW_LOG_ORIGIN", "example.com/log+1", "example.com/log-1"),
+        ("AIMSFLOW_LOG_ORIGIN", "example.com/my log", "example.com/my_log"),
     ],
 )
 def test_boundary(env, name, refused, accepted):

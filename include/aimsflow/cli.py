@@ -4,6 +4,9 @@
     aimsflow evidence list     [--control ID] [--dag ID] [--check ID] [--ai-system ID] [--dataset ID]
                                [--status S] [--period P | --since P --until P] [--history] [--json]
     aimsflow evidence controls [--json]   the ISO/IEC 42001 control ids records are mapped to
+    aimsflow evidence prove    RECORD [--root DIR] [--json]   inclusion proof of a sealed record
+    aimsflow witness init      [--witness DIR] [--store DIR] [--json]   start a witness (once)
+    aimsflow witness update    [--witness DIR] [--store DIR] [--json]   advance it, checking every seal
     aimsflow keys demo         create a local demo signing key outside the repo
     aimsflow demo generate     drop the demo source system's raw batches
     aimsflow cycle             run the governance cycle with dag.test() (what `make run` does)
@@ -70,6 +73,24 @@ EPILOGS = {
         "3  no such store, or no trusted-keys file",
     ),
     "controls": _epilog(_EXIT_LINES[EXIT_OK]),
+    "prove": _epilog(
+        "0  the proof was printed",
+        "1  no proof: the record is pending or unknown, the log has no checkpoint yet, or it is broken",
+        _EXIT_LINES[EXIT_USAGE],
+        "3  no such store",
+    ),
+    "witness init": _epilog(
+        "0  the witness started (at the store's latest checkpoint, or the empty tree)",
+        "1  refused: the witness already started, or the store's log does not verify",
+        _EXIT_LINES[EXIT_USAGE],
+        "3  no such store, or no trusted-keys file",
+    ),
+    "witness update": _epilog(
+        "0  the witness accepted every new seal (or there was none)",
+        "1  refused: the store is behind the witness, inconsistent with it, or a seal does not verify",
+        _EXIT_LINES[EXIT_USAGE],
+        "3  no such store, no trusted-keys file, or the witness never started",
+    ),
     "acquisition": _epilog(
         "0  the acquisition record was written",
         "2  refused: unknown dataset, missing or empty file, empty provenance field, bad --received-at,",
@@ -177,10 +198,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
         keys = TrustedKeys.load()
     except KeyError_ as exc:
         fail(str(exc), EXIT_UNAVAILABLE)
+    witness = Witness(Path(args.witness).resolve() if args.witness else None)
     with Progress("verifying", enabled=args.progress) as progress:
         progress.update(0, note="reading seals, listing files")  # before the first count arrives
         report = verify_store(
-            storage, keys, Witness(), period, progress=lambda d, t: progress.update(d, t, note="files hashed")
+            storage, keys, witness, period, progress=lambda d, t: progress.update(d, t, note="files hashed")
         )
     if args.json:
         _print_json(report.as_dict())
@@ -198,6 +220,102 @@ def cmd_verify(args: argparse.Namespace) -> int:
             print(f"BROKEN {problem}")
         print("OK: evidence intact" if report.ok else f"FAILED: {len(report.problems)} problem(s)")
     return EXIT_OK if report.ok else EXIT_PROBLEMS
+
+
+def cmd_prove(args: argparse.Namespace) -> int:
+    from aimsflow.evidence.tlog import ProveError, prove_inclusion
+
+    storage = _storage(args)
+    record = args.record.rstrip("/")
+    if Path(record).is_absolute():
+        try:
+            record = Path(record).resolve().relative_to(storage.root.resolve()).as_posix()
+        except ValueError:
+            fail(f"{args.record} is not inside the store {storage.root}")
+    try:
+        proof = prove_inclusion(storage, record)
+    except ProveError as exc:
+        fail(str(exc), EXIT_PROBLEMS)
+    if args.json:
+        _print_json(proof.as_dict())
+        return EXIT_OK
+    print(f"record:     {proof.record}")
+    print(f"leaf:       {proof.leaf_index} (data: manifest SHA-256 {proof.manifest_sha256})")
+    print(f"tree size:  {proof.tree_size} (checkpoint of seal {proof.seal})")
+    print("audit path:")
+    for node in proof.path:
+        print(f"  {node.hex()}")
+    print("checkpoint:")
+    for line in proof.checkpoint.splitlines():
+        print(f"  {line}")
+    print(
+        "check it anywhere: --json > proof.json, then python3 -I scripts/verify_inclusion.py proof.json MANIFEST"
+    )
+    return EXIT_OK
+
+
+def _witness_args(args: argparse.Namespace):
+    from aimsflow.evidence.keys import KeyError_, TrustedKeys
+    from aimsflow.evidence.witness import Witness
+
+    if args.store:
+        args.root = args.store
+    storage = _storage(args)
+    try:
+        keys = TrustedKeys.load()
+    except KeyError_ as exc:
+        fail(str(exc), EXIT_UNAVAILABLE)
+    return Witness(Path(args.witness).resolve() if args.witness else None), storage, keys
+
+
+def _print_witness(update: Any, args: argparse.Namespace, verb: str) -> None:
+    after = update.after
+    if args.json:
+        _print_json(
+            {
+                "witness": str(args.witness or settings.witness_dir()),
+                "accepted": update.accepted,
+                "before": update.before.as_dict() if update.before else None,
+                "after": after.as_dict(),
+            }
+        )
+        return
+    where = f"seal {after.sequence}, tree size {after.tree_size}" if after.sequence else "the empty tree"
+    news = f"; accepted seal(s) {update.accepted[0]}..{update.accepted[-1]}" if update.accepted else ""
+    print(f"witness {verb} at {where}{news}")
+
+
+def cmd_witness_init(args: argparse.Namespace) -> int:
+    from aimsflow.evidence.witness import WitnessRefused, init_witness
+
+    witness, storage, keys = _witness_args(args)
+    try:
+        update = init_witness(witness, storage, keys, settings.log_origin())
+    except WitnessRefused as exc:
+        fail(f"witness not started: {exc}", EXIT_PROBLEMS)
+    _print_witness(update, args, "started")
+    return EXIT_OK
+
+
+def cmd_witness_update(args: argparse.Namespace) -> int:
+    from aimsflow.evidence.witness import WitnessRefused, update_witness
+
+    witness, storage, keys = _witness_args(args)
+    try:
+        started = witness.read() is not None
+    except ValueError as exc:
+        fail(str(exc), EXIT_PROBLEMS)
+    if not started:
+        fail(
+            f"{witness.describe()}: the witness never started: run `aimsflow witness init` once",
+            EXIT_UNAVAILABLE,
+        )
+    try:
+        update = update_witness(witness, storage, keys)
+    except WitnessRefused as exc:
+        fail(f"refused: {exc}", EXIT_PROBLEMS)
+    _print_witness(update, args, "is")
+    return EXIT_OK
 
 
 def _control(text: str | None) -> str | None:
@@ -548,6 +666,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify = _command(evidence, "verify", "verify", help="check hashes, signatures, seals and the witness")
     verify.add_argument("--root", help="evidence store (default AIMSFLOW_EVIDENCE_ROOT or ./evidence)")
+    verify.add_argument("--witness", help="witness folder to hold the store to (default AIMSFLOW_WITNESS)")
     _period_args(verify)
     _json_arg(verify)
     _progress_arg(verify)
@@ -572,6 +691,25 @@ def build_parser() -> argparse.ArgumentParser:
     controls = _command(evidence, "controls", "controls", help="the control ids records are mapped to")
     _json_arg(controls)
     controls.set_defaults(func=cmd_controls)
+
+    prove = _command(evidence, "prove", "prove", help="inclusion proof of a sealed record in the log")
+    prove.add_argument("record", help="record key (records/<period>/<check>/<id>) or its folder")
+    prove.add_argument("--root", help="evidence store (default AIMSFLOW_EVIDENCE_ROOT or ./evidence)")
+    _json_arg(prove)
+    prove.set_defaults(func=cmd_prove)
+
+    witness = sub.add_parser("witness", help="the witness of the evidence log").add_subparsers(
+        dest="cmd", required=True
+    )
+    for name, func, text in (
+        ("init", cmd_witness_init, "start a witness at the store's current checkpoint (once)"),
+        ("update", cmd_witness_update, "accept the store's new seals, checking signatures and proofs"),
+    ):
+        command = _command(witness, name, f"witness {name}", help=text)
+        command.add_argument("--witness", help="witness folder (default AIMSFLOW_WITNESS)")
+        command.add_argument("--store", help="evidence store (default AIMSFLOW_EVIDENCE_ROOT or ./evidence)")
+        _json_arg(command)
+        command.set_defaults(func=func)
 
     keys = sub.add_parser("keys", help="signing keys").add_subparsers(dest="cmd", required=True)
     keys_demo = _command(keys, "demo", "keys demo", help="create a local demo key pair")

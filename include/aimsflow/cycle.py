@@ -203,6 +203,28 @@ class Driver:
         return row
 
 
+def start_witness_on_a_fresh_store(console: TextIO) -> bool:
+    """Start the witness (``aimsflow witness init``) when the store is fresh — no seal, no record — and
+    say so in one line; True when it did. A store with records or seals but no witness is left alone:
+    a witness started then would accept whatever the store holds (a deleted witness is restored from
+    its backup, or started by hand once the store verified), and sealing refuses until then."""
+    from aimsflow.evidence.keys import TrustedKeys
+    from aimsflow.evidence.seal import record_keys, seal_sequences
+    from aimsflow.evidence.storage import LocalStorage
+    from aimsflow.evidence.witness import Witness, init_witness
+
+    witness = Witness()
+    storage = LocalStorage(settings.evidence_root())
+    if witness.read() is not None or seal_sequences(storage) or record_keys(storage):
+        return False
+    init_witness(witness, storage, TrustedKeys.load(), settings.log_origin())
+    print(
+        f"witness: started for the new store at {settings.witness_dir()} (aimsflow witness init)",
+        file=console,
+    )
+    return True
+
+
 @contextlib.contextmanager
 def driver(
     first_day: dt.date, *, dags_folder: Path | None = None, console: TextIO | None = None
@@ -218,6 +240,7 @@ def driver(
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"aimsflow-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.log"
     with settings.overridden(**values):
+        start_witness_on_a_fresh_store(console or sys.stdout)
         from airflow.dag_processing.dagbag import DagBag
 
         with _output_to(log):

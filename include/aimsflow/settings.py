@@ -135,6 +135,15 @@ class Options(BaseSettings):
     close_allows_dag_test: bool = _env(
         "AIMSFLOW_CLOSE_ALLOWS_DAG_TEST", "true or false (test configurations only)", default=False
     )
+    log_origin: str = _env(
+        "AIMSFLOW_LOG_ORIGIN",
+        "a log name without spaces or '+', e.g. evidence.example.com/aimsflow",
+        default="aimsflow.local/evidence",
+        pattern=r"^[^\s+]+$",
+    )
+    seal_interval_hours: int = _env(
+        "AIMSFLOW_SEAL_INTERVAL_HOURS", "a whole number of hours >= 1", default=24, ge=1
+    )
 
 
 #: The environment variable of every option, in declaration order.
@@ -314,3 +323,15 @@ def close_allows_dag_test() -> bool:
     ``dag_test``, authenticated by nobody) close a nonconformity. For test configurations only;
     default false: closing needs a run triggered through the Airflow UI or REST API."""
     return options().close_allows_dag_test
+
+
+def log_origin() -> str:
+    """``AIMSFLOW_LOG_ORIGIN``: the transparency log's name, the first line of every checkpoint and the
+    key name of its signature (default ``aimsflow.local/evidence``). Never change it for a store."""
+    return options().log_origin
+
+
+def seal_interval_hours() -> int:
+    """``AIMSFLOW_SEAL_INTERVAL_HOURS``: the longest a record should wait for a seal (default 24, the
+    daily ``evidence_seal``); verify fails when the witness is missing while older records exist."""
+    return options().seal_interval_hours

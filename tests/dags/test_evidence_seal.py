@@ -67,3 +67,30 @@ def test_tampered_store_fails_verify_and_is_not_sealed_over(aims_env, dagbag):
     ]
     assert len(failed) == 1 and failed[0].producer["try_number"] == 1  # a finding: no retry
     assert seal_sequences(storage) == [1]
+
+
+def test_seal_refused_by_the_witness_writes_a_failed_record_and_seals_nothing(aims_env, dagbag):
+    """Issue 12: sealing refuses — a ``failed`` record, nothing sealed — when the witness does not
+    accept the store. Here the witness is gone while the store holds only fresh records, so verify
+    passes (nothing is older than one seal interval) and the seal itself must refuse."""
+    import shutil
+
+    storage = LocalStorage(settings.evidence_root())
+    _some_record(storage)
+    shutil.rmtree(aims_env / "witness")
+    run = dagbag.get_dag("evidence_seal").test(logical_date=Period.day(DAY).end)
+    assert str(run.state) == "failed"
+    assert seal_sequences(storage) == []
+    seals = [r for r in load_summaries(storage) if r.check == "evidence_seal/seal"]
+    assert [str(r.status) for r in seals] == ["failed"] and seals[0].producer["try_number"] == 1
+    assert "witness never started" in seals[0].summary["refused_seal"]["problem"]
+
+
+def test_a_normal_seal_run_leaves_nothing_pending(aims_env, dagbag):
+    storage = LocalStorage(settings.evidence_root())
+    _some_record(storage)
+    assert str(dagbag.get_dag("evidence_seal").test(logical_date=Period.day(DAY).end).state) == "success"
+    seals = [r for r in load_summaries(storage) if r.check == "evidence_seal/seal"]
+    assert [str(r.status) for r in seals] == ["passed"] and seals[0].sealed_in == 1
+    report = verify_store(storage, TrustedKeys.load(), Witness())
+    assert report.ok and report.pending == [] and Witness().read().tree_size == report.records_checked

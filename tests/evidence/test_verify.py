@@ -149,7 +149,10 @@ def test_record_signed_by_unknown_key(storage, make_record):
 def test_rotation_keeps_old_records_valid_and_catches_signing_outside_validity(
     storage, make_record, aims_env
 ):
+    """Rotation: records sealed while the old key was valid stay valid (judged at their checkpoint's
+    time); a record the old key signs after its validity ended is reported."""
     old = make_record(run="r1")
+    seal_pending(storage, Signer.from_settings(), Witness())  # rotate once the old key's records are sealed
     key_id, seed, public = new_key("test-key-2")
     keys_file = aims_env / "keys" / "trusted_keys.json"
     doc = json.loads(keys_file.read_text())
@@ -159,12 +162,22 @@ def test_rotation_keeps_old_records_valid_and_catches_signing_outside_validity(
     add_trusted_key(keys_file, key_id, public, rotation)
     new = make_record(run="r2", signer=Signer.from_seed_b64(key_id, seed))
     assert _verify(storage).ok
-    late = make_record(
-        run="r3", ended_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
-    )  # old key, after expiry
+    late = make_record(run="r3")  # old key, after its validity ended
     report = _verify(storage)
     assert _objects(report) == [late.key] and "outside the validity" in report.problems[0].problem
     assert old.key != new.key
+
+
+def test_pending_record_signed_by_a_key_that_expired_since_is_reported(storage, make_record, aims_env):
+    """Pending records are judged now: rotate only after the old key's records are sealed (or give
+    the old key one seal interval of overlap)."""
+    ref = make_record(run="r1")
+    keys_file = aims_env / "keys" / "trusted_keys.json"
+    doc = json.loads(keys_file.read_text())
+    doc["keys"][0]["valid_until"] = dt.datetime.now(dt.UTC).isoformat()
+    keys_file.write_text(json.dumps(doc))
+    report = _verify(storage)
+    assert _objects(report) == [ref.key] and "outside the validity" in report.problems[0].problem
 
 
 def test_period_filter_checks_only_overlapping_records(sealed_store):
@@ -177,12 +190,14 @@ def test_period_filter_checks_only_overlapping_records(sealed_store):
 
 def test_seal_written_but_not_witnessed_is_repaired_by_next_seal(storage, make_record, aims_env):
     make_record(run="r1")
+    before = (aims_env / "witness" / "witness.json").read_bytes()
     seal_pending(storage, Signer.from_settings(), Witness())
-    (aims_env / "witness" / "head.json").unlink()  # crash between seal and witness
-    assert not _verify(storage).ok
+    (aims_env / "witness" / "witness.json").write_bytes(before)  # crash between seal and witness
+    report = _verify(storage)
+    assert _objects(report) == ["seals/00000001"] and "not witnessed yet" in report.problems[0].problem
     make_record(run="r2")
     seal_pending(storage, Signer.from_settings(), Witness())
-    assert _verify(storage).ok
+    assert _verify(storage).ok and Witness().read().sequence == 2
 
 
 def test_seal_body_edit_breaks_signature_and_chain(sealed_store):

@@ -85,8 +85,10 @@ def write_evidence(
     return write_record(storage, result, ctx, signer)
 
 
-def seal(storage: LocalStorage, signer: Signer, witness_dir: Path) -> SealResult:
-    return seal_pending(storage, signer, Witness(witness_dir))
+def seal(
+    storage: LocalStorage, signer: Signer, witness_dir: Path, now: dt.datetime | None = None
+) -> SealResult:
+    return seal_pending(storage, signer, Witness(witness_dir), now)
 
 
 def as_task_record(

@@ -57,6 +57,7 @@ from aimsflow.retention.job import read_plan, scan_all
 from aimsflow.retention.objects import Locations
 from aimsflow.retention.plan import PLAN_FILE, make_plan
 from aimsflow.retention.policy import CountsFrom, LegalHold, Method, PolicySet, RetentionPolicy
+from tests.conftest import start_witness
 from tests.retention._crash import STEPS, SimulatedCrash, counting, crash_at
 from tests.retention.conftest import INVENTORY, as_task_record, ol_event, seal, write_evidence
 
@@ -178,6 +179,7 @@ def build(world: World, root: Path, signer: Signer) -> tuple[Locations, LocalSto
     """Write the objects; return the locations, the store, object id -> spec, and the rules."""
     loc = Locations(root / "data", root / "evidence", root / "openlineage")
     storage = LocalStorage(loc.evidence_root)
+    start_witness(root)  # sealing refuses without a started witness
     ids: dict[str, Obj] = {}
     records = []
     for n, obj in enumerate(world.objects):
@@ -203,11 +205,13 @@ def build(world: World, root: Path, signer: Signer) -> tuple[Locations, LocalSto
                 records.append((n, record))
         else:
             records.append((n, obj))
+    last_written = dt.datetime.min.replace(tzinfo=dt.UTC)
     for sealed in (True, False):  # sealed ones first, then one seal, then the rest
         for n, obj in records:
             if obj.sealed != sealed:
                 continue
             written = dt.datetime.combine(_day(obj.day), dt.time(12), dt.UTC)
+            last_written = max(last_written, written)
             dataset = DATASETS[obj.dataset] if obj.dataset is not None else None
             check = "retention_disposal/plan" if obj.protected else "data_quality/validate"
             if obj.lineage_input is not None:
@@ -225,7 +229,8 @@ def build(world: World, root: Path, signer: Signer) -> tuple[Locations, LocalSto
                 )
             ids[f"evidence/{ref.key}"] = obj
         if sealed and any(o.sealed for _, o in records):
-            seal(storage, signer, root / "witness")
+            # sealed in the world's time: a record is sealed only by a checkpoint no earlier than its end
+            seal(storage, signer, root / "witness", now=last_written)
     return loc, storage, ids, rules_of(world, list(ids))
 
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from aimsflow import settings
 from aimsflow.evidence.keys import Signer, TrustedKeys
 from aimsflow.evidence.record import MANIFEST, RecordRef, predicate_of
-from aimsflow.evidence.seal import SealResult, Witness, record_keys, seal_pending, sealed_keys
+from aimsflow.evidence.seal import SealPlan, SealRefused, SealResult, Witness, seal_pending
 from aimsflow.evidence.storage import LocalStorage
 from aimsflow.evidence.verify import verify_store
 from aimsflow.jobs import Job, PeriodUse, SubjectKind
 from aimsflow.periods import Period
 from aimsflow.results import JobResult, SpecRef, Status, Subject
+
+log = logging.getLogger(__name__)
 
 
 def verify(period: Period) -> JobResult:
@@ -32,28 +35,60 @@ def verify(period: Period) -> JobResult:
 
 
 def seal(period: Period, *, write_record: Callable[[JobResult], RecordRef]) -> JobResult:
-    """Seal every unsealed record, this job's own record included: the record is written first
-    (naming how many records the seal takes in), then the seal covers it, so a cycle that ends with
-    a seal leaves nothing pending."""
+    """Seal every unsealed record, this job's own record included.
+
+    Under the store lock, once the witness has accepted the store as it is, the job writes its
+    record (naming what the seal takes in and what it refuses), then the seal covers it: a cycle
+    that ends with a seal leaves nothing pending. When the witness does not accept the store
+    (behind it, forked, rewritten, or a witness never started) nothing is sealed and the record is
+    ``failed``; records the seal leaves out (signature not valid at the checkpoint time, ended after
+    it) make it ``failed`` too, while the rest is sealed."""
     storage = LocalStorage(settings.evidence_root())
-    sealed = sealed_keys(storage)
-    pending = sum(1 for key in record_keys(storage) if key not in sealed)
-    result = JobResult(
-        subject=Subject(),
-        status=Status.passed,
-        summary={"records_to_seal": pending + 1},
-        message=f"sealing {pending} record(s) and this one",
-    )
-    write_record(result)
-    seal_pending(storage, Signer.from_settings(), Witness())
-    return result
+    written: list[JobResult] = []
+
+    def announce(plan: SealPlan) -> None:
+        refused = [r.as_dict() for r in plan.refused]
+        result = JobResult(
+            subject=Subject(),
+            status=Status.failed if refused else Status.passed,
+            summary={"records_to_seal": len(plan.pending) - len(refused) + 1, "refused": refused},
+            message=(
+                f"sealing {len(plan.pending) - len(refused)} record(s) and this one"
+                + (
+                    f"; refused {len(refused)}: {refused[0]['record']}: {refused[0]['problem']}"
+                    if refused
+                    else ""
+                )
+            ),
+        )
+        write_record(result)
+        written.append(result)
+
+    try:
+        outcome = seal_pending(storage, Signer.from_settings(), Witness(), before_seal=announce)
+    except SealRefused as exc:
+        if written:  # refused after this job's record was written (the clock went back meanwhile)
+            raise
+        return JobResult(
+            subject=Subject(),
+            status=Status.failed,
+            summary={"records_to_seal": 0, "refused_seal": {"object": exc.object, "problem": exc.problem}},
+            message=f"nothing sealed: {exc}",
+        )
+    late = {r.key for r in outcome.refused} - {r["record"] for r in written[0].summary["refused"]}
+    if late:
+        log.warning(
+            "the seal also left out %s (refused at the checkpoint time); they stay pending", sorted(late)
+        )
+    return written[0]
 
 
 def seal_run(dag_id: str, run_id: str) -> SealResult:
     """Seal the records one DAG run wrote (every task and try), as that run's last step, so a record
     stays unsealed for about the length of its run instead of until the next daily seal. Not a job
-    with a record of its own: the signed, witnessed checkpoint is the evidence of this step, and a
-    refusal fails the run and is recorded by the next ``evidence_seal/seal``."""
+    with a record of its own: the signed, witnessed checkpoint is the evidence of this step. A refused
+    seal raises :class:`SealRefused`; records of the run the seal leaves out stay pending and raise
+    too, so the task fails and alerts; the next ``evidence_seal/seal`` records either as ``failed``."""
     storage = LocalStorage(settings.evidence_root())
 
     def own(key: str) -> bool:
@@ -63,7 +98,13 @@ def seal_run(dag_id: str, run_id: str) -> SealResult:
             return False  # unreadable: not this run's to seal; verify and the daily seal report it
         return producer.get("dag_id") == dag_id and producer.get("run_id") == run_id
 
-    return seal_pending(storage, Signer.from_settings(), Witness(), select=own)
+    outcome = seal_pending(storage, Signer.from_settings(), Witness(), select=own)
+    if outcome.refused:
+        first = outcome.refused[0]
+        raise SealRefused(
+            first.key, f"{len(outcome.refused)} record(s) of this run left out of the seal: {first.problem}"
+        )
+    return outcome
 
 
 _DAG = "evidence_seal"

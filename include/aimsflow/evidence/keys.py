@@ -15,6 +15,7 @@ import base64
 import datetime as dt
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,6 +94,11 @@ class TrustedKey:
         moment = to_utc(moment)
         return self.valid_from <= moment and (self.valid_until is None or moment < self.valid_until)
 
+    @property
+    def public_raw(self) -> bytes:
+        """The 32 raw bytes of the public key (signed-note key hashes are computed over them)."""
+        return self.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
 
 class TrustedKeys:
     """The trusted-keys file: ``{"keys": [{"key_id", "public_key" (base64 raw), "valid_from", "valid_until"}]}``."""
@@ -121,6 +127,9 @@ class TrustedKeys:
         except (ValueError, KeyError, TypeError) as exc:
             raise KeyError_(f"{path}: invalid trusted-keys file: {exc!r}") from None
         return cls(keys)
+
+    def __iter__(self) -> Iterator[TrustedKey]:
+        return iter(self._keys.values())
 
     def check(self, key_id: str, data: bytes, signature: bytes, signed_at: dt.datetime) -> str | None:
         """None when the signature is valid and its key trusted at ``signed_at``; else the problem."""

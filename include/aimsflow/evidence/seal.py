@@ -1,10 +1,16 @@
-"""Seals: a signed, hash-chained digest over the records written since the previous seal.
+"""Seals: each one appends the records written since the previous seal to the transparency log.
 
-Each seal is a folder ``seals/<sequence:08d>/`` with ``seal.json`` (the body) and
-``seal.dsse.json`` (its DSSE envelope). The body holds the sorted leaves (record key, manifest
-SHA-256), their RFC 6962 Merkle root and the SHA-256 of the previous seal body, like AWS
-CloudTrail's digest chain. After each seal its head is written to the witness folder outside the
-store, so a store rolled back or truncated to an earlier seal is caught.
+A seal is a folder ``seals/<sequence:08d>/`` with ``seal.json`` (the body: the leaves it adds, the
+tree size and root after them, the consistency proof from the tree before, the checkpoint text, the
+SHA-256 of the previous body), ``checkpoint`` (the C2SP signed note of the new tree head) and
+``seal.dsse.json`` (the body's DSSE envelope). See :mod:`aimsflow.evidence.tlog` for the log and
+:mod:`aimsflow.evidence.witness` for the witness that must accept every seal.
+
+The sealer holds the store lock for its whole read-decide-write-witness sequence and seals nothing
+when the witness does not accept the store as it is (behind the witness, forked, rewritten, or a
+witness that never started): whatever order the tasks run in, a rolled-back store is never sealed
+over. Records are judged at the checkpoint's time: one whose signature does not verify against a
+key trusted then, or that ended after it, is left out and reported.
 """
 
 from __future__ import annotations
@@ -17,31 +23,83 @@ from pathlib import Path
 from typing import Any
 
 from aimsflow import settings
+from aimsflow.evidence.checkpoint import Checkpoint, sign_note
 from aimsflow.evidence.dsse import parse_envelope, sign_envelope
-from aimsflow.evidence.keys import Signer
-from aimsflow.evidence.merkle import merkle_root
-from aimsflow.evidence.record import ENVELOPE, MANIFEST
-from aimsflow.evidence.storage import LocalStorage, Storage
+from aimsflow.evidence.keys import Signer, TrustedKeys
+from aimsflow.evidence.lock import store_lock
+from aimsflow.evidence.merkle import consistency_proof, leaf_hash, tree_hash
+from aimsflow.evidence.record import ENVELOPE
+from aimsflow.evidence.storage import Storage
+from aimsflow.evidence.tlog import (
+    CHECKPOINT,
+    SEAL_BODY,
+    SEAL_ENVELOPE,
+    SEAL_FORMAT,
+    SEAL_FORMAT_1,
+    SEAL_PAYLOAD_TYPE,
+    SealEntry,
+    SealHead,
+    scan_log,
+    seal_key,
+)
+from aimsflow.evidence.trust import UntrustedRecord, read_verified
+from aimsflow.evidence.witness import LEGACY_HEAD, Witness, WitnessRefused, accept, advance
+from aimsflow.periods import to_utc
 from aimsflow.results import sha256_bytes
 
-SEAL_FORMAT = "aimsflow-seal/1"
-SEAL_PAYLOAD_TYPE = "application/vnd.aimsflow.seal+json"
-SEAL_BODY = "seal.json"
-SEAL_ENVELOPE = "seal.dsse.json"
-WITNESS_HEAD = "head.json"
+__all__ = [
+    "CHECKPOINT",
+    "SEAL_BODY",
+    "SEAL_ENVELOPE",
+    "SEAL_FORMAT",
+    "SEAL_FORMAT_1",
+    "SEAL_PAYLOAD_TYPE",
+    "RefusedRecord",
+    "SealHead",
+    "SealPlan",
+    "SealRefused",
+    "SealResult",
+    "Witness",
+    "current_head",
+    "read_seal",
+    "record_keys",
+    "seal_key",
+    "seal_pending",
+    "seal_sequences",
+    "sealed_keys",
+]
+
+WITNESS_HEAD = LEGACY_HEAD  # the format-1 witness file, still read
 
 
-def seal_key(sequence: int) -> str:
-    return f"seals/{sequence:08d}"
+class SealRefused(RuntimeError):
+    """Nothing was sealed: the witness does not accept the store, or the log cannot grow now."""
+
+    def __init__(self, obj: str, problem: str):
+        super().__init__(f"{obj}: {problem}")
+        self.object = obj
+        self.problem = problem
 
 
 @dataclass(frozen=True)
-class SealHead:
-    sequence: int
-    seal_sha256: str
+class RefusedRecord:
+    """A pending record the seal left out, and why (it stays pending and is reported again)."""
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"sequence": self.sequence, "seal_sha256": self.seal_sha256}
+    key: str
+    problem: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"record": self.key, "problem": self.problem}
+
+
+@dataclass(frozen=True)
+class SealPlan:
+    """What a seal is about to take in, judged at ``checkpoint_time`` (provisional: the seal's own
+    time is taken after the ``before_seal`` callback, which may add a record)."""
+
+    pending: tuple[str, ...]
+    refused: tuple[RefusedRecord, ...]
+    checkpoint_time: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -49,6 +107,9 @@ class SealResult:
     head: SealHead | None
     records_sealed: int
     new_seal: bool
+    refused: tuple[RefusedRecord, ...] = ()
+    checkpoint: str | None = None  # the signed note of the log's latest tree head, if any
+    tree_size: int = 0
 
 
 def seal_sequences(storage: Storage) -> list[int]:
@@ -80,29 +141,38 @@ def sealed_keys(storage: Storage) -> dict[str, int]:
     return out
 
 
-class Witness:
-    """The latest seal head, kept outside the store (``AIMSFLOW_WITNESS``)."""
-
-    def __init__(self, folder: Path | None = None):
-        self.storage = LocalStorage(folder or settings.witness_dir())
-
-    def read(self) -> SealHead | None:
-        if not self.storage.exists(WITNESS_HEAD):
-            return None
-        doc = json.loads(self.storage.get(WITNESS_HEAD))
-        return SealHead(int(doc["sequence"]), doc["seal_sha256"])
-
-    def write(self, head: SealHead, store_root: str) -> None:
-        doc = {**head.as_dict(), "store": store_root, "witnessed_at": dt.datetime.now(dt.UTC).isoformat()}
-        self.storage.replace(WITNESS_HEAD, (json.dumps(doc, indent=2) + "\n").encode())
-
-
 def current_head(storage: Storage) -> SealHead | None:
     sequences = seal_sequences(storage)
     if not sequences:
         return None
     body, _ = read_seal(storage, sequences[-1])
     return SealHead(sequences[-1], sha256_bytes(body))
+
+
+def judge_records(
+    storage: Storage, keys_: list[str], trusted: TrustedKeys, at: dt.datetime
+) -> tuple[list[tuple[str, str]], list[RefusedRecord]]:
+    """(record, manifest SHA-256) of the records that may enter a checkpoint of time ``at``, and the
+    refused ones: a signature that does not verify against a key trusted at ``at``, or an
+    ``ended_at`` after it (a record cannot be sealed before it ended)."""
+    accepted: list[tuple[str, str]] = []
+    refused: list[RefusedRecord] = []
+    for key in keys_:
+        try:
+            record = read_verified(storage, key, trusted, judged_at=at)
+        except UntrustedRecord as exc:
+            refused.append(RefusedRecord(key, exc.problem))
+            continue
+        ended_at = to_utc(dt.datetime.fromisoformat(record.predicate["ended_at"]))
+        if ended_at > at:
+            refused.append(
+                RefusedRecord(
+                    key, f"ended_at {ended_at.isoformat()} is after the checkpoint time {at.isoformat()}"
+                )
+            )
+            continue
+        accepted.append((key, sha256_bytes(record.manifest)))
+    return accepted, refused
 
 
 def seal_pending(
@@ -112,41 +182,133 @@ def seal_pending(
     now: dt.datetime | None = None,
     *,
     select: Callable[[str], bool] | None = None,
+    keys: TrustedKeys | None = None,
+    before_seal: Callable[[SealPlan], None] | None = None,
 ) -> SealResult:
-    """Seal every unsealed record (those ``select`` accepts, when given: one DAG run's own records).
-    A seal written but not yet witnessed (crash) is witnessed first."""
-    head = current_head(storage)
-    if head is not None:
-        witnessed = witness.read()
-        if witnessed is None or witnessed.sequence < head.sequence:
-            witness.write(head, storage.describe(""))
-    sealed = sealed_keys(storage)
-    pending = [key for key in record_keys(storage) if key not in sealed and (select is None or select(key))]
-    if not pending:
-        return SealResult(head, 0, False)
-    leaves = [
-        {"record": key, "manifest_sha256": storage.sha256(f"{key}/{MANIFEST}")} for key in sorted(pending)
-    ]
-    sequence = 1 if head is None else head.sequence + 1
+    """Append every pending record (only those ``select`` returns True for, when given) to the log
+    as one new seal whose checkpoint the witness accepts; raises :class:`SealRefused` with nothing
+    sealed when the witness does not accept the store.
+
+    ``now`` is the checkpoint time (default: the clock, read after ``before_seal``). ``keys`` are the
+    trusted keys (default: ``AIMSFLOW_TRUSTED_KEYS``). ``before_seal`` is called, under the store
+    lock, once the store is known to be sealable: the seal job writes its own record there, so the
+    seal takes it in."""
+    keys = keys or TrustedKeys.load()
+    with store_lock(Path(storage.root), "evidence seal"):
+        return _seal_locked(storage, signer, witness, now, select, keys, before_seal)
+
+
+def _seal_locked(
+    storage: Storage,
+    signer: Signer,
+    witness: Witness,
+    now: dt.datetime | None,
+    select: Callable[[str], bool] | None,
+    keys: TrustedKeys,
+    before_seal: Callable[[SealPlan], None] | None,
+) -> SealResult:
+    def clock() -> dt.datetime:
+        return to_utc(now) if now is not None else dt.datetime.now(dt.UTC)
+
+    store = storage.describe("")
+    try:
+        state = witness.read()
+    except ValueError as exc:
+        raise SealRefused(witness.describe(), str(exc)) from None
+    if state is None:
+        raise SealRefused(
+            witness.describe(),
+            "the witness never started, so nothing is sealed (a missing witness may be a deleted one): "
+            "start it once with `aimsflow witness init`",
+        )
+    scan = scan_log(storage, keys)
+    try:
+        witnessed = advance(state, scan, keys, clock())  # a seal a crash left unwitnessed is accepted first
+    except WitnessRefused as exc:
+        raise SealRefused(exc.object, exc.problem) from None
+    if witnessed != state:
+        witness.write(witnessed, store)
+    origin = settings.log_origin()
+    if (scan.origin or witnessed.origin or origin) != origin:
+        raise SealRefused(
+            witness.describe(),
+            f"AIMSFLOW_LOG_ORIGIN is {origin!r} but the log is {scan.origin or witnessed.origin!r}: "
+            "a log's origin never changes",
+        )
+
+    sealed = {record for record, _ in scan.leaves}
+
+    def pending() -> list[str]:
+        return [k for k in record_keys(storage) if k not in sealed and (select is None or select(k))]
+
+    if before_seal is not None:
+        provisional = clock()
+        waiting = pending()
+        before_seal(
+            SealPlan(
+                tuple(waiting), tuple(judge_records(storage, waiting, keys, provisional)[1]), provisional
+            )
+        )
+    sealed_at = clock()
+    next_key = seal_key(scan.last_sequence + 1)
+    if scan.last_time is not None and sealed_at <= scan.last_time:
+        raise SealRefused(
+            next_key,
+            f"checkpoint time {sealed_at.isoformat()} is not after the last seal's {scan.last_time.isoformat()}: "
+            "checkpoint times must increase (is the clock behind?)",
+        )
+    accepted, refused = judge_records(storage, pending(), keys, sealed_at)
+    head = scan.head
+    if not accepted:
+        return SealResult(head, 0, False, tuple(refused), witnessed.checkpoint, scan.tree_size)
+
+    leaves = sorted(accepted)
+    hashes = [*scan.leaf_hashes, *(leaf_hash(bytes.fromhex(sha)) for _, sha in leaves)]
+    size_before, size = scan.tree_size, len(hashes)
+    root = tree_hash(hashes)
+    text = Checkpoint(origin, size, root).text()
     body = {
         "format": SEAL_FORMAT,
-        "sequence": sequence,
-        "sealed_at": (now or dt.datetime.now(dt.UTC)).isoformat(),
+        "sequence": scan.last_sequence + 1,
+        "sealed_at": sealed_at.isoformat(),
         "previous_seal_sha256": head.seal_sha256 if head else None,
-        "tree_size": len(leaves),
-        "merkle_root": merkle_root([bytes.fromhex(leaf["manifest_sha256"]) for leaf in leaves]).hex(),
         "key_id": signer.key_id,
-        "leaves": leaves,
+        "tree_size_before": size_before,
+        "tree_size": size,
+        "root_hash": root.hex(),
+        "consistency_proof": [h.hex() for h in consistency_proof(hashes, size_before, size)],
+        "checkpoint": text,
+        "leaves": [{"record": record, "manifest_sha256": sha} for record, sha in leaves],
     }
     body_bytes = (json.dumps(body, indent=1) + "\n").encode()
+    note = sign_note(text, origin, signer)
+    entry = SealEntry(
+        scan.last_sequence + 1,
+        SEAL_FORMAT,
+        body_bytes,
+        body,
+        sha256_bytes(body_bytes),
+        sealed_at,
+        leaves,
+        size,
+        root,
+        note,
+    )
+    try:  # the witness checks the new checkpoint before anything is written
+        after = accept(witnessed, entry, keys, clock())
+    except WitnessRefused as exc:
+        raise SealRefused(exc.object, f"the witness would not accept this seal: {exc.problem}") from None
     storage.put_dir_once(
-        seal_key(sequence),
-        {SEAL_BODY: body_bytes, SEAL_ENVELOPE: sign_envelope(body_bytes, signer, SEAL_PAYLOAD_TYPE)},
+        next_key,
+        {
+            SEAL_BODY: body_bytes,
+            CHECKPOINT: note.encode(),
+            SEAL_ENVELOPE: sign_envelope(body_bytes, signer, SEAL_PAYLOAD_TYPE),
+        },
         last=(SEAL_ENVELOPE,),
     )
-    new_head = SealHead(sequence, sha256_bytes(body_bytes))
-    witness.write(new_head, storage.describe(""))
-    return SealResult(new_head, len(leaves), True)
+    witness.write(after, store)
+    return SealResult(SealHead(entry.sequence, entry.sha256), len(leaves), True, tuple(refused), note, size)
 
 
 def seal_signature(storage: Storage, sequence: int) -> tuple[str, bytes, list[dict[str, Any]]]:

@@ -1,5 +1,7 @@
-"""Verify the store: every file hash, every signature, every seal link, coverage, the witness and the
-spec blobs.
+"""Verify the store: every file hash, every signature, the transparency log (every seal, checkpoint
+and consistency proof, rebuilt from the leaves), coverage, the witness and the spec blobs. Key
+validity is judged at a time the signer does not choose alone: a sealed record's checkpoint time, a
+pending record's now.
 
 Exit-worthy problems name the broken object; records not yet in a seal are reported as pending,
 not as problems (the next ``evidence_seal`` run covers them).
@@ -15,23 +17,18 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from aimsflow import settings
 from aimsflow.evidence.dsse import PAYLOAD_TYPE
 from aimsflow.evidence.keys import TrustedKeys
-from aimsflow.evidence.merkle import merkle_root
 from aimsflow.evidence.record import ENVELOPE, MANIFEST, record_key
-from aimsflow.evidence.seal import (
-    SEAL_BODY,
-    SEAL_ENVELOPE,
-    SEAL_PAYLOAD_TYPE,
-    SealHead,
-    Witness,
-    seal_key,
-)
 from aimsflow.evidence.specs import SPECS_PREFIX, is_blob_name
 from aimsflow.evidence.storage import Storage
+from aimsflow.evidence.tlog import LogScan, SealHead, scan_log, seal_key
 from aimsflow.evidence.trust import check_signature
+from aimsflow.evidence.witness import Witness, WitnessState
+from aimsflow.evidence.witness import compare as compare_witness
 from aimsflow.jobs import Check
-from aimsflow.periods import Period
+from aimsflow.periods import Period, to_utc
 from aimsflow.results import sha256_bytes
 
 #: The tombstone records ``retention_disposal`` writes for each evidence record it disposes of; declared
@@ -65,7 +62,7 @@ class VerifyReport:
     disposed: list[dict[str, str | int | bool]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     head: SealHead | None = None
-    witness: SealHead | None = None
+    witness: WitnessState | None = None
 
     @property
     def ok(self) -> bool:
@@ -102,84 +99,60 @@ def _group_files(storage: Storage, prefix: str) -> dict[str, set[str]]:
 
 
 def _verify_seals(
-    storage: Storage, keys: TrustedKeys, report: VerifyReport
-) -> dict[str, list[tuple[int, str]]]:
-    """Check the chain; return record key -> [(seal sequence, manifest sha256)] from every leaf."""
+    scan: LogScan, report: VerifyReport
+) -> tuple[dict[str, list[tuple[int, str]]], dict[int, dt.datetime]]:
+    """Report the log's problems (:func:`scan_log` checks every seal); return record key -> [(seal
+    sequence, manifest sha256)] from every leaf, and seal sequence -> its checkpoint time."""
+    for obj, problem in scan.problems:
+        report.add(obj, problem)
     leaves: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    folders = _group_files(storage, "seals")
-    numbered: dict[int, str] = {}
-    for folder in folders:
-        name = folder.rsplit("/", 1)[-1]
-        if folder.count("/") == 1 and name.isdigit():
-            numbered[int(name)] = folder
-        else:
-            report.add(folder, "unexpected object among the seals")
-    previous_sha: str | None = None
-    last = max(numbered, default=0)
-    for seq in range(1, last + 1):
-        key = seal_key(seq)
-        files = folders.get(key)
-        if files is None:
-            report.add(key, "seal missing (deleted): the chain is broken here")
-            previous_sha = None
-            continue
-        if SEAL_BODY not in files or SEAL_ENVELOPE not in files:
-            report.add(key, f"incomplete seal: has {sorted(files)}")
-            previous_sha = None
-            continue
-        body = storage.get(f"{key}/{SEAL_BODY}")
+    times: dict[int, dt.datetime] = {}
+    for entry in scan.entries:
         report.seals_checked += 1
-        try:
-            doc = json.loads(body)
-            sealed_at = dt.datetime.fromisoformat(doc["sealed_at"])
-        except (ValueError, KeyError) as exc:
-            report.add(key, f"unreadable seal body: {exc!r}")
-            previous_sha = None
-            continue
-        problem = check_signature(
-            storage.get(f"{key}/{SEAL_ENVELOPE}"), body, SEAL_PAYLOAD_TYPE, keys, sealed_at
-        )
-        if problem:
-            report.add(key, problem)
-        if doc.get("sequence") != seq:
-            report.add(key, f"seal says sequence {doc.get('sequence')}, stored as {seq} (reordered or moved)")
-        if seq > 1 and previous_sha is not None and doc.get("previous_seal_sha256") != previous_sha:
-            report.add(key, "previous_seal_sha256 does not match the seal before it: the chain is broken")
-        if seq == 1 and doc.get("previous_seal_sha256") is not None:
-            report.add(key, "first seal names a previous seal: earlier seals were removed")
-        seal_leaves = doc.get("leaves", [])
-        root = merkle_root([bytes.fromhex(leaf["manifest_sha256"]) for leaf in seal_leaves]).hex()
-        if root != doc.get("merkle_root") or len(seal_leaves) != doc.get("tree_size"):
-            report.add(key, "Merkle root or tree size does not match the leaves")
-        for leaf in seal_leaves:
-            leaves[leaf["record"]].append((seq, leaf["manifest_sha256"]))
-        previous_sha = sha256_bytes(body)
-        report.head = SealHead(seq, previous_sha)
-    return leaves
+        times[entry.sequence] = entry.sealed_at
+        for record, sha in entry.leaves:
+            leaves[record].append((entry.sequence, sha))
+    report.head = scan.head
+    return leaves, times
 
 
-def _verify_witness(witness: Witness, storage: Storage, report: VerifyReport) -> None:
-    report.witness = witnessed = witness.read()
-    head = report.head
-    if witnessed is None:
-        if head is not None:
+def _verify_witness(
+    witness: Witness, scan: LogScan, report: VerifyReport, oldest: dt.datetime | None, now: dt.datetime
+) -> None:
+    """The store must hold what the witness accepted (else: rolled back, truncated or rewritten), and
+    every seal must be witnessed. A missing or empty witness is a problem once the store has seals or
+    records older than one seal interval: by then they should have been sealed and witnessed."""
+    try:
+        state = witness.read()
+    except ValueError as exc:
+        report.add("witness", str(exc))
+        return
+    report.witness = state
+    interval = dt.timedelta(hours=settings.seal_interval_hours())
+    if state is None or state.empty:
+        what = f"no witness at {witness.describe()}" if state is None else "the witness is empty"
+        if scan.last_sequence and state is None:
             report.add(
-                "witness", f"no witness head at {witness.storage.describe('head.json')}, store has seals"
+                "witness",
+                f"{what} while the store has seals: the witness was deleted or never started "
+                "(`aimsflow witness init` starts one; restore a deleted one from its backup)",
             )
+            return
+        if not scan.last_sequence and oldest is not None and oldest < now - interval:
+            report.add(
+                "witness",
+                f"{what} while the store holds records older than one seal interval "
+                f"({interval.total_seconds() / 3600:g} h, since {oldest.isoformat()}) and no seal: seals were "
+                "deleted with the witness, or sealing never started",
+            )
+            return
+    if state is None:
         return
-    if head is None or witnessed.sequence > head.sequence:
-        ends = "no seals" if head is None else f"seal {head.sequence}"
-        report.add(
-            seal_key(witnessed.sequence),
-            f"witness head is seal {witnessed.sequence} but the store ends at {ends}: "
-            "the store was truncated or rolled back",
-        )
-        return
-    key = f"{seal_key(witnessed.sequence)}/{SEAL_BODY}"
-    if storage.exists(key) and storage.sha256(key) != witnessed.seal_sha256:
-        report.add(seal_key(witnessed.sequence), "seal differs from the one the witness recorded")
-    if head.sequence > witnessed.sequence:
-        report.add(seal_key(head.sequence), f"seals after {witnessed.sequence} are not witnessed yet")
+    found = compare_witness(state, scan)
+    if found:
+        report.add(*found)
+    elif scan.last_sequence > state.sequence:
+        report.add(seal_key(scan.last_sequence), f"seals after {state.sequence} are not witnessed yet")
 
 
 @dataclass(frozen=True)
@@ -276,10 +249,15 @@ def verify_store(
     period: Period | None = None,
     progress: Callable[[int, int], None] | None = None,
     workers: int | None = None,
+    now: dt.datetime | None = None,
 ) -> VerifyReport:
+    """Verify the whole store (records restricted to ``period`` when given). ``now`` is the time
+    pending records' keys are judged at and records are aged by (default: the clock)."""
     report = VerifyReport()
-    leaves = _verify_seals(storage, keys, report)
-    _verify_witness(witness, storage, report)
+    now = to_utc(now) if now is not None else dt.datetime.now(dt.UTC)
+    scan = scan_log(storage, keys)
+    leaves, seal_times = _verify_seals(scan, report)
+    oldest: dt.datetime | None = None
 
     folders = _group_files(storage, "records")
     record_folders = {f for f, names in folders.items() if ENVELOPE in names or MANIFEST in names}
@@ -314,14 +292,25 @@ def verify_store(
             try:
                 predicate = json.loads(manifest)["predicate"]
                 record_period = Period.from_dict(predicate["period"])
-                ended_at = dt.datetime.fromisoformat(predicate["ended_at"])
+                ended_at = to_utc(dt.datetime.fromisoformat(predicate["ended_at"]))
             except (ValueError, KeyError, TypeError) as exc:
                 report.add(key, f"unreadable manifest: {exc!r}")
                 continue
+            oldest = ended_at if oldest is None or ended_at < oldest else oldest
             if period is not None and not record_period.overlaps(period):
                 continue
             checked_records.append(key)
-            batch.signatures.append((key, storage.get(f"{key}/{ENVELOPE}"), manifest, ended_at))
+            sealed_in = leaves.get(key, [])
+            # Key validity is judged at the checkpoint that first took the record in (a time the
+            # witness holds in order), a pending record's now: never at the signer's own ended_at.
+            judged_at = seal_times[sealed_in[0][0]] if sealed_in else now
+            if sealed_in and ended_at > judged_at:
+                report.add(
+                    key,
+                    f"ended_at {ended_at.isoformat()} is after the time of seal {sealed_in[0][0]} that "
+                    f"took it in ({judged_at.isoformat()}): signed after sealing, or backdated",
+                )
+            batch.signatures.append((key, storage.get(f"{key}/{ENVELOPE}"), manifest, judged_at))
             if record_key(record_period, predicate.get("check", ""), predicate.get("record_id", "")) != key:
                 report.add(key, "record is not at the place its manifest names (moved or renamed)")
             listed = {entry["path"]: entry for entry in predicate.get("files", [])}
@@ -335,7 +324,6 @@ def verify_store(
                 total += 1
             for spec in predicate.get("specs") or []:
                 spec_refs[str(spec.get("sha256"))].append((key, str(spec.get("path"))))
-            sealed_in = leaves.get(key, [])
             if not sealed_in:
                 report.pending.append(key)
             elif len(sealed_in) > 1:
@@ -350,6 +338,7 @@ def verify_store(
         if batch.signatures:
             futures.append(pool.submit(_check_batch, storage, keys, batch))
         report.records_checked = len(checked_records)
+        _verify_witness(witness, scan, report, oldest, now)
 
         _verify_spec_blobs(storage, spec_refs, report)
         tombstones = _tombstones(storage, keys, record_folders)
