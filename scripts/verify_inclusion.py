@@ -164,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("proof", help="the JSON of `aimsflow evidence prove RECORD --json`")
     parser.add_argument("manifest", help="the record's manifest.json")
     keys = parser.add_mutually_exclusive_group()
-    keys.add_argument("--trusted-keys", help="aimsflow trusted-keys JSON: also check the checkpoint's signature")
+    keys.add_argument(
+        "--trusted-keys", help="aimsflow trusted-keys JSON: also check the checkpoint's signature"
+    )
     keys.add_argument("--vkey", help="a note verifier key: also check the checkpoint's signature")
     args = parser.parse_args(argv)
     try:
@@ -199,7 +201,9 @@ def main(argv: list[str] | None = None) -> int:
             name
             for name, kh, sig in sigs
             for want, public in publics
-            if name == (want or origin) and kh == key_hash(name, public) and ed25519_verify(public, text.encode(), sig)
+            if name == (want or origin)
+            and kh == key_hash(name, public)
+            and ed25519_verify(public, text.encode(), sig)
         ]
         if not good:
             print(f"NOT VERIFIED: no listed key signed the checkpoint of {origin}", file=sys.stderr)
