@@ -122,6 +122,12 @@ class Options(BaseSettings):
     retry_delay_seconds: int = _env(
         "AIMSFLOW_RETRY_DELAY_SECONDS", "a whole number of seconds >= 0", default=300, ge=0
     )
+    task_timeout_seconds: int = _env(
+        "AIMSFLOW_TASK_TIMEOUT_SECONDS", "a whole number of seconds >= 1", default=7200, ge=1
+    )
+    intent_grace_seconds: int | None = _env(
+        "AIMSFLOW_INTENT_GRACE_SECONDS", "a whole number of seconds >= 0", default=None, ge=0
+    )
     start_date: dt.date = _env(
         "AIMSFLOW_START_DATE", "a date as YYYY-MM-DD, e.g. 2026-11-01", default=dt.date(2026, 11, 1)
     )
@@ -283,6 +289,25 @@ def retry_delay_seconds() -> int:
     """``AIMSFLOW_RETRY_DELAY_SECONDS``: wait between tries (default 300; ``make run`` uses 1 because
     ``dag.test()`` waits out retry delays)."""
     return options().retry_delay_seconds
+
+
+def task_timeout_seconds() -> int:
+    """``AIMSFLOW_TASK_TIMEOUT_SECONDS``: every governance task's ``execution_timeout`` (default 7200):
+    a hung task ends with ``AirflowTaskTimeout`` and an ``error`` record instead of running forever."""
+    return options().task_timeout_seconds
+
+
+#: What :func:`intent_grace_seconds` adds to the task timeout by default: time to write the ``error``
+#: record after a timeout, with room for a slow disk.
+INTENT_GRACE_MARGIN_SECONDS = 900
+
+
+def intent_grace_seconds() -> int:
+    """``AIMSFLOW_INTENT_GRACE_SECONDS``: how old a task try's intent must be before verify reports
+    that the try left no record (default: the task timeout plus 15 minutes, so a try still running,
+    or still writing its record after a timeout, is never reported)."""
+    grace = options().intent_grace_seconds
+    return task_timeout_seconds() + INTENT_GRACE_MARGIN_SECONDS if grace is None else grace
 
 
 def start_date() -> dt.date:
