@@ -59,11 +59,16 @@ endings_test()
 """
 
 
-def _serialized_dag(folder):
+def _serialized_dag():
     """The DAG above, written to the metadata DB the way the DAG processor would (dag.test() only
-    runs DAGs it finds serialized; this one is not in dags/)."""
+    runs DAGs it finds serialized; this one is not in dags/). Its file stays at one place beside the
+    test metadata DB, so that runs after the first find the same DAG version."""
     from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
 
+    from tests.conftest import PROJECT
+
+    folder = PROJECT / ".airflow-test" / "endings"
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "endings_test_dag.py").write_text(DAG_FILE)
     bag = DagBag(str(folder))
     assert not bag.import_errors, bag.import_errors
@@ -71,11 +76,11 @@ def _serialized_dag(folder):
     return bag.get_dag("endings_test")
 
 
-def test_a_task_timed_out_by_airflow_writes_its_error_record(aims_env, airflow_db, tmp_path):
+def test_a_task_timed_out_by_airflow_writes_its_error_record(aims_env, airflow_db):
     """Attack: a task killed by timeout (``AirflowTaskTimeout``, a ``BaseException`` in Airflow 3) left no
     record. Under a real ``dag.test()`` with ``execution_timeout`` the try now writes an ``error``
     record naming the timeout, the task fails, and verify finds the try's intent settled."""
-    dag = _serialized_dag(tmp_path)
+    dag = _serialized_dag()
     started = time.monotonic()
     run = dag.test(logical_date=Period.day(DAY).end)
     assert time.monotonic() - started < 50, "the timeout did not end the task"
