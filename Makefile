@@ -20,7 +20,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__EXECUTOR := LocalExecutor
 export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN := sqlite:///$(CURDIR)/.airflow/airflow.db
 export AIRFLOW__LOGGING__LOGGING_LEVEL ?= ERROR
-# OpenLineage: one file per event in openlineage/staging (docker-compose switches to HTTP/Marquez).
+# OpenLineage: one file per event in openlineage/staging (docker-compose: these files and HTTP to Marquez).
 export AIRFLOW__OPENLINEAGE__DISABLED ?= False
 export AIRFLOW__OPENLINEAGE__NAMESPACE ?= aimsflow
 export AIRFLOW__OPENLINEAGE__TRANSPORT ?= {"type": "aimsflow.lineage.transport.StagingFileTransport"}

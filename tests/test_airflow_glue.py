@@ -342,3 +342,169 @@ def test_api_url_of_a_connection(conn, url):
 
     fields = {"host": None, "port": None, "schema": None, "extra_dejson": {}, **conn}
     assert api_url(SimpleNamespace(**fields)) == url
+
+
+# --- endings: timeout, termination, interrupt ---------------------------------------------------
+
+
+def _ended_by(exc: BaseException):
+    def ends(period: Period) -> JobResult:
+        raise exc
+
+    return _declared(ends)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(
+            lambda: __import__("airflow.sdk.exceptions").sdk.exceptions.AirflowTaskTimeout(), id="timeout"
+        ),
+        pytest.param(
+            lambda: __import__("airflow.sdk.exceptions").sdk.exceptions.AirflowTaskTerminated("SIGTERM"),
+            id="terminated",
+        ),
+        pytest.param(KeyboardInterrupt, id="keyboard-interrupt"),
+        pytest.param(lambda: SystemExit(3), id="system-exit"),
+    ],
+)
+def test_a_task_ended_by_a_base_exception_still_writes_an_error_record(aims_env, make):
+    """Attack: a task killed by timeout or termination (``BaseException`` in Airflow 3) left no record:
+    ``run_job`` caught only ``Exception``. The error record is written, then the very same exception
+    object is re-raised (a ``KeyboardInterrupt`` or ``SystemExit`` keeps its meaning)."""
+    exc = make()
+    with pytest.raises(type(exc)) as raised:
+        run_job(_context(), _ended_by(exc))
+    assert raised.value is exc
+    record, manifest = _only_record()
+    assert record.status == Status.error
+    assert manifest["error"]["type"] == type(exc).__name__
+    assert type(exc).__name__ in manifest["message"]
+
+
+def test_a_terminated_try_is_recorded_as_final(aims_env):
+    """Airflow fails a terminated try without retry: its record must not promise a retry."""
+    from airflow.sdk.exceptions import AirflowTaskTerminated
+
+    with pytest.raises(AirflowTaskTerminated):
+        run_job(_context(try_number=1), _ended_by(AirflowTaskTerminated("gone")))
+    _, manifest = _only_record()
+    assert manifest["error"]["final_try"] is True
+
+
+def test_sigterm_while_the_job_runs_ends_it_with_an_error_record(aims_env):
+    """Attack: Airflow 3.3's task runner answers SIGTERM only with ``on_kill()`` and SIGKILLs the process
+    five seconds later, so a terminated task never wrote a record. While the job runs, SIGTERM now
+    calls Airflow's handler (``on_kill``) and raises ``AirflowTaskTerminated``: the record is written
+    inside the grace Airflow leaves, and the previous handler is back afterwards."""
+    import os
+    import signal
+    import time
+
+    from airflow.sdk.exceptions import AirflowTaskTerminated
+
+    on_kill = []
+
+    def airflow_handler(signum, frame):
+        on_kill.append(signum)
+
+    def slow(period: Period) -> JobResult:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # interrupted by the handler long before this ends
+        raise AssertionError("SIGTERM did not end the job")
+
+    previous = signal.signal(signal.SIGTERM, airflow_handler)
+    try:
+        with pytest.raises(AirflowTaskTerminated):
+            run_job(_context(), _declared(slow))
+        assert signal.getsignal(signal.SIGTERM) is airflow_handler
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert on_kill == [signal.SIGTERM]
+    record, manifest = _only_record()
+    assert record.status == Status.error and manifest["error"]["type"] == "AirflowTaskTerminated"
+    assert manifest["openlineage"] is None or manifest["openlineage"]["sent"] is False
+
+
+def test_sigterm_after_the_job_returned_does_not_undo_its_record(aims_env):
+    """The negative case: SIGTERM arriving while the record is written (the job is done) must not turn a
+    written ``passed`` record into an exception: the handler raises only while the job runs."""
+    import os
+    import signal
+
+    from aimsflow.airflow_glue import Termination
+
+    calls = []
+    previous = signal.signal(signal.SIGTERM, lambda s, f: calls.append(s))
+    try:
+        with Termination() as term:
+            with term.armed():
+                pass
+            os.kill(os.getpid(), signal.SIGTERM)  # not armed: no exception
+            assert term.received
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert calls == [signal.SIGTERM]
+
+
+def test_a_deferral_is_not_an_ending(aims_env):
+    """``TaskDeferred`` is a ``BaseException`` too, but it is Airflow's control flow, not an ending: no
+    record, and it reaches the task runner unchanged."""
+    from airflow.sdk.exceptions import TaskDeferred
+
+    exc = TaskDeferred(trigger=object(), method_name="resume")
+    with pytest.raises(TaskDeferred) as raised:
+        run_job(_context(), _ended_by(exc))
+    assert raised.value is exc
+    assert load_summaries(LocalStorage(settings.evidence_root())) == []
+
+
+def test_every_try_announces_its_record_before_the_job_runs(aims_env):
+    """A try's intent names the record key it will write, in ``intents/<UTC date>/``, before the job
+    runs: a try killed with SIGKILL leaves the intent, which verify reports."""
+    from aimsflow.evidence.intents import INTENTS_PREFIX, Intent
+
+    storage = LocalStorage(settings.evidence_root())
+    seen = []
+
+    def look(period: Period) -> JobResult:
+        seen.extend(storage.list_files(INTENTS_PREFIX))
+        return JobResult(Subject(), Status.passed)
+
+    out = run_job(_context(try_number=2), _declared(look))
+    (name,) = seen
+    intent = Intent.from_json(storage.get(f"{INTENTS_PREFIX}/{name}"))
+    assert intent.record == out["record"] and intent.try_number == 2
+    assert (intent.dag_id, intent.run_id, intent.task_id, intent.map_index) == ("d", "scheduled__x", "t", -1)
+    assert name.startswith(intent.started_at.date().isoformat() + "/")
+
+
+def test_sigterm_in_a_process_without_airflow_writes_the_record_then_terminates(aims_env, tmp_path):
+    """With the default SIGTERM disposition (a plain process, no task runner) the process still ends by
+    SIGTERM, after the error record is written; end to end, with a real signal, in a child process."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "terminated.py"
+    script.write_text(
+        "import os, signal, time, sys\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "from tests.test_airflow_glue import _context, _declared\n"
+        "from aimsflow.airflow_glue import run_job\n"
+        "def slow(period):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    time.sleep(30)\n"
+        "run_job(_context(), _declared(slow))\n"
+        "print('survived')\n"
+    )
+    root = str(settings.project_root())
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(settings.project_root() / "include"), root])}
+    out = subprocess.run(
+        [sys.executable, str(script), root], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == -signal.SIGTERM, out.stderr[-2000:]
+    assert "survived" not in out.stdout
+    record, manifest = _only_record()
+    assert record.status == Status.error and manifest["error"]["type"] == "AirflowTaskTerminated"

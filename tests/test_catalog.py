@@ -706,3 +706,88 @@ def test_band_labels(column, labels):
     from aimsflow.catalog import Column
 
     assert Column.model_validate(column).band_labels() == labels
+
+
+# --- containment: a dataset URI template resolves under the data root -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        pytest.param("{data}/../outside/date={date}/a.csv", "'..'", id="dot-dot"),
+        pytest.param("{data}/raw/date={date}/../../../../etc/a.csv", "'..'", id="dot-dot-after-date"),
+        pytest.param("{data}/./raw/date={date}/a.csv", "'.'", id="dot"),
+        pytest.param("/etc/aimsflow/date={date}/a.csv", "must start with '{data}/'", id="absolute"),
+        pytest.param("raw/date={date}/a.csv", "must start with '{data}/'", id="relative"),
+        pytest.param("/tmp/{data}/date={date}/a.csv", "must start with '{data}/'", id="data-not-first"),
+        pytest.param("{data}/a/{data}/date={date}/a.csv", "'{data}' once", id="data-twice"),
+        pytest.param("{data}date={date}/a.csv", "must start with '{data}/'", id="no-separator"),
+        pytest.param("{data}/raw/date={date}\\..\\..\\a.csv", "backslash", id="backslash"),
+    ],
+)
+def test_a_dataset_uri_outside_the_data_root_is_refused_at_load(tmp_path, uri, expected):
+    """Attack: dataset URI templates were not confined to the data root: ``{data}/../x``, an absolute
+    path elsewhere or a relative one loaded, and jobs (and retention's deletions) acted outside
+    ``AIMSFLOW_DATA_ROOT``. The catalog now refuses them, naming file, field and value."""
+    problems = _problems(tmp_path, _set("datasets", ("datasets", 0, "uri"), uri))
+    problem = _one(problems, "datasets.yaml:", "datasets[0].uri", repr(uri), expected)
+    _points_at_its_key(problem)
+
+
+def _link_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A config folder and a data root (AIMSFLOW_DATA_ROOT) for the shipped catalog."""
+    config, data = tmp_path / "config", tmp_path / "data"
+    config.mkdir()
+    data.mkdir()
+    _write(config, _docs())
+    monkeypatch.setenv("AIMSFLOW_DATA_ROOT", str(data))
+    return config, data
+
+
+def test_a_symlink_out_of_the_data_root_is_refused_at_load(tmp_path, monkeypatch):
+    """Attack, symlinked escape: ``data/raw`` links to a folder outside the data root, so the
+    well-formed template ``{data}/raw/...`` reads and writes (and retention deletes) elsewhere."""
+    config, data = _link_catalog(tmp_path, monkeypatch)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (data / "raw").symlink_to(outside)
+    with pytest.raises(ConfigError) as exc:
+        load_inventory(config)
+    problem = _one(
+        exc.value.problems, "datasets.yaml:", "datasets[0].uri", "symbolic link", str(data / "raw")
+    )
+    assert str(outside) in problem
+    _points_at_its_key(problem)
+
+
+def test_symlinks_that_stay_inside_the_data_root_load(tmp_path, monkeypatch):
+    """The negative case: a data root that is itself a link, and a link inside it to another folder of
+    it, are fine."""
+    config, data = _link_catalog(tmp_path, monkeypatch)
+    (data / "elsewhere").mkdir()
+    (data / "raw").symlink_to(data / "elsewhere")
+    real = tmp_path / "real-root"
+    real.mkdir()
+    linked = tmp_path / "linked-root"
+    linked.symlink_to(real)
+    assert load_inventory(config).datasets
+    monkeypatch.setenv("AIMSFLOW_DATA_ROOT", str(linked))
+    inventory = load_inventory(config)
+    raw = inventory.dataset("loan_applications_raw")
+    assert raw.partition_path(dt.date(2026, 11, 25)).is_relative_to(real)  # the root, resolved
+
+
+def test_a_partition_linked_out_of_the_data_root_is_refused_when_used(tmp_path, monkeypatch):
+    """A link that appears after load (one partition's folder) is refused where the path is built:
+    ``partition_path`` names dataset, template and the link's target."""
+    config, data = _link_catalog(tmp_path, monkeypatch)
+    raw = load_inventory(config).dataset("loan_applications_raw")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    folder = data / "raw" / "loan_applications"
+    folder.mkdir(parents=True)
+    (folder / "date=2026-11-25").symlink_to(outside)
+    assert raw.partition_path(dt.date(2026, 11, 24)).parent == folder / "date=2026-11-24"
+    with pytest.raises(ValueError, match="outside the data root") as exc:
+        raw.partition_path(dt.date(2026, 11, 25))
+    assert "loan_applications_raw" in str(exc.value) and str(outside) in str(exc.value)

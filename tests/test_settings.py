@@ -304,3 +304,63 @@ def test_close_allows_dag_test_is_a_boolean(env):
     env.setenv("AIMSFLOW_CLOSE_ALLOWS_DAG_TEST", "0")
     assert settings.close_allows_dag_test() is False
     assert "expected true or false" in _refused(env, "AIMSFLOW_CLOSE_ALLOWS_DAG_TEST", "sometimes")
+
+
+# --- keys from files (compose secrets) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("variable", "accessor", "value", "expected"),
+    [
+        ("AIMSFLOW_SIGNING_KEY_FILE", settings.signing_key_b64, SEED, SEED),
+        ("AIMSFLOW_PSEUDONYM_KEY_FILE", settings.pseudonym_key, "p" * 16, b"p" * 16),
+    ],
+)
+def test_a_key_is_read_from_the_file_its_file_option_names(
+    env, tmp_path, variable, accessor, value, expected
+):
+    """Compose mounts keys as secret files (``/run/secrets/...``), never as environment variables:
+    ``*_FILE`` names the file, the key's one accessor reads it (a trailing newline is no part of it)."""
+    path = tmp_path / "key"
+    path.write_text(value + "\n")
+    env.setenv(variable, str(path))
+    assert accessor() == expected
+    assert value not in repr(settings.options())
+
+
+@pytest.mark.parametrize(
+    ("variable", "content", "expected"),
+    [
+        ("AIMSFLOW_SIGNING_KEY_FILE", "bm90IGEgc2VlZA==", "32-byte Ed25519 seed"),
+        ("AIMSFLOW_PSEUDONYM_KEY_FILE", "short-key-1", "at least 16 characters"),
+    ],
+)
+def test_a_bad_key_file_is_refused_naming_the_file_never_the_key(env, tmp_path, variable, content, expected):
+    path = tmp_path / "key"
+    path.write_text(content)
+    problem = _refused(env, variable, str(path))
+    assert expected in problem and str(path) in problem and content not in problem
+
+
+def test_a_missing_key_file_is_refused(env, tmp_path):
+    problem = _refused(env, "AIMSFLOW_SIGNING_KEY_FILE", str(tmp_path / "absent"))
+    assert "cannot read" in problem
+
+
+@pytest.mark.parametrize("name", ["AIMSFLOW_SIGNING_KEY", "AIMSFLOW_PSEUDONYM_KEY"])
+def test_a_key_and_its_file_together_are_refused(env, tmp_path, name):
+    value = SEED if name == "AIMSFLOW_SIGNING_KEY" else "p" * 16
+    path = tmp_path / "key"
+    path.write_text(value)
+    env.setenv(name, value)
+    problem = _refused(env, f"{name}_FILE", str(path))
+    assert f"{name} is set too" in problem and value not in problem
+
+
+def test_a_key_from_a_file_is_redacted_like_one_from_the_environment(env, tmp_path):
+    from aimsflow.evidence.redact import redact_text
+
+    path = tmp_path / "key"
+    path.write_text("a-pseudonym-key-from-a-file\n")
+    env.setenv("AIMSFLOW_PSEUDONYM_KEY_FILE", str(path))
+    assert redact_text("key a-pseudonym-key-from-a-file leaked") == "key *** leaked"

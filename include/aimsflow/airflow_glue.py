@@ -5,17 +5,28 @@ A job is declared once (:class:`aimsflow.jobs.Job`) and called as ``(period, **p
 :func:`run_job` gives every job the same semantics: ``passed``/``warning`` -> record, Asset events, task succeeds; ``failed`` -> record, then
 ``AirflowFailException`` (no retry, Airflow alerts once); ``error`` (any exception) -> record with the
 redacted exception, then the exception is re-raised so retries apply, each try keeping its record.
+
+Endings are errors too: Airflow 3 ends a task with a ``BaseException`` (``AirflowTaskTimeout`` at its
+``execution_timeout``, ``AirflowTaskTerminated``), and a ``KeyboardInterrupt`` or ``SystemExit`` may
+end ``dag.test()``; each writes its ``error`` record and the same exception object is re-raised.
+SIGTERM (Airflow 3.3's task runner only calls ``on_kill()`` and SIGKILLs five seconds later) becomes
+``AirflowTaskTerminated`` while the job runs (:class:`Termination`). Before the job runs, each try
+writes its intent (:mod:`aimsflow.evidence.intents`), so a try killed outright is reported by verify.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import signal
+import threading
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from aimsflow import assets, settings
+from aimsflow.evidence.intents import write_intent
 from aimsflow.evidence.keys import Signer
 from aimsflow.evidence.record import Producer, RecordRef, RunContext, record_key, write_record
 from aimsflow.evidence.redact import redact_params, redact_text
@@ -53,6 +64,7 @@ def default_args() -> dict[str, Any]:
         "owner": "aims",
         "retries": settings.task_retries(),
         "retry_delay": dt.timedelta(seconds=settings.retry_delay_seconds()),
+        "execution_timeout": dt.timedelta(seconds=settings.task_timeout_seconds()),
         "on_failure_callback": on_task_failure,
     }
 
@@ -369,11 +381,16 @@ def run_job(context: Mapping[str, Any], job: Job, **params: Any) -> dict[str, An
         caught = exc
 
     subject = job.subject_of(params, period)
+    storage = LocalStorage(settings.evidence_root())
     written: list[RecordRef] = []
+    termination = Termination()
 
     def write(result: JobResult, error: dict[str, Any] | None = None) -> RecordRef:
         job.stamp(result)
-        lineage = _emit_lineage(context, result, record_key(period, result.check, producer.record_id()))
+        if termination.received:  # SIGKILL follows in seconds: the record first, no lineage call
+            lineage: dict[str, Any] | None = {"run_id": None, "sent": False, "error": _NOT_SENT_TERMINATED}
+        else:
+            lineage = _emit_lineage(context, result, record_key(period, result.check, producer.record_id()))
         ctx = RunContext(
             period=period,
             producer=producer,
@@ -384,26 +401,33 @@ def run_job(context: Mapping[str, Any], job: Job, **params: Any) -> dict[str, An
             openlineage=lineage,
             error=error,
         )
-        ref = write_record(LocalStorage(settings.evidence_root()), result, ctx, Signer.from_settings())
-        written.append(ref)
+        with termination.disarmed():  # a written record is never undone by a late SIGTERM
+            ref = write_record(storage, result, ctx, Signer.from_settings())
+            written.append(ref)
         log.info("evidence record %s: %s (%s)", result.status, ref.key, result.check)
         return ref
 
     result: JobResult | None = None
-    if caught is None:
-        try:
-            extra = {"write_record": write} if job.seals else {}
-            result = job(period, **params, **extra)
-        except Exception as exc:
-            caught = exc
-    if caught is not None:
-        if written:  # a sealing job broke after writing its record: this try's record key is taken
-            log.error("%s broke after writing its record %s: %s", job.check, written[-1].key, caught)
+    with termination:
+        if caught is None:
+            try:
+                write_intent(storage, producer, record_key(period, job.check, producer.record_id()), started)
+                extra = {"write_record": write} if job.seals else {}
+                with termination.armed():
+                    result = job(period, **params, **extra)
+            except BaseException as exc:
+                if _is_control_flow(exc):
+                    raise
+                caught = exc
+        if caught is not None:
+            if written:  # a sealing job broke after writing its record: this try's record key is taken
+                log.error("%s broke after writing its record %s: %s", job.check, written[-1].key, caught)
+                raise caught
+            result = error_result(job, subject, caught)
+            final = producer.is_final_try or _is_terminated(caught)
+            ref = write(result, error_details(caught, final))
+            _note(context, ref, period, result)
             raise caught
-        result = error_result(job, subject, caught)
-        ref = write(result, error_details(caught, producer.is_final_try))
-        _note(context, ref, period, result)
-        raise caught
     assert result is not None
     ref = written[-1] if written else write(result)
     if result.status == Status.failed:
@@ -420,12 +444,91 @@ def run_job(context: Mapping[str, Any], job: Job, **params: Any) -> dict[str, An
 
 def error_result(job: Job, subject: Subject, caught: BaseException) -> JobResult:
     """The ``error`` record's result: what the job knew (a :class:`JobError`'s partial result), or
-    just its subject, with the redacted exception as the message."""
+    just its subject, with the redacted exception as the message (an ending names its class: a
+    timeout's or an interrupt's text says little or nothing)."""
     partial = caught.result if isinstance(caught, JobError) else None
     result = partial or partial_result(subject)
     result.status = Status.error
-    result.message = redact_text(str(caught))
+    text = redact_text(str(caught))
+    if not isinstance(caught, Exception):
+        text = f"task ended by {type(caught).__name__}" + (f": {text}" if text else "")
+    result.message = text
     return result
+
+
+_NOT_SENT_TERMINATED = "not sent: the task was terminated (the record goes first, before SIGKILL)"
+
+
+def _is_control_flow(exc: BaseException) -> bool:
+    """Airflow's control flow that is no ending: a deferral, or waiting for human input."""
+    return type(exc).__name__ in {"TaskDeferred", "TaskAwaitingInput"} and not isinstance(exc, Exception)
+
+
+def _is_terminated(exc: BaseException) -> bool:
+    """A terminated try is failed by Airflow without retry (``AirflowTaskTerminated``)."""
+    return type(exc).__name__ == "AirflowTaskTerminated"
+
+
+class Termination:
+    """SIGTERM as an ending the job can record, installed for one ``run_job`` (main thread only).
+
+    Airflow 3.3's task runner answers SIGTERM by calling ``on_kill()`` only; the supervisor sends
+    SIGKILL five seconds later, so a terminated task ran on and died without a record. While
+    :meth:`armed` (the job runs), the handler calls the previous handler (Airflow's ``on_kill``), then
+    raises ``AirflowTaskTerminated``, which ``run_job`` records and re-raises. Outside it (the record
+    is being written) it only notes the signal: a late SIGTERM never undoes a written record. When the
+    previous handler was the default (terminate the process), the signal is sent again on exit, after
+    the record is written.
+    """
+
+    def __init__(self) -> None:
+        self.received = False
+        self._armed = False
+        self._previous: Any = None
+        self._installed = False
+
+    def __enter__(self) -> Termination:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGTERM, self._handle)
+            self._installed = True
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if not self._installed:
+            return
+        default = self._previous in (signal.SIG_DFL, None)  # None: a handler not set from Python
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if self._previous is None else self._previous)
+        self._installed = False
+        if self.received and default:
+            import os
+
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    @contextlib.contextmanager
+    def armed(self) -> Iterator[None]:
+        self._armed = True
+        try:
+            yield
+        finally:
+            self._armed = False
+
+    @contextlib.contextmanager
+    def disarmed(self) -> Iterator[None]:
+        was, self._armed = self._armed, False
+        try:
+            yield
+        finally:
+            self._armed = was
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.received = True
+        if callable(self._previous):
+            self._previous(signum, frame)
+        if self._armed:
+            from airflow.sdk.exceptions import AirflowTaskTerminated
+
+            self._armed = False
+            raise AirflowTaskTerminated(f"task received {signal.Signals(signum).name}")
 
 
 def error_details(caught: BaseException, final_try: bool) -> dict[str, Any]:

@@ -233,6 +233,9 @@ class Dataset(_Model):
         unknown = sorted(set(re.findall(r"{([^}]*)}", uri)) - {"date", "data"})
         if unknown:
             raise ValueError(f"unknown placeholder(s) {unknown}; only {{data}} and {{date}} are filled in")
+        problem = uri_escape(uri)
+        if problem:
+            raise ValueError(problem)
         return uri
 
     @model_validator(mode="after")
@@ -295,8 +298,59 @@ class Dataset(_Model):
         return self.uri.format(date=day.isoformat(), data="{data}")
 
     def partition_path(self, day: dt.date, data_root: Path | None = None) -> Path:
+        """The partition of ``day`` under the data root; a path that resolves outside it (a symbolic
+        link placed after the catalog was loaded) raises ValueError naming dataset, template and target."""
         root = data_root or settings.data_root()
-        return Path(self.uri.format(date=day.isoformat(), data=str(root)))
+        path = Path(self.uri.format(date=day.isoformat(), data=str(root)))
+        escape = linked_out(root, path)
+        if escape is not None:
+            link, target = escape
+            raise ValueError(
+                f"dataset {self.id!r}: uri {self.uri!r}: partition {path} resolves to {target}, outside "
+                f"the data root {Path(root).resolve()} (through the symbolic link {link}); refusing to use it"
+            )
+        return path
+
+
+def uri_escape(uri: str) -> str | None:
+    """Why a URI template can leave the data root, or None: it must start with ``{data}/``, name
+    ``{data}`` once and have no ``.``/``..`` segment or backslash (the data root is the only place jobs
+    read, write and retention deletes; an absolute, relative or climbing path reaches anywhere)."""
+    if not uri.startswith("{data}/"):
+        return "must start with '{data}/': every dataset lives under the data root (AIMSFLOW_DATA_ROOT)"
+    if uri.count("{data}") != 1:
+        return "must name '{data}' once, at the start"
+    if "\\" in uri:
+        return "must not contain a backslash: separate folders with '/'"
+    bad = sorted({part for part in uri.split("/") if part in (".", "..")})
+    if bad:
+        return f"must not contain the path segment(s) {bad}: the path would leave or re-enter the data root"
+    return None
+
+
+def linked_out(root: Path, path: Path) -> tuple[Path, Path] | None:
+    """(link, target) when a symbolic link on ``path``'s way from ``root`` leads outside ``root``
+    (both resolved), else None. Only existing components can be links; the rest is not looked at."""
+    real_root = Path(root).resolve()
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        return (path, path.resolve()) if not path.resolve().is_relative_to(real_root) else None
+    current = Path(root)
+    for part in rel.parts:
+        current = current / part
+        if current.is_symlink():
+            target = current.resolve()
+            if not target.is_relative_to(real_root):
+                return current, target
+    return None
+
+
+def _template_escape(dataset: Dataset, data_root: Path) -> tuple[Path, Path] | None:
+    """A symbolic link out of the data root on the fixed part of a dataset's URI template (the folders
+    before the first one that holds ``{date}``)."""
+    fixed = dataset.uri.split("{date}", 1)[0].rpartition("/")[0]
+    return linked_out(data_root, Path(fixed.replace("{data}", str(data_root), 1)))
 
 
 @dataclass(frozen=True)
@@ -424,6 +478,17 @@ def load_inventory(config: Path | None = None) -> Inventory:
                 f"{datasets_doc.where(('datasets', index, 'drift_reference'))}: value {ref!r}: "
                 f"expected a training dataset of the catalog {trains}"
             )
+    if not datasets_invalid and datasets_doc is not None:
+        data_root = settings.data_root()
+        for index, ds in datasets.values():
+            escape = _template_escape(ds, data_root)
+            if escape is not None:
+                link, target = escape
+                problems.append(
+                    f"{datasets_doc.where(('datasets', index, 'uri'))}: value {ds.uri!r}: resolves outside the "
+                    f"data root {data_root}: the symbolic link {link} leads to {target}; datasets must stay "
+                    "under the data root (replace the link with a folder, or move the data root)"
+                )
     if problems:
         raise ConfigError(problems)
     return Inventory(

@@ -25,7 +25,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, HttpUrl, SecretStr, ValidationError
+from pydantic import (
+    AfterValidator,
+    Field,
+    HttpUrl,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -66,6 +74,33 @@ def _long_enough(value: SecretStr | None) -> SecretStr | None:
     if value is not None and len(value.get_secret_value()) < PSEUDONYM_KEY_MIN_LENGTH:
         raise ValueError(f"expected at least {PSEUDONYM_KEY_MIN_LENGTH} characters")
     return value
+
+
+def _key_file(path: Path, check: Any) -> SecretStr:
+    """The key in ``path`` (surrounding whitespace stripped), checked like the variable's value; a
+    problem names the file, never its content."""
+    try:
+        text = Path(path).expanduser().read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(
+            f"expected a readable file with the key: cannot read it ({exc.__class__.__name__})"
+        ) from None
+    return check(SecretStr(text))
+
+
+def _file_of(key_field: str, variable: str, check: Any) -> Any:
+    """Validator of a ``*_FILE`` option: the file must hold a valid key, and the key's own variable
+    must not be set too (which one would win is nobody's guess)."""
+
+    def validate(path: Path | None, info: ValidationInfo) -> Path | None:
+        if path is None:
+            return path
+        if info.data.get(key_field) is not None:
+            raise ValueError(f"{variable} is set too: set the key or the file holding it, not both")
+        _key_file(path, check)
+        return path
+
+    return validate
 
 
 def _env(name: str, expected: str, **kw: Any) -> Any:
@@ -112,6 +147,21 @@ class Options(BaseSettings):
     pseudonym_key: Annotated[SecretStr | None, AfterValidator(_long_enough)] = _env(
         "AIMSFLOW_PSEUDONYM_KEY", f"at least {PSEUDONYM_KEY_MIN_LENGTH} characters", default=None
     )
+    # The keys as files (compose secrets, mounted at /run/secrets/...): declared after the keys, so
+    # that their validators see whether the key itself is set too.
+    signing_key_file: OptionalPath = _env(
+        "AIMSFLOW_SIGNING_KEY_FILE", "a readable file holding the base64 Ed25519 seed", default=None
+    )
+    pseudonym_key_file: OptionalPath = _env(
+        "AIMSFLOW_PSEUDONYM_KEY_FILE", "a readable file holding the pseudonym key", default=None
+    )
+
+    _signing_key_file = field_validator("signing_key_file")(
+        _file_of("signing_key", "AIMSFLOW_SIGNING_KEY", _seed)
+    )
+    _pseudonym_key_file = field_validator("pseudonym_key_file")(
+        _file_of("pseudonym_key", "AIMSFLOW_PSEUDONYM_KEY", _long_enough)
+    )
     min_group_size: int = _env(
         "AIMSFLOW_MIN_GROUP_SIZE",
         f"a whole number >= {MIN_GROUP_SIZE_FLOOR}: a smaller minimum defeats small-group suppression",
@@ -121,6 +171,12 @@ class Options(BaseSettings):
     task_retries: int = _env("AIMSFLOW_TASK_RETRIES", "a whole number >= 0", default=2, ge=0)
     retry_delay_seconds: int = _env(
         "AIMSFLOW_RETRY_DELAY_SECONDS", "a whole number of seconds >= 0", default=300, ge=0
+    )
+    task_timeout_seconds: int = _env(
+        "AIMSFLOW_TASK_TIMEOUT_SECONDS", "a whole number of seconds >= 1", default=7200, ge=1
+    )
+    intent_grace_seconds: int | None = _env(
+        "AIMSFLOW_INTENT_GRACE_SECONDS", "a whole number of seconds >= 0", default=None, ge=0
     )
     start_date: dt.date = _env(
         "AIMSFLOW_START_DATE", "a date as YYYY-MM-DD, e.g. 2026-11-01", default=dt.date(2026, 11, 1)
@@ -258,9 +314,22 @@ def openlineage_root() -> Path:
     return _path(opts.openlineage_root or opts.openlineage_dir, project_root() / "openlineage")
 
 
+def _from_file(variable: str, path: Path, check: Any) -> SecretStr:
+    """A key file read again at use (validated at start too): a file replaced by a bad one since is
+    refused like a bad value at start."""
+    try:
+        return _key_file(path, check)
+    except ValueError as exc:
+        raise SettingsError([f"{variable}={str(path)!r}: {exc}"]) from None
+
+
 def signing_key_b64() -> str | None:
-    """``AIMSFLOW_SIGNING_KEY``: base64 Ed25519 private seed (32 bytes). Never logged or stored."""
-    key = options().signing_key
+    """``AIMSFLOW_SIGNING_KEY``, or the file ``AIMSFLOW_SIGNING_KEY_FILE`` names: base64 Ed25519
+    private seed (32 bytes). Never logged or stored."""
+    opts = options()
+    key = opts.signing_key
+    if key is None and opts.signing_key_file is not None:
+        key = _from_file("AIMSFLOW_SIGNING_KEY_FILE", opts.signing_key_file, _seed)
     return key.get_secret_value() if key is not None else None
 
 
@@ -275,8 +344,12 @@ def signing_conn_id() -> str:
 
 
 def pseudonym_key() -> bytes | None:
-    """``AIMSFLOW_PSEUDONYM_KEY``: HMAC key for personal values that must stay linkable (outside the store)."""
-    key = options().pseudonym_key
+    """``AIMSFLOW_PSEUDONYM_KEY``, or the file ``AIMSFLOW_PSEUDONYM_KEY_FILE`` names: HMAC key for
+    personal values that must stay linkable (outside the store)."""
+    opts = options()
+    key = opts.pseudonym_key
+    if key is None and opts.pseudonym_key_file is not None:
+        key = _from_file("AIMSFLOW_PSEUDONYM_KEY_FILE", opts.pseudonym_key_file, _long_enough)
     return key.get_secret_value().encode() if key is not None else None
 
 
@@ -295,6 +368,25 @@ def retry_delay_seconds() -> int:
     """``AIMSFLOW_RETRY_DELAY_SECONDS``: wait between tries (default 300; ``make run`` uses 1 because
     ``dag.test()`` waits out retry delays)."""
     return options().retry_delay_seconds
+
+
+def task_timeout_seconds() -> int:
+    """``AIMSFLOW_TASK_TIMEOUT_SECONDS``: every governance task's ``execution_timeout`` (default 7200):
+    a hung task ends with ``AirflowTaskTimeout`` and an ``error`` record instead of running forever."""
+    return options().task_timeout_seconds
+
+
+#: What :func:`intent_grace_seconds` adds to the task timeout by default: time to write the ``error``
+#: record after a timeout, with room for a slow disk.
+INTENT_GRACE_MARGIN_SECONDS = 900
+
+
+def intent_grace_seconds() -> int:
+    """``AIMSFLOW_INTENT_GRACE_SECONDS``: how old a task try's intent must be before verify reports
+    that the try left no record (default: the task timeout plus 15 minutes, so a try still running,
+    or still writing its record after a timeout, is never reported)."""
+    grace = options().intent_grace_seconds
+    return task_timeout_seconds() + INTENT_GRACE_MARGIN_SECONDS if grace is None else grace
 
 
 def start_date() -> dt.date:

@@ -15,6 +15,8 @@ from aimsflow.fairness.job import ASSESS as _ASSESS
 from aimsflow.fairness.metrics import BASE_RATE, MISSING_GROUP, compute_group_metrics
 from aimsflow.fairness.policy import FairnessPolicy, evaluate, load_fairness_policy
 from aimsflow.fairness.report import base_rate_chart_png, report_to_json, summary_markdown
+from aimsflow.fairness.suppression import COMPLEMENTARY as COMPLEMENTARY_TEXT
+from aimsflow.fairness.suppression import SPREAD_WITHHELD as SPREAD_TEXT
 from aimsflow.results import JobError, SpecRef, Status
 from tests._markdown import assert_rectangular
 from tests.conftest import declared
@@ -26,6 +28,8 @@ DEMO_PATH = DEMO_POLICY
 DEMO = SpecRef.of_file(DEMO_PATH)
 PNG = b"\x89PNG\r\n\x1a\n"
 SUPPRESSED = {"suppressed": "group size < 30"}
+COMPLEMENTARY = {"suppressed": COMPLEMENTARY_TEXT}
+SPREAD = {"suppressed": SPREAD_TEXT}
 
 
 def _dataset(**overrides) -> Dataset:
@@ -70,15 +74,25 @@ def test_json_has_metricframe_shape_and_suppresses_small_groups(biased, policy):
     doc = report_to_json(report, verdicts)
     json.dumps(doc, allow_nan=False)  # JSON-able, no NaN
     sex = doc["groupings"]["sex"]
-    assert sex["counts"]["non-binary"] == SUPPRESSED and sex["counts"]["female"] > 30
-    assert sex["suppressed_groups"] == 1
+    # non-binary is small; female (the smallest other group) is withheld with it, or non-binary would
+    # be the rows minus male and female
+    assert sex["counts"]["non-binary"] == SUPPRESSED and sex["counts"]["male"] > 30
+    assert sex["counts"]["female"] == COMPLEMENTARY
+    assert sex["suppressed_groups"] == 1 and sex["complementary_groups"] == 1
     for name, metric in sex["metrics"].items():
         assert set(metric) == {"overall", "by_group", "difference", "ratio"}, name
         assert metric["by_group"]["non-binary"] == SUPPRESSED, name
+        assert metric["by_group"]["female"] == COMPLEMENTARY, name
         assert isinstance(metric["by_group"]["male"], float), name
+    # two assessed groups, one withheld: the spread would give its rate away (male's is published)
     base = sex["metrics"][BASE_RATE]
-    assert base["difference"] == pytest.approx(report.groupings["sex"].metrics[BASE_RATE].difference.value)
-    assert isinstance(doc["groupings"]["sex"]["equalized_odds_difference"], float)
+    assert base["difference"] == base["ratio"] == SPREAD
+    assert doc["groupings"]["sex"]["equalized_odds_difference"] == SPREAD
+    eth = doc["groupings"]["ethnicity"]
+    assert eth["suppressed_groups"] == eth["complementary_groups"] == 0
+    assert eth["metrics"][BASE_RATE]["difference"] == pytest.approx(
+        report.groupings["ethnicity"].metrics[BASE_RATE].difference.value
+    )
     assert all(
         v == SUPPRESSED
         for g, v in doc["groupings"]["sex|ethnicity"]["counts"].items()
@@ -106,10 +120,12 @@ def test_json_undefined_figures_and_suppressed_representation_verdict():
     )
     doc = report_to_json(report, evaluate(report, policy))
     base = doc["groupings"]["g"]["metrics"][BASE_RATE]
-    assert base["by_group"] == {"a": 1.0, "b": 0.0, "c": SUPPRESSED}
-    assert base["difference"] == 1.0 and base["ratio"] == 0.0
+    # c is small; b is withheld with it (else c = 95 - 50 - 40), and a too: b and c have no positive
+    # label, so withholding only those two would show both rates to be 0 (50 positives, all a's)
+    assert base["by_group"] == {"a": COMPLEMENTARY, "b": COMPLEMENTARY, "c": SUPPRESSED}
+    assert base["difference"] == base["ratio"] == SPREAD
     tpr = doc["groupings"]["g"]["metrics"]["true_positive_rate"]
-    assert tpr["by_group"]["b"] == {"undefined": "insufficient data: no positive labels"}
+    assert tpr["by_group"]["b"] == COMPLEMENTARY
     assert tpr["difference"] == {"undefined": "insufficient data: 1 group(s) with a defined value, 2 needed"}
     assert doc["groupings"]["g"]["equalized_odds_difference"] == {
         "undefined": "insufficient data: TPR and FPR difference undefined"
@@ -172,7 +188,15 @@ def test_job_fails_on_a_biased_training_set(biased, policy):
     assert list(doc["groupings"]) == ["ethnicity", "sex", "sex|ethnicity"]  # record JSON: sorted keys
     summary = result.summary
     assert summary["verdicts"]["breach"] >= 1 and summary["breaches"]
-    assert summary["label_demographic_parity_ratio"]["sex"] < 0.8
+    # non-binary is small and female is withheld with it: the sex ratio (male's rate against female's)
+    # would give female's rate away, so it is withheld; the breach stands, without its value
+    assert summary["label_demographic_parity_ratio"]["sex"] is None
+    assert "demographic_parity_ratio sex (base_rate) withheld, bound >= 0.8" in summary["breaches"]
+    assert summary["suppressed_groups"] >= 1 and summary["complementary_groups"] >= 1
+    # one plan for every file: the summary withholds what metrics.json withholds
+    assert doc["groupings"]["sex"]["counts"]["female"]["suppressed"].startswith("complementary")
+    assert "| female | withheld (complementary) | withheld |" in result.files["summary.md"].decode()
+    assert summary["suppression_residual"] == []
     assert summary["unmatched_policy_keys"] == ["age_band"]  # reference shares of a feature not assessed
     json.dumps(summary, allow_nan=False)
     assert result.message.startswith(f"{summary['verdicts']['breach']} breach(es)")

@@ -24,10 +24,21 @@ def _secret_values() -> Iterable[str]:
     """Values that must never appear in a record: configured keys and Airflow connection URIs."""
     for name, value in os.environ.items():
         if len(value) >= 8 and (
-            name.startswith(("AIMSFLOW_SIGNING_KEY", "AIMSFLOW_PSEUDONYM_KEY", "AIRFLOW_CONN_"))
+            (
+                name.startswith(("AIMSFLOW_SIGNING_KEY", "AIMSFLOW_PSEUDONYM_KEY", "AIRFLOW_CONN_"))
+                and not name.endswith("_FILE")  # a path; the file's key is yielded below
+            )
             or (is_secret_name(name) and not name.endswith(("_ID", "_PATH", "_FILE", "_CONN_ID")))
         ):
             yield value
+    # Keys read from files (AIMSFLOW_*_KEY_FILE, compose secrets) are no environment value.
+    for read in (settings.signing_key_b64, settings.pseudonym_key):
+        try:
+            key = read()
+        except settings.SettingsError:
+            continue
+        if key:
+            yield key if isinstance(key, str) else key.decode()
 
 
 def secret_values() -> tuple[str, ...]:

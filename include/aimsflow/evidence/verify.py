@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from aimsflow import settings
 from aimsflow.evidence.dsse import PAYLOAD_TYPE
+from aimsflow.evidence.intents import check_intents
 from aimsflow.evidence.keys import TrustedKeys
 from aimsflow.evidence.record import ENVELOPE, MANIFEST, record_key
 from aimsflow.evidence.specs import SPECS_PREFIX, is_blob_name
@@ -343,6 +344,7 @@ def verify_store(
         _verify_spec_blobs(storage, spec_refs, report)
         tombstones = _tombstones(storage, keys, record_folders)
         _check_disposals(leaves, tombstones, record_folders, set(report.pending), period, report)
+        check_intents(storage, record_folders, report, dt.datetime.now(dt.UTC), period=period)
 
         for future in futures:
             result = future.result()

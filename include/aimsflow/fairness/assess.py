@@ -13,7 +13,8 @@ from aimsflow.catalog import Dataset
 from aimsflow.fairness.bands import grouped
 from aimsflow.fairness.metrics import BASE_RATE, FairnessReport, compute_group_metrics
 from aimsflow.fairness.policy import FairnessPolicy, Outcome, Verdict, evaluate
-from aimsflow.fairness.report import base_rate_chart_png, report_to_json, summary_markdown
+from aimsflow.fairness.report import base_rate_chart_png, report_to_json, summary_markdown, verdict_withheld
+from aimsflow.fairness.suppression import Suppression, plan_suppression
 from aimsflow.results import DataRef, JobError, JobResult, SpecRef, Status, Subject, record_json
 
 _SHOWN_BREACHES = 10
@@ -27,12 +28,14 @@ def _unmatched_policy_keys(report: FairnessReport, policy: FairnessPolicy) -> li
     return sorted(set(unmatched))
 
 
-def _breach_line(v: Verdict) -> str:
-    value = "?" if v.value is None else f"{v.value:.4f}"
+def _breach_line(v: Verdict, plan: Suppression) -> str:
+    value = "withheld" if verdict_withheld(v, plan) else "?" if v.value is None else f"{v.value:.4f}"
     return f"{v.threshold} {v.grouping} ({v.metric}) {value}, bound {v.bound}"
 
 
-def _summary(report: FairnessReport, verdicts: Sequence[Verdict], policy: FairnessPolicy) -> dict[str, Any]:
+def _summary(
+    report: FairnessReport, verdicts: Sequence[Verdict], policy: FairnessPolicy, plan: Suppression
+) -> dict[str, Any]:
     tally = Counter(v.outcome.value for v in verdicts)
     single = [f for f in report.sensitive_features if f in report.groupings]
     per_feature: dict[str, dict[str, float | None]] = {
@@ -47,7 +50,10 @@ def _summary(report: FairnessReport, verdicts: Sequence[Verdict], policy: Fairne
         ):
             per_feature[key][feature] = (
                 round(figure.value, 6)
-                if figure is not None and figure.defined and figure.value is not None
+                if figure is not None
+                and figure.defined
+                and figure.value is not None
+                and not plan.spread_withheld(feature, BASE_RATE)
                 else None
             )
     breaches = [v for v in verdicts if v.outcome is Outcome.breach]
@@ -59,12 +65,12 @@ def _summary(report: FairnessReport, verdicts: Sequence[Verdict], policy: Fairne
         "min_group_size": report.min_group_size,
         "verdicts": {o.value: tally.get(o.value, 0) for o in Outcome},
         "breaches": [
-            _breach_line(v) if v.group is None else f"{v.threshold} {v.grouping}, bound {v.bound}"
+            _breach_line(v, plan) if v.group is None else f"{v.threshold} {v.grouping}, bound {v.bound}"
             for v in breaches[:_SHOWN_BREACHES]
         ],
-        "suppressed_groups": sum(
-            len(g.small_groups(report.min_group_size)) for g in report.groupings.values()
-        ),
+        "suppressed_groups": sum(len(g) for g in plan.primary.values()),
+        "complementary_groups": sum(len(g) for g in plan.secondary.values()),
+        "suppression_residual": ["=".join(cell) for cell in plan.residual],
         "unmatched_policy_keys": _unmatched_policy_keys(report, policy),
         **{f"label_{k}": v for k, v in per_feature.items()},
     }
@@ -118,8 +124,10 @@ def assess_training_set(
     except ValueError as exc:
         raise error(f"{where}: {exc}") from None
     verdicts = evaluate(report, applied)
+    # One plan for every file: which groups (and spreads) are withheld must agree between them.
+    plan = plan_suppression(report, max(report.min_group_size, applied.min_group_size))
 
-    doc = report_to_json(report, verdicts)
+    doc = report_to_json(report, verdicts, suppression=plan)
     doc["policy"] = {
         "path": policy_spec.path,
         "sha256": policy_spec.sha256,
@@ -136,12 +144,13 @@ def assess_training_set(
             verdicts,
             applied,
             title=f"Bias assessment of {dataset.id}" + (f" ({partition})" if partition else ""),
+            suppression=plan,
         ).encode("utf-8"),
     }
     for feature in dataset.sensitive_features:
-        files[f"base_rate_{feature}.png"] = base_rate_chart_png(report, feature, applied)
+        files[f"base_rate_{feature}.png"] = base_rate_chart_png(report, feature, applied, suppression=plan)
 
-    summary = _summary(report, verdicts, applied)
+    summary = _summary(report, verdicts, applied, plan)
     breaches = [v for v in verdicts if v.outcome is Outcome.breach]
     counts = summary["verdicts"]
     if breaches:

@@ -1,5 +1,6 @@
 """What goes into the evidence: metrics JSON, a markdown summary and base-rate charts, with every
-per-group figure of a group below the minimum size suppressed (the computation keeps them)."""
+per-group figure of a group below the minimum size suppressed, and of the groups withheld so that
+those cannot be derived (:mod:`aimsflow.fairness.suppression`; the computation keeps them all)."""
 
 from __future__ import annotations
 
@@ -8,63 +9,109 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from aimsflow.fairness.metrics import BASE_RATE, FairnessReport, GroupingResult, MetricResult, Value
+from aimsflow.fairness.metrics import (
+    BASE_RATE,
+    FPR,
+    TPR,
+    FairnessReport,
+    GroupingResult,
+    MetricResult,
+    Value,
+)
 from aimsflow.fairness.policy import FairnessPolicy, Outcome, Verdict
+from aimsflow.fairness.suppression import Suppression, plan_suppression, spread_marker
 from aimsflow.render import md_cell, md_table
 
 SCHEMA = "aimsflow.fairness/1"
+_EOD_METRIC = "true_positive_rate/false_positive_rate"
+_SPREAD_THRESHOLDS = ("demographic_parity_difference", "demographic_parity_ratio", "missing_rate_difference")
 
 
-def _marker(min_size: int) -> dict[str, str]:
-    return {"suppressed": f"group size < {min_size}"}
-
-
-def suppress(counts: dict[str, int], figures: dict[str, Any], min_size: int) -> dict[str, Any]:
-    """:func:`aimsflow.evidence.redact.suppress_small_groups` for fairness figures, except that a
-    group absent from the data (count 0, e.g. a reference group nobody belongs to) is not suppressed:
-    it singles out no one, and its absence is the finding."""
-    return {
-        group: (_marker(min_size) if 0 < counts.get(group, 0) < min_size else value)
-        for group, value in figures.items()
-    }
+def suppress(grouping: str, figures: dict[str, Any], plan: Suppression) -> dict[str, Any]:
+    """Per-group ``figures`` with every withheld group's figure replaced by its marker. A group absent
+    from the data (count 0, e.g. a reference group nobody belongs to) is never withheld: it singles
+    out no one, and its absence is the finding."""
+    return {group: plan.marker(grouping, group) or value for group, value in figures.items()}
 
 
 def _figure(value: Value | None) -> Any:
     return None if value is None else value.as_json()
 
 
-def _metric_json(metric: MetricResult, counts: dict[str, int], min_size: int) -> dict[str, Any]:
+def _metric_json(name: str, metric: MetricResult, grouping: str, plan: Suppression) -> dict[str, Any]:
     by_group = {g: v.as_json() for g, v in metric.by_group.items()}
+    withheld = plan.spread_withheld(grouping, name)
     return {
         "overall": _figure(metric.overall),
-        "by_group": suppress(counts, by_group, min_size),
-        "difference": _figure(metric.difference),
-        "ratio": _figure(metric.ratio),
+        "by_group": suppress(grouping, by_group, plan),
+        "difference": spread_marker() if withheld else _figure(metric.difference),
+        "ratio": spread_marker() if withheld else _figure(metric.ratio),
     }
 
 
-def _grouping_json(grouping: GroupingResult, min_size: int) -> dict[str, Any]:
+def _eod_withheld(grouping: str, plan: Suppression) -> bool:
+    """max(TPR difference, FPR difference) would give away whichever of the two is withheld."""
+    return plan.spread_withheld(grouping, TPR) or plan.spread_withheld(grouping, FPR)
+
+
+def _grouping_json(grouping: GroupingResult, plan: Suppression) -> dict[str, Any]:
+    name = grouping.name
     out: dict[str, Any] = {
         "features": list(grouping.features),
-        "counts": suppress(grouping.counts, dict(grouping.counts), min_size),
-        "suppressed_groups": len(grouping.small_groups(min_size)),
-        "metrics": {name: _metric_json(m, grouping.counts, min_size) for name, m in grouping.metrics.items()},
+        "counts": suppress(name, dict(grouping.counts), plan),
+        "suppressed_groups": len(plan.primary.get(name, ())),
+        "complementary_groups": len(plan.secondary.get(name, ())),
+        "metrics": {m: _metric_json(m, metric, name, plan) for m, metric in grouping.metrics.items()},
     }
     if grouping.equalized_odds_difference is not None:
-        out["equalized_odds_difference"] = grouping.equalized_odds_difference.as_json()
+        out["equalized_odds_difference"] = (
+            spread_marker() if _eod_withheld(name, plan) else grouping.equalized_odds_difference.as_json()
+        )
     return out
 
 
-def _verdict_json(verdict: Verdict, report: FairnessReport, min_size: int) -> dict[str, Any]:
-    out = verdict.as_dict()
+def verdict_withheld(verdict: Verdict, plan: Suppression) -> bool:
+    """Whether a verdict's value would give away a withheld figure: a withheld group's own figure (the
+    worst representation gap) or a spread whose extreme group is withheld."""
+    if verdict.group is not None and verdict.group in plan.hidden(verdict.grouping):
+        return True
+    if verdict.threshold in _SPREAD_THRESHOLDS:
+        return plan.spread_withheld(verdict.grouping, verdict.metric)
+    if verdict.threshold == "equalized_odds_difference":
+        return _eod_withheld(verdict.grouping, plan)
+    return False
+
+
+def _published_spread(report: FairnessReport, verdict: Verdict, plan: Suppression) -> str:
+    """:func:`aimsflow.fairness.policy._spread` over the published groups only (the lowest and highest
+    group are named with their values; a withheld group must be neither)."""
     grouping = report.groupings.get(verdict.grouping)
-    if (
-        verdict.group is not None
-        and grouping is not None
-        and verdict.group in grouping.small_groups(min_size)
-    ):
-        out["value"] = _marker(min_size)
-        out["detail"] = f"largest gap in group {verdict.group!r}; its figure is suppressed"
+    metric = grouping.metrics.get(verdict.metric) if grouping is not None else None
+    if metric is None:
+        return verdict.detail
+    hidden = plan.hidden(verdict.grouping)
+    values = {g: v for g, v in metric.defined_groups().items() if g not in hidden}
+    if len(values) < 2:
+        return "lowest and highest published group: too few published groups"
+    lo, hi = min(values, key=values.__getitem__), max(values, key=values.__getitem__)
+    if values[lo] == values[hi]:
+        return f"all {len(values)} published groups {values[lo]:.4f}"
+    return f"lowest published {lo!r} {values[lo]:.4f}, highest published {hi!r} {values[hi]:.4f}"
+
+
+def _verdict_json(verdict: Verdict, report: FairnessReport, plan: Suppression) -> dict[str, Any]:
+    out = verdict.as_dict()
+    if verdict.value is None:
+        return out
+    if verdict_withheld(verdict, plan):
+        if verdict.group is not None:
+            out["value"] = plan.marker(verdict.grouping, verdict.group)
+            out["detail"] = f"largest gap in group {verdict.group!r}; its figure is suppressed"
+        else:
+            out["value"] = spread_marker()
+            out["detail"] = "figure withheld: its largest or smallest group is suppressed; the outcome stands"
+    elif verdict.threshold in _SPREAD_THRESHOLDS and plan.hidden(verdict.grouping):
+        out["detail"] = _published_spread(report, verdict, plan)
     return out
 
 
@@ -73,14 +120,20 @@ def overall_status(verdicts: Sequence[Verdict]) -> str:
 
 
 def report_to_json(
-    report: FairnessReport, verdicts: Sequence[Verdict], min_group_size: int | None = None
+    report: FairnessReport,
+    verdicts: Sequence[Verdict],
+    min_group_size: int | None = None,
+    suppression: Suppression | None = None,
 ) -> dict[str, Any]:
     """The evidence document: every metric in MetricFrame's shape per grouping, and the verdicts.
 
     A figure is a number or ``{"undefined": reason}``; ``difference``/``ratio`` are null where they
     are not computed (shares, representation gaps). Groups smaller than ``min_group_size`` (default:
-    the report's) show ``{"suppressed": ...}`` instead of their figures and counts."""
+    the report's) and the groups withheld to protect them (``suppression``, default planned here)
+    show ``{"suppressed": ...}`` instead of their figures and counts; a spread that would give one of
+    them away is withheld too."""
     min_size = report.min_group_size if min_group_size is None else min_group_size
+    plan = suppression or plan_suppression(report, min_size)
     tally = Counter(v.outcome.value for v in verdicts)
     return {
         "schema": SCHEMA,
@@ -92,8 +145,9 @@ def report_to_json(
         "min_group_size": min_size,
         "status": overall_status(verdicts),
         "verdict_counts": {o.value: tally.get(o.value, 0) for o in Outcome},
-        "verdicts": [_verdict_json(v, report, min_size) for v in verdicts],
-        "groupings": {name: _grouping_json(g, min_size) for name, g in report.groupings.items()},
+        "verdicts": [_verdict_json(v, report, plan) for v in verdicts],
+        "groupings": {name: _grouping_json(g, plan) for name, g in report.groupings.items()},
+        "suppression": plan.as_dict(),
     }
 
 
@@ -114,9 +168,11 @@ def summary_markdown(
     policy: FairnessPolicy,
     *,
     title: str = "Bias assessment",
+    suppression: Suppression | None = None,
 ) -> str:
     """A short human-readable summary: outcome, breaches, and base rates per single feature."""
     min_size = max(report.min_group_size, policy.min_group_size)
+    plan = suppression or plan_suppression(report, min_size)
     tally = Counter(v.outcome for v in verdicts)
     status = overall_status(verdicts)
     lines = [
@@ -129,10 +185,11 @@ def summary_markdown(
         + (f", predictions `{report.predictions}`" if report.predictions else " (data only, no predictions)")
         + f"; sensitive features {', '.join(f'`{f}`' for f in report.sensitive_features)}; intersections "
         f"up to depth {report.depth}; groups under {min_size} rows are suppressed and excluded from "
-        "comparisons.",
+        "comparisons; groups marked *withheld* are assessed, but their figures are withheld so that "
+        "a small group's cannot be derived from them.",
         "",
     ]
-    shown = [_verdict_json(v, report, min_size) for v in verdicts]
+    shown = [_verdict_json(v, report, plan) for v in verdicts]
     breaches = [v for v in shown if v["outcome"] == Outcome.breach.value]
     if breaches:
         lines += ["## Breaches", ""]
@@ -158,19 +215,23 @@ def summary_markdown(
     for feature in report.sensitive_features:
         grouping = report.groupings[feature]
         base = grouping.metrics[BASE_RATE]
-        small = grouping.small_groups(min_size)
-        lines += [
-            f"### {md_cell(feature)}",
-            "",
-            f"Demographic parity difference {_fmt(base.difference.value if base.difference and base.difference.defined else None)}, "
-            f"ratio {_fmt(base.ratio.value if base.ratio and base.ratio.defined else None)}.",
-            "",
-        ]
+        primary = plan.primary.get(feature, frozenset())
+        secondary = plan.secondary.get(feature, frozenset())
+        if plan.spread_withheld(feature, BASE_RATE):
+            spread = "Demographic parity difference and ratio withheld (a withheld group is the highest or lowest)."
+        else:
+            spread = (
+                f"Demographic parity difference {_fmt(base.difference.value if base.difference and base.difference.defined else None)}, "
+                f"ratio {_fmt(base.ratio.value if base.ratio and base.ratio.defined else None)}."
+            )
+        lines += [f"### {md_cell(feature)}", "", spread, ""]
         lines += md_table(
             ("group", "rows", "base rate"),
             (
                 (group, f"suppressed (< {min_size})", "suppressed")
-                if group in small
+                if group in primary
+                else (group, "withheld (complementary)", "withheld")
+                if group in secondary
                 else (
                     group,
                     f"{grouping.counts[group]:,}",
@@ -183,10 +244,12 @@ def summary_markdown(
     return "\n".join(lines)
 
 
-def base_rate_chart_png(report: FairnessReport, feature: str, policy: FairnessPolicy) -> bytes:
+def base_rate_chart_png(
+    report: FairnessReport, feature: str, policy: FairnessPolicy, suppression: Suppression | None = None
+) -> bytes:
     """A horizontal bar chart of the label base rate per group of ``feature`` (a grouping name),
-    with the four-fifths-style line (policy ratio x best group's rate) and the overall rate marked,
-    and groups below the minimum size drawn as suppressed (no value shown)."""
+    with the four-fifths-style line (policy ratio x best published group's rate) and the overall rate
+    marked, and withheld groups (below the minimum size, or complementary) drawn without a value."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import PercentFormatter
@@ -194,7 +257,8 @@ def base_rate_chart_png(report: FairnessReport, feature: str, policy: FairnessPo
     grouping = report.groupings[feature]
     base = grouping.metrics[BASE_RATE]
     min_size = max(report.min_group_size, policy.min_group_size)
-    small = grouping.small_groups(min_size)
+    plan = suppression or plan_suppression(report, min_size)
+    small = plan.hidden(feature)
     thresholds = policy.thresholds_for(feature)
     groups = list(base.by_group)
     defined = {g: v for g, v in base.defined_groups().items() if g not in small}
@@ -223,7 +287,13 @@ def base_rate_chart_png(report: FairnessReport, feature: str, policy: FairnessPo
                 bbox={"facecolor": "white", "edgecolor": "none", "pad": 1, "alpha": 0.8},
             )
         else:
-            reason = f"suppressed: n < {min_size}" if group in small else "undefined"
+            reason = (
+                f"suppressed: n < {min_size}"
+                if group in plan.primary.get(feature, ())
+                else "withheld (complementary)"
+                if group in small
+                else "undefined"
+            )
             ax.barh(y, 1.0, color="none", edgecolor="#999999", hatch="///", height=0.65, linewidth=0.5)
             ax.text(0.01, y, reason, va="center", fontsize=8, color="#555555")
     if floor is not None:
@@ -249,6 +319,8 @@ def base_rate_chart_png(report: FairnessReport, feature: str, policy: FairnessPo
     ax.set_ylabel(feature)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ratio_text = _fmt(base.ratio.value) if base.ratio is not None and base.ratio.defined else "undefined"
+    if plan.spread_withheld(feature, BASE_RATE):
+        ratio_text = "withheld"
     ax.set_title(
         f"Label base rate by {feature} — {report.rows:,} rows; demographic parity ratio {ratio_text}",
         fontsize=10,

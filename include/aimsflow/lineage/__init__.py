@@ -52,9 +52,10 @@ configuration alone, its ``type`` being a fully qualified class path::
 
     AIRFLOW__OPENLINEAGE__TRANSPORT='{"type": "aimsflow.lineage.transport.StagingFileTransport"}'
 
-The docker-compose scale-out sends the same events to Marquez by configuration only::
-
-    AIRFLOW__OPENLINEAGE__TRANSPORT='{"type": "http", "url": "http://marquez:5000", "endpoint": "api/v1/lineage"}'
+The docker-compose scale-out sends every event to the staging files and to Marquez, by configuration
+only: the OpenLineage client's composite transport
+(:func:`~aimsflow.lineage.transport.composite_transport_config_json`). HTTP alone would leave nothing
+on disk for provenance's event check and the daily lineage record.
 
 Event logs as evidence
 ----------------------

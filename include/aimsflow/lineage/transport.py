@@ -14,7 +14,8 @@ configuration from ``[openlineage] transport`` (``AIRFLOW__OPENLINEAGE__TRANSPOR
 
     AIRFLOW__OPENLINEAGE__TRANSPORT='{"type": "aimsflow.lineage.transport.StagingFileTransport", "directory": "/abs/dir"}'
 
-Switching to Marquez is configuration only (:data:`MARQUEZ_TRANSPORT_CONFIG_JSON`).
+Sending to Marquez as well is configuration only (:func:`composite_transport_config_json`, the
+docker-compose setting).
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ JOB_NAMESPACE = "aimsflow"
 
 #: The staging transport with the folder resolved by each process from ``AIMSFLOW_OPENLINEAGE_DIR``.
 DEFAULT_TRANSPORT_CONFIG_JSON = json.dumps({"type": STAGING_TRANSPORT_TYPE})
-#: The docker-compose scale-out: OpenLineage over HTTP to Marquez.
+#: OpenLineage over HTTP to Marquez alone (the staging files, hence provenance's event check, are lost:
+#: the scale-out uses :func:`composite_transport_config_json` instead).
 MARQUEZ_TRANSPORT_CONFIG_JSON = json.dumps(
     {"type": "http", "url": "http://marquez:5000", "endpoint": "api/v1/lineage"}
 )
@@ -86,6 +88,29 @@ def transport_config_json(directory: Path | str | None = None) -> str:
 def http_transport_config_json(url: str = "http://marquez:5000", endpoint: str = "api/v1/lineage") -> str:
     """The value for ``AIRFLOW__OPENLINEAGE__TRANSPORT`` that sends events over HTTP (Marquez)."""
     return json.dumps({"type": "http", "url": url, "endpoint": endpoint})
+
+
+def composite_transport_config_json(
+    directory: Path | str | None = None, url: str = "http://marquez:5000", endpoint: str = "api/v1/lineage"
+) -> str:
+    """The docker-compose value for ``AIRFLOW__OPENLINEAGE__TRANSPORT``: the OpenLineage client's
+    composite transport, the staging files first, then HTTP to Marquez. Every event goes to both
+    (``continue_on_success``), and one failing never stops the other (``continue_on_failure``): with
+    Marquez down the staging file, which provenance and the daily lineage record read, is still
+    written (the failure is logged); the composite raises, and the record says "not sent", only when
+    neither got the event. A staging write that fails while Marquez succeeds shows up as a missing
+    event in provenance, which reads the staging files."""
+    return json.dumps(
+        {
+            "type": "composite",
+            "continue_on_failure": True,
+            "continue_on_success": True,
+            "transports": {
+                "staging": transport_config(directory),
+                "marquez": {"type": "http", "url": url, "endpoint": endpoint},
+            },
+        }
+    )
 
 
 def airflow_env(transport_json: str | None = None, namespace: str = JOB_NAMESPACE) -> dict[str, str]:
