@@ -14,6 +14,7 @@ from aimsflow import settings
 from aimsflow.evidence.keys import Signer
 from aimsflow.evidence.listing import load_summaries
 from aimsflow.evidence.record import Producer, RunContext, write_record
+from aimsflow.evidence.seal import Witness, seal_pending
 from aimsflow.evidence.storage import LocalStorage
 from aimsflow.periods import Period
 from aimsflow.results import JobResult, Status, Subject
@@ -107,6 +108,9 @@ def test_closing_run_refuses_without_a_later_pass_then_closes_after_one(aims_env
     monkeypatch.setenv("AIMSFLOW_CLOSE_ALLOWS_DAG_TEST", "true")
     storage = LocalStorage(settings.evidence_root())
     failed = _record(storage, D1, Status.failed, critical=2)
+    # as its own run would have: each run seals its records as its last step, so the failure is in the
+    # log before the closing run seals its closure (pending records come after every sealed one)
+    seal_pending(storage, Signer.from_settings(), Witness())
     (nc,) = current_nonconformities(storage)[0]
     dag = dagbag.get_dag("nonconformity_close")
     conf = {
@@ -122,6 +126,7 @@ def test_closing_run_refuses_without_a_later_pass_then_closes_after_one(aims_env
     assert rec.summary["refused"].startswith(f"no run of {CHECK} [{CLEAN}] passed after the last occurrence")
 
     passed = _record(storage, D2, Status.passed, run_after=dt.datetime.now(dt.UTC))
+    seal_pending(storage, Signer.from_settings(), Witness())
     granted = dag.test(run_conf=conf)
     assert str(granted.state) == "success"
     closure = next(
