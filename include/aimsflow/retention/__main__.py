@@ -38,20 +38,18 @@ def live_runs(dag_id: str) -> list[LiveRun]:
     ever, and the store lock, released by the kernel, says whether it still acts)."""
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState
     from airflow.utils.types import DagRunTriggeredByType
-    from sqlalchemy import select
 
     with create_session() as session:
-        rows = session.execute(
-            select(DagRun.run_id, DagRun.state, DagRun.run_type, DagRun.triggered_by)
-            .where(DagRun.dag_id == dag_id, DagRun.state.in_(LIVE_STATES))
-            .order_by(DagRun.run_id)
-        ).all()
+        runs = [
+            (r.run_id, str(r.state), r.run_type, r.triggered_by)
+            for state in LIVE_STATES
+            for r in DagRun.find(dag_id=dag_id, state=DagRunState(state), session=session)
+        ]
     return [
-        LiveRun(
-            str(run_id), str(state), str(getattr(run_type, "value", run_type)), str(getattr(by, "value", by))
-        )
-        for run_id, state, run_type, by in rows
+        LiveRun(str(run_id), state, str(getattr(run_type, "value", run_type)), str(getattr(by, "value", by)))
+        for run_id, state, run_type, by in sorted(runs)
         if by != DagRunTriggeredByType.TEST
     ]
 
