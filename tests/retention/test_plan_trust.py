@@ -125,3 +125,22 @@ def test_the_boundary_a_genuine_approved_plan_of_the_run_executes(batches, stora
     result = execute_job(PERIOD, executor(RUN))
     assert result.status == Status.passed and result.summary["plan_record"] == ref.key
     assert not any(p.exists() for p in batches) and len(certificates(storage)) == len(DAYS)
+
+
+def test_the_execute_task_takes_no_plan_key_from_xcom(dagbag):
+    """The DAG wiring: execute runs after plan but receives nothing from it (no XComArg)."""
+    task = dagbag.get_dag("retention_disposal").get_task("execute")
+    assert "plan" in task.upstream_task_ids
+    assert not task.op_args and not task.op_kwargs
+
+
+def test_verify_names_the_records_retention_declares():
+    """verify derives the certificate and plan check ids (it must not import retention): they must be
+    the ones retention writes."""
+    from aimsflow.evidence import verify
+    from aimsflow.retention.dispose import CERTIFICATE
+    from aimsflow.retention.job import PLAN
+    from aimsflow.retention.plan import PLAN_FILE
+
+    assert verify.DISPOSAL_CERTIFICATE_CHECK == CERTIFICATE.id
+    assert verify.DISPOSAL_PLAN_CHECK == PLAN.check and verify.DISPOSAL_PLAN_FILE == PLAN_FILE
