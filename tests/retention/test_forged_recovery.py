@@ -249,3 +249,30 @@ def test_a_genuine_interrupted_disposal_still_recovers(rt_env, loc, storage, con
     assert result.status == Status.passed and result.summary["refusals"] == []
     assert [c.summary["object"] for c in written(storage, CERTIFICATE_CHECK)] == [RAW]
     assert markers(loc) == []
+
+
+def test_a_purging_json_that_is_not_the_disposals_is_refused_before_anything_is_purged(
+    rt_env, loc, storage, config
+):
+    put_partition(loc, "loan_applications_raw", RAW_DAY, b"batch")
+    with crash_at("record_taken", 1, "after"), pytest.raises(SimulatedCrash):
+        run_dag(storage, "scheduled__1")
+    (folder,) = markers(loc)
+    (folder / PURGING).write_text("{}")
+    result = recover_job(PERIOD, executor("scheduled__2"))
+    assert_refused(result, folder, storage, PURGING)
+    assert (folder / PAYLOAD).read_bytes() == b"batch"
+
+
+def test_a_payload_swapped_for_another_kind_of_object_is_refused(rt_env, loc, storage, config):
+    """The plan approved a file; the insider puts a folder in its place in the work area."""
+    put_partition(loc, "loan_applications_raw", RAW_DAY, b"batch")
+    with crash_at("take", 1, "after"), pytest.raises(SimulatedCrash):
+        run_dag(storage, "scheduled__1")
+    (folder,) = markers(loc)
+    (folder / PAYLOAD).unlink()
+    (folder / PAYLOAD).mkdir()
+    (folder / PAYLOAD / "applications.csv").write_bytes(b"batch")
+    result = recover_job(PERIOD, executor("scheduled__2"))
+    assert_refused(result, folder, storage, "not the dataset_file the plan approved")
+    assert (folder / PAYLOAD / "applications.csv").exists()

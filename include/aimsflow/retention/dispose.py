@@ -481,6 +481,16 @@ def _read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_bytes())
 
 
+def _started_at(marker: Path) -> str:
+    """When purging started (``purging.json``); :class:`Refused` when that file is not ours."""
+    try:
+        started = str(_read_json(marker / PURGING)["started_at"])
+        dt.datetime.fromisoformat(started)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise Refused(f"unreadable {PURGING}: {exc!r}") from None
+    return started
+
+
 def _refuse_links(*paths: Path) -> None:
     for path in paths:
         if os.path.islink(path):
@@ -508,7 +518,12 @@ def complete(
         return "dropped", {"object": c.object_id}
     expected = {"marker": mid, "object": c.object_id}
     if present and not purging:
-        measured = {**expected, **measure(payload, c.kind), "taken_at": d.clock().isoformat()}
+        try:
+            measured = {**expected, **measure(payload, c.kind), "taken_at": d.clock().isoformat()}
+        except OSError as exc:  # not the kind of object the plan approved (a file for a folder, ...)
+            raise Refused(
+                f"the payload is not the {c.kind} the plan approved: {exc.strerror or exc}"
+            ) from None
         try:
             measured = read_taken(marker, d.trusted, {**expected, "sha256": measured["sha256"]})
         except Refused:  # none yet (crash before it), or not ours: measure and sign it now
@@ -537,11 +552,11 @@ def complete(
         raise Refused(f"{why}; {state}, so it cannot be put back and is not certified")
     if not purging:
         mark_purging(marker, d.clock())
+    started = _started_at(marker)  # checked before anything is purged
     if os.path.lexists(payload):
         purge(marker, Method(item["policy"]["method"]))
     if os.path.lexists(payload):
         return "blocked", {"object": c.object_id, "reason": "payload still present after purge"}
-    started = _read_json(marker / PURGING)["started_at"]
     absent = not os.path.lexists(source)
     verification = {
         "result": "verified: gone from its URI and from the retention work area"
