@@ -10,12 +10,14 @@ and legal holds are data: `include/config/retention/policies.yaml` and `legal_ho
    folder that matches no verified plan, or a symbolic link, is refused (`failed` record).
 2. `plan` writes the plan record (`retention_disposal/plan`): every object past retention — dataset partitions,
    OpenLineage event files, evidence records — what keeps each excluded one (legal hold, not sealed,
-   no anchor), and what would be deleted with its SHA-256 and size. An object whose data class has no
+   no anchor), and what would be deleted with its SHA-256 and size. Quarantined raw files are objects
+   too (data class `quarantined_raw_data`). An object whose data class has no
    policy makes the plan an `error`; a symbolic link, or a record folder whose signature does not
    verify, makes it `failed`. Either way nothing executes.
 3. `execute` reads this run's plan record from the store (never a key from XCom) and acts only once
    its signature verifies; it deletes only when the run's `execute` Param is true or the policy says
-   `auto_execute`; the default is a dry run. Recovery and execution hold the store lock sealing holds. Each deletion is re-checked, verified gone and certified in a signed
+   `auto_execute`; the default is a dry run. Recovery and execution hold the store lock sealing
+   holds. Each deletion is re-checked, verified gone and certified in a signed
    `retention_disposal/certificate` record (NIST SP 800-88 certificate of sanitization fields); an evidence
    record also leaves a `retention_disposal/tombstone` record that the next seal covers. Seals, tombstones,
    certificates and the witness are never disposed of.
