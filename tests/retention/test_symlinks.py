@@ -82,15 +82,20 @@ def test_a_linked_file_is_refused(loc, storage, config, outside):
     assert (loc.data_root / RAW_DIR / "applications.csv").is_symlink()  # not renamed either
 
 
-def test_a_linked_dataset_folder_is_refused(loc, storage, config, outside):
-    """The link sits higher up: the dataset's whole folder."""
-    (outside / f"date={DAY}").mkdir()
-    (outside / f"date={DAY}" / "applications.csv").write_bytes(b"x")
+def test_a_linked_dataset_folder_is_refused_even_when_it_points_inside_the_data_root(loc, storage, config):
+    """The link sits higher up: the dataset's whole folder, linked to another folder of the data root
+    (the catalog accepts a link that stays under the data root; retention follows none: a rename
+    through it would move the target's files)."""
+    target = loc.data_root / "archive" / "loan_applications"
+    (target / f"date={DAY}").mkdir(parents=True)
+    (target / f"date={DAY}" / "applications.csv").write_bytes(b"x")
     (loc.data_root / "raw").mkdir(parents=True)
-    os.symlink(outside, loc.data_root / "raw" / "loan_applications")
+    os.symlink(target, loc.data_root / "raw" / "loan_applications")
     result = plan_and_record(storage)
     assert_plan_refuses(result, "data/raw/loan_applications")
     assert result.summary["to_delete"] == 0
+    execute_job(PERIOD, executor(RUN))
+    assert (target / f"date={DAY}" / "applications.csv").exists()
 
 
 def test_linked_openlineage_files_and_folders_are_refused(loc, storage, config, outside):
