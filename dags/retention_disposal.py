@@ -1,17 +1,23 @@
 """
 ### retention_disposal — dispose of data on time, never of what must be kept, and prove every disposal (7.5.3)
 
-Weekly. Policies per data class and legal holds are data: `include/config/retention/policies.yaml`
-and `legal_holds.yaml`.
+Weekly, Mondays 06:00 UTC (the daily `evidence_seal` verifies and seals at 00:00; six hours apart,
+a disposal never takes a record out while the daily verify reads the store). Policies per data class
+and legal holds are data: `include/config/retention/policies.yaml` and `legal_holds.yaml`.
 
-1. `recover` finishes disposals an interrupted run left behind: each is certified exactly once, or
-   put back if a hold or policy now keeps it (`retention_disposal/recover` record).
+1. `recover` finishes disposals an interrupted run left behind, but only through a verified plan that
+   approved them: each is certified exactly once, or put back if a hold or policy now keeps it; a
+   folder that matches no verified plan, or a symbolic link, is refused (`failed` record).
 2. `plan` writes the plan record (`retention_disposal/plan`): every object past retention — dataset partitions,
    OpenLineage event files, evidence records — what keeps each excluded one (legal hold, not sealed,
-   no anchor), and what would be deleted with its SHA-256 and size. An object whose data class has no
-   policy makes the plan an `error`, and nothing executes.
-3. `execute` deletes only when the run's `execute` Param is true or the policy says `auto_execute`;
-   the default is a dry run. Each deletion is re-checked, verified gone and certified in a signed
+   no anchor), and what would be deleted with its SHA-256 and size. Quarantined raw files are objects
+   too (data class `quarantined_raw_data`). An object whose data class has no
+   policy makes the plan an `error`; a symbolic link, or a record folder whose signature does not
+   verify, makes it `failed`. Either way nothing executes.
+3. `execute` reads this run's plan record from the store (never a key from XCom) and acts only once
+   its signature verifies; it deletes only when the run's `execute` Param is true or the policy says
+   `auto_execute`; the default is a dry run. Recovery and execution hold the store lock sealing
+   holds. Each deletion is re-checked, verified gone and certified in a signed
    `retention_disposal/certificate` record (NIST SP 800-88 certificate of sanitization fields); an evidence
    record also leaves a `retention_disposal/tombstone` record that the next seal covers. Seals, tombstones,
    certificates and the witness are never disposed of.
@@ -27,7 +33,7 @@ from aimsflow.retention.job import EXECUTE, PLAN, RECOVER
 
 @dag(
     dag_id="retention_disposal",
-    schedule=CronDataIntervalTimetable("0 0 * * 1", timezone="UTC"),
+    schedule=CronDataIntervalTimetable("0 6 * * 1", timezone="UTC"),
     start_date=glue.start_date(),
     catchup=True,
     max_active_runs=1,
@@ -59,13 +65,11 @@ def retention_disposal():
         return glue.run_job(context, PLAN, execute=bool(context["params"].get("execute")))
 
     @task
-    def execute(planned: dict, **context):
-        executed_by = glue.producer_from_context(context).as_dict()
-        return glue.run_job(context, EXECUTE, plan_record=planned["record"], executed_by=executed_by)
+    def execute(**context):
+        # No plan key from XCom: the job finds this run's plan record in the store and verifies it.
+        return glue.run_job(context, EXECUTE, executed_by=glue.producer_from_context(context).as_dict())
 
-    planned = plan()
-    recover() >> planned
-    execute(planned) >> glue.seal_run_records()
+    recover() >> plan() >> execute() >> glue.seal_run_records()
 
 
 retention_disposal()

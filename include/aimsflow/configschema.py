@@ -95,7 +95,7 @@ def _methodology() -> type[BaseModel]:
 
 
 def _retention_policies() -> type[BaseModel]:
-    from aimsflow.retention.policy import OpenLineageSource, RetentionPolicy
+    from aimsflow.retention.policy import OpenLineageSource, QuarantineSource, RetentionPolicy
 
     class RetentionPolicies(BaseModel):
         """Retention and disposal policies, one per data class."""
@@ -103,6 +103,7 @@ def _retention_policies() -> type[BaseModel]:
         model_config = ConfigDict(extra="forbid", title="RetentionPolicies")
         version: Literal[1] = 1
         openlineage: OpenLineageSource = Field(default_factory=OpenLineageSource)
+        quarantine: QuarantineSource = Field(default_factory=QuarantineSource)
         policies: list[RetentionPolicy] = Field(min_length=1)
 
     return RetentionPolicies

@@ -100,6 +100,7 @@ def as_task_record(
     user: str = "alice",
     execute: bool = False,
     run_id: str = "manual__2026-07-01",
+    try_number: int = 1,
 ) -> RecordRef:
     """Write a job's result as the retention_disposal task would (a task producer, the run's Params)."""
     producer = Producer(
@@ -107,7 +108,7 @@ def as_task_record(
         dag_id="retention_disposal",
         run_id=run_id,
         task_id=task_id,
-        try_number=1,
+        try_number=try_number,
         max_tries=2,
         run_type="manual",
         run_after=period.end.isoformat(),
@@ -158,3 +159,16 @@ def archive_lineage(storage: LocalStorage, signer: Signer, day: dt.date, loc: Lo
     result = archive_day(period, events_dir=loc.openlineage_root, now=period.end)
     ctx = RunContext(period, Producer.command_run("lineage-archive"), period.end, period.end)
     return write_record(storage, result, ctx, signer)
+
+
+def executor(run_id: str = "manual__2026-07-01", task_id: str = "execute") -> dict:
+    """``executed_by`` of a retention_disposal task of run ``run_id``."""
+    return {"kind": "task", "dag_id": "retention_disposal", "run_id": run_id, "task_id": task_id}
+
+
+def add_hold(config: Path, hold_id: str, scope: str) -> None:
+    """Append a legal hold (``scope``: one YAML ``key: value``) to the test's legal_holds.yaml."""
+    holds = config / "retention" / "legal_holds.yaml"
+    holds.write_text(
+        holds.read_text() + f"  - {{id: {hold_id}, {scope}, reason: r, set_by: dpo, since: 2028-02-29}}\n"
+    )

@@ -8,7 +8,14 @@ import json
 import os
 
 from aimsflow.evidence.keys import Signer
-from aimsflow.retention.objects import Kind, Locations, scan_datasets, scan_evidence, scan_openlineage
+from aimsflow.retention.objects import (
+    Findings,
+    Kind,
+    Locations,
+    scan_datasets,
+    scan_evidence,
+    scan_openlineage,
+)
 from tests.retention.conftest import INVENTORY, put_partition, seal, write_evidence
 
 DAY = dt.date(2026, 3, 4)
@@ -90,9 +97,10 @@ def test_evidence_records_carry_their_seal_manifest_hash_and_written_date(rt_env
     (loc.evidence_root / broken_key / "manifest.json").write_text("{")
     (loc.evidence_root / broken_key / "manifest.dsse.json").write_text("{}")
 
-    found, unreadable = scan_evidence(storage, "evidence")
+    findings = Findings()
+    found = scan_evidence(storage, "evidence", findings=findings)
     by_key = {c.record_key: c for c in found}
-    assert unreadable == [broken_key]
+    assert list(findings.untrusted) == [broken_key]  # reported, never a candidate
     assert set(by_key) == {sealed.key, pending.key}
     c = by_key[sealed.key]
     assert c.object_id == f"evidence/{sealed.key}" and c.kind == Kind.evidence_record
@@ -123,5 +131,6 @@ def test_spec_blobs_are_not_evidence_objects(rt_env, loc, storage, tmp_path):
         Signer.from_settings(),
     )
     assert storage.list_files("specs")  # the blob is there
-    found, unreadable = scan_evidence(storage, "evidence")
-    assert [c.object_id for c in found] == [f"evidence/{ref.key}"] and unreadable == []
+    findings = Findings()
+    found = scan_evidence(storage, "evidence", findings=findings)
+    assert [c.object_id for c in found] == [f"evidence/{ref.key}"] and findings == Findings()

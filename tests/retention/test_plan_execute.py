@@ -92,7 +92,7 @@ def test_demo_plan_lists_the_expired_raw_batches_and_excludes_the_held_training_
 def test_a_dry_run_execution_deletes_nothing(demo, storage):
     _, ref = plan_and_record(storage, execute=False)
     before = sorted(p for p in demo.data_root.rglob("*") if p.is_file())
-    result = execute_job(PERIOD, ref.key, EXECUTOR)
+    result = execute_job(PERIOD, EXECUTOR)
     assert result.status == Status.passed and result.message.startswith(
         "dry run: 31 object(s) would be deleted"
     )
@@ -104,7 +104,7 @@ def test_execution_deletes_verifies_and_certifies_each_expired_batch_once(demo, 
     _, ref = plan_and_record(storage, execute=True)
     plan, approval = read_plan(storage, ref.key)
     shas = {i["object_id"]: (i["sha256"], i["size"]) for i in plan["delete"]}
-    result = execute_job(PERIOD, ref.key, EXECUTOR)
+    result = execute_job(PERIOD, EXECUTOR)
     assert result.status == Status.passed, result.summary
     assert result.summary["deleted"] == len(EXPIRED)
     for day in EXPIRED:
@@ -141,7 +141,7 @@ def test_execution_deletes_verifies_and_certifies_each_expired_batch_once(demo, 
     assert manifest["inputs"][0]["sha256"] == record.summary["sha256_before"]
     assert manifest["period"]["label"] == PERIOD.label and manifest["status"] == "passed"
 
-    again = execute_job(PERIOD, ref.key, EXECUTOR)  # a retry of the same execution
+    again = execute_job(PERIOD, EXECUTOR)  # a retry of the same execution
     assert again.summary["deleted"] == 0 and len(certificates(storage)) == len(EXPIRED)
     assert {s["reason"] for s in again.summary["skipped"]} == {"already disposed of under this plan"}
 
@@ -155,7 +155,7 @@ def test_auto_execute_policy_deletes_without_the_param(demo, storage, config: Pa
     assert result.summary["approved"] == len(EXPIRED)
     plan, _ = read_plan(storage, ref.key)
     assert {i["approval"] for i in plan["delete"]} == {"auto_execute policy"}
-    assert execute_job(PERIOD, ref.key, EXECUTOR).summary["deleted"] == len(EXPIRED)
+    assert execute_job(PERIOD, EXECUTOR).summary["deleted"] == len(EXPIRED)
     assert {c["approved_by"]["approval"] for c in certificates(storage)} == {"auto_execute policy"}
 
 
@@ -174,8 +174,8 @@ def test_a_data_class_without_policy_is_an_error_and_nothing_executes(demo, stor
     assert plan["errors"][0]["reasons"] == ["no retention policy for data class 'derived_personal_data'"]
     # Even if someone executed this plan, nothing would be deleted.
     partial.status = Status.passed
-    ref = as_task_record(storage, partial, PERIOD, "plan", execute=True)
-    result = execute_job(PERIOD, ref.key, EXECUTOR)
+    as_task_record(storage, partial, PERIOD, "plan", execute=True)
+    result = execute_job(PERIOD, EXECUTOR)
     assert result.summary["deleted"] == 0 and "10 error(s)" in result.summary["refused"]
     assert all(demo.path_of(raw_id(d)).exists() for d in EXPIRED)
 
@@ -193,7 +193,7 @@ def test_a_hold_set_between_plan_and_execution_wins(demo, storage, config: Path)
     since: 2026-07-01
 """
     )
-    result = execute_job(PERIOD, ref.key, EXECUTOR)
+    result = execute_job(PERIOD, EXECUTOR)
     assert result.status == Status.warning and result.summary["deleted"] == len(EXPIRED) - 1
     assert demo.path_of(raw_id(held_day)).exists()
     (skip,) = result.summary["skipped"]
@@ -205,7 +205,7 @@ def test_changed_or_vanished_objects_are_not_deleted_or_certified(demo, storage)
     changed, vanished = demo.path_of(raw_id(EXPIRED[0])), demo.path_of(raw_id(EXPIRED[1]))
     changed.write_bytes(b"rewritten after the plan")
     vanished.unlink()
-    result = execute_job(PERIOD, ref.key, EXECUTOR)
+    result = execute_job(PERIOD, EXECUTOR)
     assert result.summary["deleted"] == len(EXPIRED) - 2
     reasons = {s["object"]: s["reason"] for s in result.summary["skipped"]}
     assert reasons == {
@@ -233,7 +233,7 @@ def test_an_expired_sealed_evidence_record_leaves_a_tombstone_and_a_certificate(
     assert "legal hold LH-2026-007" in kept[f"evidence/{held.key}"][0]
     assert "not sealed yet" in kept[f"evidence/{unsealed.key}"][0]
 
-    result = execute_job(period, ref.key, EXECUTOR)
+    result = execute_job(period, EXECUTOR)
     assert result.summary["deleted"] == 1 and not (loc.evidence_root / old.key).exists()
     (tomb,) = [r for r in load_summaries(storage) if r.check == TOMBSTONE_CHECK]
     assert tomb.summary["disposed_record"] == old.key
@@ -280,8 +280,9 @@ def test_overwrite_and_delete_overwrites_the_content_before_unlinking(rt_env, lo
     witness_link = rt_env / "same-inode.json"  # a second name for the same bytes: shows what happened to them
     os.link(event, witness_link)
     size = event.stat().st_size
-    _, ref = plan_and_record(storage, execute=True, period=Period.day(dt.date(2026, 1, 1)))
-    assert execute_job(PERIOD, ref.key, EXECUTOR).summary["deleted"] == 1
+    period = Period.day(dt.date(2026, 1, 1))
+    plan_and_record(storage, execute=True, period=period)
+    assert execute_job(period, EXECUTOR).summary["deleted"] == 1
     assert not event.exists() and witness_link.read_bytes() == bytes(size)
     (cert,) = certificates(storage)
     assert cert["method"] == "overwrite_and_delete" and cert["kind"] == "openlineage_event"
@@ -325,7 +326,7 @@ def test_spec_blobs_are_never_retention_objects_and_outlive_a_disposed_record(rt
     assert f"evidence/{old}" in [i["object_id"] for i in plan["delete"]]
     assert not [o for o in considered if o.startswith("evidence/specs/")]
 
-    result = execute_job(period, ref.key, EXECUTOR)
+    result = execute_job(period, EXECUTOR)
     assert result.summary["deleted"] == 1 and not storage.exists(old) and storage.exists(kept)
     assert storage.get(blob_key(spec.sha256)) == policy.read_bytes()
     report = verify_store(storage, TrustedKeys.load(), Witness())

@@ -139,7 +139,7 @@ def test_a_key_that_is_not_a_string_is_a_problem_not_a_crash(tmp_path: Path):
     with pytest.raises(ConfigError) as err:
         load_policies(path)
     assert [rest for _, _, rest in _located(path, err.value.problems)] == [
-        "[2026]: value 'x': unknown key; expected one of ['openlineage', 'policies', 'version']"
+        "[2026]: value 'x': unknown key; expected one of ['openlineage', 'policies', 'quarantine', 'version']"
     ]
 
 

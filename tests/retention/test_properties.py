@@ -372,9 +372,9 @@ def run_once(
     """recover, plan (written as a record and read back), execute — as the DAG does."""
     disposer = Disposer(loc, storage, signer, rules, {"run_id": run})
     recover(disposer)
-    candidates, unreadable = scan_all(INVENTORY, rules, loc, storage)
+    scan = scan_all(INVENTORY, rules, loc, storage)
     as_of = dt.datetime.combine(_day(world.clock), dt.time(), dt.UTC)
-    plan = make_plan(candidates, rules, as_of, world.execute, loc, unreadable)
+    plan = make_plan(scan.candidates, rules, as_of, world.execute, loc, scan.findings)
     period = Period.day(_day(world.clock) - dt.timedelta(days=1))
     result = JobResult(
         Subject(),

@@ -13,6 +13,7 @@ from aimsflow.evidence.keys import Signer
 from aimsflow.evidence.listing import load_summaries
 from aimsflow.evidence.storage import LocalStorage
 from aimsflow.periods import Period
+from aimsflow.results import Status
 from aimsflow.retention.dispose import CERTIFICATE_CHECK, TOMBSTONE_CHECK, markers
 from aimsflow.retention.job import EXECUTE as _EXECUTE
 from aimsflow.retention.job import PLAN as _PLAN
@@ -21,7 +22,7 @@ from aimsflow.retention.job import execute_job, plan_job, recover_job
 from aimsflow.retention.objects import Locations
 from tests.conftest import declared
 from tests.retention._crash import STEPS, SimulatedCrash, counting, crash_at
-from tests.retention.conftest import EXECUTOR, as_task_record, put_partition, seal, write_evidence
+from tests.retention.conftest import EXECUTOR, as_task_record, executor, put_partition, seal, write_evidence
 
 plan_job = declared(_PLAN, plan_job)
 execute_job = declared(_EXECUTE, execute_job)
@@ -47,10 +48,10 @@ def world(rt_env: Path, loc: Locations, storage: LocalStorage, config: Path) -> 
 
 def run(storage: LocalStorage, run_id: str) -> None:
     """One run of the DAG: recover, plan (execute=true), execute."""
-    recover_job(PERIOD, EXECUTOR)
+    recover_job(PERIOD, executor(run_id))
     result = plan_job(PERIOD, True, now=PERIOD.end)
-    ref = as_task_record(storage, result, PERIOD, "plan", execute=True, run_id=run_id)
-    execute_job(PERIOD, ref.key, EXECUTOR)
+    as_task_record(storage, result, PERIOD, "plan", execute=True, run_id=run_id)
+    execute_job(PERIOD, executor(run_id))
 
 
 def certified(storage: LocalStorage) -> list[str]:
@@ -119,9 +120,12 @@ def test_an_object_taken_but_not_purging_is_put_back_when_a_hold_now_covers_it(
     assert markers(loc) == []
 
 
-def test_once_purging_has_started_a_new_hold_cannot_undo_it_and_the_deletion_is_certified(
+def test_once_purging_has_started_a_new_hold_is_not_overridden_the_marker_is_refused(
     world, loc, storage, config
 ):
+    """Purging had started (purging.json) when a hold came: the object can no longer be put back by the
+    protocol, and the re-check before certifying now says keep. Nothing is certified or purged; the
+    marker is refused and left for a human (a ``failed`` recovery record)."""
     target = next(o for o in sorted(world) if world[o] == "raw")
     with crash_at("mark_purging", 1, "after"), pytest.raises(SimulatedCrash):
         run(storage, "scheduled__1")
@@ -130,7 +134,23 @@ def test_once_purging_has_started_a_new_hold_cannot_undo_it_and_the_deletion_is_
         holds.read_text()
         + f"  - {{id: LH-9, path_prefix: '{target}', reason: r, set_by: d, since: 2028-02-29}}\n"
     )
-    result = recover_job(PERIOD, EXECUTOR)
+    result = recover_job(PERIOD, executor("scheduled__2"))
+    assert result.status == Status.failed and result.summary["deleted"] == 0
+    (refused,) = result.summary["refusals"]
+    assert refused["object"] == target and "legal hold LH-9" in refused["reason"]
+    assert "purging had started" in refused["reason"]
+    assert [r for r in load_summaries(storage) if r.check == CERTIFICATE_CHECK] == []
+    (marker,) = markers(loc)
+    assert (marker / "payload").read_bytes().startswith(b"batch")  # not purged
+
+
+def test_once_purging_has_started_the_deletion_is_certified_by_the_recovery(world, loc, storage, config):
+    """The boundary: with no new hold, a disposal whose purge had started is finished and certified
+    once, in the name of the run that approved it."""
+    target = next(o for o in sorted(world) if world[o] == "raw")
+    with crash_at("mark_purging", 1, "after"), pytest.raises(SimulatedCrash):
+        run(storage, "scheduled__1")
+    result = recover_job(PERIOD, executor("scheduled__2"))
     assert result.summary["objects"] == [target] and result.summary["recovered"] == 1
     (cert,) = [r.summary for r in load_summaries(storage) if r.check == CERTIFICATE_CHECK]
     assert cert["object"] == target and cert["recovered_after_interruption"] is True
@@ -139,11 +159,11 @@ def test_once_purging_has_started_a_new_hold_cannot_undo_it_and_the_deletion_is_
 
 def test_a_retry_of_the_crashed_execution_recovers_and_finishes_the_same_plan(world, loc, storage):
     recover_job(PERIOD, EXECUTOR)
-    ref = as_task_record(storage, plan_job(PERIOD, True, now=PERIOD.end), PERIOD, "plan", execute=True)
+    as_task_record(storage, plan_job(PERIOD, True, now=PERIOD.end), PERIOD, "plan", execute=True)
     with counting() as counts:
         with crash_at("purge", 2, "after"), pytest.raises(SimulatedCrash):
-            execute_job(PERIOD, ref.key, EXECUTOR)
-        retry = execute_job(PERIOD, ref.key, EXECUTOR)  # Airflow's retry of the same task
+            execute_job(PERIOD, EXECUTOR)
+        retry = execute_job(PERIOD, EXECUTOR)  # Airflow's retry of the same task
     assert retry.summary["recovered"] == 1 and retry.summary["deleted"] == len(world) - 1
     assert sorted(certified(storage)) == sorted(world)
     assert set(counts["purge"].values()) == {1}

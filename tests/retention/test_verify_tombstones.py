@@ -11,6 +11,7 @@ import pytest
 
 from aimsflow import settings
 from aimsflow.evidence.keys import Signer, TrustedKeys
+from aimsflow.evidence.listing import load_summaries
 from aimsflow.evidence.record import Producer, RecordRef, RunContext, write_record
 from aimsflow.evidence.seal import Witness
 from aimsflow.evidence.storage import LocalStorage
@@ -45,8 +46,8 @@ def sealed_record(rt_env: Path, storage: LocalStorage) -> RecordRef:
 
 
 def dispose(storage: LocalStorage) -> None:
-    ref = as_task_record(storage, plan_job(PERIOD, True, now=PERIOD.end), PERIOD, "plan", execute=True)
-    assert execute_job(PERIOD, ref.key, EXECUTOR).summary["deleted"] == 1
+    as_task_record(storage, plan_job(PERIOD, True, now=PERIOD.end), PERIOD, "plan", execute=True)
+    assert execute_job(PERIOD, EXECUTOR).summary["deleted"] == 1
 
 
 def test_a_sealed_record_deleted_without_tombstone_is_reported_as_deleted(sealed_record, storage):
@@ -107,3 +108,89 @@ def test_a_tombstone_signed_by_an_untrusted_key_does_not_excuse_a_deletion(seale
     assert not report.ok
     assert any(p.object == sealed_record.key and "deleted record" in p.problem for p in report.problems)
     assert any("unknown key 'intruder'" in p.problem for p in report.problems)
+
+
+# --- verify accepts a tombstone only with a verified certificate and a verified plan ------------------
+
+
+def genuine_disposal(storage: LocalStorage) -> dict:
+    """Dispose of ``sealed_record`` through a real run; return its tombstone's summary."""
+    dispose(storage)
+    (tomb,) = [r for r in load_summaries(storage) if r.check == TOMBSTONE_CHECK]
+    return {"key": tomb.key, **tomb.summary}
+
+
+def rewrite_tombstone(storage: LocalStorage, tomb: dict, **changes) -> None:
+    """Replace a tombstone by one with ``changes``, signed with the trusted key at the same place — what
+    a bug, or a stolen key in a recovering run, could produce."""
+    from aimsflow.retention.dispose import tombstone_producer
+
+    shutil.rmtree(storage.root / tomb["key"])
+    summary = {k: v for k, v in tomb.items() if k != "key"} | changes
+    producer = tombstone_producer(tomb["disposed_record"], tomb["manifest_sha256"])
+    now = dt.datetime.now(dt.UTC)
+    result = JobResult(Subject(), Status.passed, check=TOMBSTONE_CHECK, controls=("7.5.3",), summary=summary)
+    ref = write_record(
+        storage,
+        result,
+        RunContext(Period.from_dict(summary["record_period"]), producer, now, now),
+        Signer.from_settings(),
+    )
+    assert ref.key == tomb["key"]
+
+
+def unlawful(report, record: str) -> str:
+    assert not report.ok and all(d["record"] != record for d in report.disposed)
+    (problem,) = [p.problem for p in report.problems if p.object == record]
+    assert "not a lawful disposal" in problem
+    return problem
+
+
+def test_a_trusted_tombstone_without_certificate_or_plan_is_not_a_lawful_disposal(sealed_record, storage):
+    """A tombstone signed with the trusted key, right hash and seal, but naming no certificate and no
+    plan: the deletion stays a deletion."""
+    forge_tombstone(storage, sealed_record.key, sealed_record.manifest_sha256, 1, Signer.from_settings())
+    shutil.rmtree(storage.root / sealed_record.key)
+    assert "certificate" in unlawful(verify(), sealed_record.key)
+
+
+def test_a_tombstone_reusing_another_disposals_plan_and_certificate_is_not_lawful(
+    rt_env, sealed_record, storage
+):
+    """The held record is not in the plan's deletions, and the certificate is about another object."""
+    tomb = genuine_disposal(storage)
+    from aimsflow.retention.dispose import tombstone_producer
+
+    (held,) = [r.key for r in load_summaries(storage) if "/kept-" in r.key]
+    held_sha = storage.sha256(f"{held}/manifest.json")
+    summary = {k: v for k, v in tomb.items() if k != "key"}
+    forge = {**summary, "disposed_record": held, "manifest_sha256": held_sha}
+    producer = tombstone_producer(held, held_sha)
+    now = dt.datetime.now(dt.UTC)
+    result = JobResult(Subject(), Status.passed, check=TOMBSTONE_CHECK, controls=("7.5.3",), summary=forge)
+    write_record(storage, result, RunContext(Period.day(DAY), producer, now, now), Signer.from_settings())
+    shutil.rmtree(storage.root / held)
+    report = verify()
+    assert [d["record"] for d in report.disposed] == [sealed_record.key]  # the genuine one still counts
+    unlawful(report, held)
+
+
+def test_a_certificate_edited_after_signing_does_not_make_the_disposal_lawful(sealed_record, storage):
+    tomb = genuine_disposal(storage)
+    manifest = storage.root / tomb["certificate"] / "manifest.json"
+    manifest.write_bytes(manifest.read_bytes().replace(b'"passed"', b'"passed" '))
+    assert "certificate" in unlawful(verify(), sealed_record.key)
+
+
+def test_a_disposal_before_its_plan_is_not_lawful(sealed_record, storage):
+    """The plan must have listed the object as expired before the disposal."""
+    tomb = genuine_disposal(storage)
+    rewrite_tombstone(storage, tomb, disposed_at="2020-01-01T00:00:00+00:00")
+    assert "before" in unlawful(verify(), sealed_record.key)
+
+
+def test_the_boundary_a_rewritten_but_identical_tombstone_is_still_lawful(sealed_record, storage):
+    tomb = genuine_disposal(storage)
+    rewrite_tombstone(storage, tomb)
+    report = verify()
+    assert report.ok and [d["record"] for d in report.disposed] == [sealed_record.key]

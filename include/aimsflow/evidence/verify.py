@@ -15,7 +15,7 @@ import os
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from aimsflow import settings
 from aimsflow.evidence.dsse import PAYLOAD_TYPE
@@ -156,20 +156,139 @@ def _verify_witness(
         report.add(seal_key(scan.last_sequence), f"seals after {state.sequence} are not witnessed yet")
 
 
+#: The records a tombstone must be backed by (declared by ``retention_disposal``; verify reads them and
+#: must not import the retention package, so the ids are derived here from the tombstone's DAG).
+DISPOSAL_CERTIFICATE_CHECK = f"{TOMBSTONE.dag_id}/certificate"
+DISPOSAL_PLAN_CHECK = f"{TOMBSTONE.dag_id}/plan"
+DISPOSAL_PLAN_FILE = "plan.json"
+_EXECUTABLE_PLAN = {"passed", "warning"}
+
+
 @dataclass(frozen=True)
 class Tombstone:
     key: str
     record: str
     manifest_sha256: str
     sealed_in: int
+    plan_record: str = ""
+    certificate: str = ""
+    disposed_at: str = ""
+    # Why this tombstone cannot make a deletion lawful (no verified certificate, or no verified plan
+    # that listed the record as expired before the disposal); None: it can.
+    problem: str | None = None
+
+
+def _signed_predicate(
+    storage: Storage, keys: TrustedKeys, key: str, check: str, record_folders: set[str]
+) -> tuple[dict, bytes]:
+    """(predicate, manifest) of a record whose signature verifies, of check ``check``, at the place its
+    manifest names; raises ValueError naming the problem."""
+    if key not in record_folders:
+        raise ValueError(f"{key} is not in the store")
+    try:
+        manifest = storage.get(f"{key}/{MANIFEST}")
+        predicate = json.loads(manifest)["predicate"]
+        ended_at = dt.datetime.fromisoformat(predicate["ended_at"])
+        where = record_key(
+            Period.from_dict(predicate["period"]), str(predicate["check"]), predicate["record_id"]
+        )
+        envelope = storage.get(f"{key}/{ENVELOPE}")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{key} is unreadable: {exc!r}") from None
+    if predicate.get("check") != check:
+        raise ValueError(f"{key} is a {predicate.get('check')!r} record, not {check}")
+    if where != key:
+        raise ValueError(f"{key} is not at the place its manifest names")
+    problem = check_signature(envelope, manifest, PAYLOAD_TYPE, keys, ended_at)
+    if problem is not None:
+        raise ValueError(f"{key} does not verify: {problem}")
+    return predicate, manifest
+
+
+def _plan_document(
+    storage: Storage, keys: TrustedKeys, key: str, record_folders: set[str], cache: dict
+) -> tuple[dict, str, dt.datetime]:
+    """(plan.json, manifest SHA-256, signed at) of a verified plan record (cached per verify run)."""
+    if key not in cache:
+        try:
+            predicate, manifest = _signed_predicate(storage, keys, key, DISPOSAL_PLAN_CHECK, record_folders)
+            if predicate.get("status") not in _EXECUTABLE_PLAN:
+                raise ValueError(f"{key} is a {predicate.get('status')!r} plan: nothing of it is executed")
+            body = storage.get(f"{key}/{DISPOSAL_PLAN_FILE}")
+            listed = {f["path"]: f["sha256"] for f in predicate.get("files", [])}
+            if listed.get(DISPOSAL_PLAN_FILE) != sha256_bytes(body):
+                raise ValueError(f"{key}/{DISPOSAL_PLAN_FILE} differs from its signed manifest")
+            doc = json.loads(body)
+            cache[key] = (doc, sha256_bytes(manifest), dt.datetime.fromisoformat(predicate["ended_at"]))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            cache[key] = ValueError(str(exc))
+    found = cache[key]
+    if isinstance(found, ValueError):
+        raise found
+    return found
+
+
+def _disposal_basis(
+    storage: Storage, keys: TrustedKeys, tomb: Tombstone, record_folders: set[str], plans: dict
+) -> str | None:
+    """None when ``tomb`` is backed by a verified certificate of this disposal and a verified plan that
+    listed the record, with the sealed manifest hash, as expired and approved before the disposal;
+    else what is missing."""
+    obj = f"evidence/{tomb.record}"
+    try:
+        if not tomb.certificate:
+            raise ValueError("the tombstone names no certificate")
+        certificate, _ = _signed_predicate(
+            storage, keys, tomb.certificate, DISPOSAL_CERTIFICATE_CHECK, record_folders
+        )
+        cert = certificate.get("summary") or {}
+        approved = cert.get("approved_by") or {}
+        wrong = [
+            name
+            for name, got, want in (
+                ("object", cert.get("object"), obj),
+                ("sha256_before", cert.get("sha256_before"), tomb.manifest_sha256),
+                ("tombstone", cert.get("tombstone"), tomb.key),
+                ("plan_record", approved.get("plan_record"), tomb.plan_record),
+            )
+            if got != want
+        ]
+        if wrong:
+            raise ValueError(f"certificate {tomb.certificate} is about another disposal ({', '.join(wrong)})")
+    except ValueError as exc:
+        return f"no verified certificate: {exc}"
+    try:
+        if not tomb.plan_record:
+            raise ValueError("the tombstone names no plan")
+        doc, plan_sha, planned_at = _plan_document(storage, keys, tomb.plan_record, record_folders, plans)
+        if approved.get("plan_manifest_sha256") != plan_sha:
+            raise ValueError(f"the certificate approves another version of plan {tomb.plan_record}")
+        item = next((i for i in doc.get("delete") or [] if i.get("object_id") == obj), None)
+        if item is None or item.get("sha256") != tomb.manifest_sha256:
+            raise ValueError(
+                f"plan {tomb.plan_record} does not list {obj} with the sealed manifest for deletion"
+            )
+        if not (item.get("expired") and item.get("approved")):
+            raise ValueError(f"plan {tomb.plan_record} does not list {obj} as expired and approved")
+        disposed_at = dt.datetime.fromisoformat(tomb.disposed_at)
+        if planned_at > disposed_at:
+            raise ValueError(
+                f"plan {tomb.plan_record} was signed at {planned_at.isoformat()}, after the disposal "
+                f"({disposed_at.isoformat()}): it did not list the record as expired before the disposal"
+            )
+    except (ValueError, KeyError, TypeError) as exc:
+        return f"no verified plan: {exc}"
+    return None
 
 
 def _tombstones(storage: Storage, keys: TrustedKeys, record_folders: set[str]) -> dict[str, list[Tombstone]]:
     """Disposed record -> the tombstones naming it. Only a tombstone that is where its manifest puts it
     and is signed by a key trusted at its ``ended_at`` counts; sealed or still pending (the next seal
-    covers it, and that seal runs only after verify passes). Whatever is wrong with a tombstone is
-    reported by the record checks like for any record."""
+    covers it, and that seal runs only after verify passes). Each carries whether it is backed by a
+    verified certificate and plan (:func:`_disposal_basis`); whatever is wrong with the tombstone
+    record itself is reported by the record checks like for any record."""
     out: dict[str, list[Tombstone]] = defaultdict(list)
+    plans: dict = {}
     marker = "/" + TOMBSTONE_CHECK + "/"
     for key in sorted(record_folders):
         if marker not in key:
@@ -187,13 +306,17 @@ def _tombstones(storage: Storage, keys: TrustedKeys, record_folders: set[str]) -
                 str(summary["disposed_record"]),
                 str(summary["manifest_sha256"]),
                 int(summary["sealed_in"]),
+                str(summary.get("plan_record") or ""),
+                str(summary.get("certificate") or ""),
+                str(summary.get("disposed_at") or ""),
             )
             envelope = storage.get(f"{key}/{ENVELOPE}")
         except (OSError, ValueError, KeyError, TypeError):
             continue
         if where != key or check_signature(envelope, manifest, PAYLOAD_TYPE, keys, ended_at) is not None:
             continue
-        out[tomb.record].append(tomb)
+        problem = _disposal_basis(storage, keys, tomb, record_folders, plans)
+        out[tomb.record].append(replace(tomb, problem=problem))
     return out
 
 
@@ -206,16 +329,18 @@ def _check_disposals(
     report: VerifyReport,
 ) -> None:
     """A sealed record that is gone is a deleted record, unless a tombstone names it with the manifest
-    SHA-256 and the seal its leaf has: then it was lawfully disposed of. A tombstone naming a record
-    that is still there, or one no seal covers, is a problem (a forged or misplaced tombstone)."""
+    SHA-256 and the seal its leaf has, backed by a verified certificate and a verified plan that
+    listed it as expired before the disposal: then it was lawfully disposed of. A tombstone naming a
+    record that is still there, or one no seal covers, is a problem (a forged or misplaced tombstone)."""
     for record, seals in sorted(leaves.items()):
         if record in record_folders or not (period is None or _leaf_in_period(record, period)):
             continue
         seq, sealed_sha = seals[0]
         named = tombstones.get(record, [])
         match = [t for t in named if t.manifest_sha256 == sealed_sha and t.sealed_in == seq]
-        if match:
-            tomb = match[0]
+        lawful = [t for t in match if t.problem is None]
+        if lawful:
+            tomb = lawful[0]
             report.disposed.append(
                 {
                     "record": record,
@@ -223,6 +348,12 @@ def _check_disposals(
                     "tombstone": tomb.key,
                     "tombstone_sealed": tomb.key not in pending,
                 }
+            )
+        elif match:
+            report.add(
+                record,
+                f"sealed in seal {seq} but missing from the store; tombstone {match[0].key} is not a lawful "
+                f"disposal: {match[0].problem}",
             )
         elif named:
             report.add(

@@ -4,6 +4,11 @@ Runs ``retention_disposal`` through the cycle's driver (:func:`aimsflow.cycle.dr
 start date and logical-date rule) for one day — by default yesterday, so that its clock is today
 00:00 UTC — then the sealing DAG, so that the plan, certificates and tombstones are sealed at once.
 Without ``--execute`` it is a dry run: the plan is written and nothing is deleted.
+
+It refuses (exit code 2, nothing run) while a ``retention_disposal`` run of the scheduler is queued or
+running in Airflow's metadata DB (the DB ``dag.test()`` uses), or while the evidence store's lock is
+held (a seal, or a recovery or execution, in progress): two retention runs side by side would each
+act on the other's disposal folders.
 """
 
 from __future__ import annotations
@@ -12,8 +17,56 @@ import argparse
 import datetime as dt
 import json
 import sys
+from dataclasses import dataclass
 
 RETENTION_DAG = "retention_disposal"
+#: Run states in which a run may still act on the store.
+LIVE_STATES = ("queued", "running")
+
+
+@dataclass(frozen=True)
+class LiveRun:
+    run_id: str
+    state: str
+    run_type: str
+    triggered_by: str
+
+
+def live_runs(dag_id: str) -> list[LiveRun]:
+    """Runs of ``dag_id`` that are queued or running in Airflow's metadata DB, except ``dag.test()``
+    runs: those run in the process that started them (one that died leaves its run "running" for
+    ever, and the store lock, released by the kernel, says whether it still acts)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState
+    from airflow.utils.types import DagRunTriggeredByType
+
+    with create_session() as session:
+        runs = [
+            (r.run_id, str(r.state), r.run_type, r.triggered_by)
+            for state in LIVE_STATES
+            for r in DagRun.find(dag_id=dag_id, state=DagRunState(state), session=session)
+        ]
+    return [
+        LiveRun(str(run_id), state, str(getattr(run_type, "value", run_type)), str(getattr(by, "value", by)))
+        for run_id, state, run_type, by in sorted(runs)
+        if by != DagRunTriggeredByType.TEST
+    ]
+
+
+def refusal() -> str | None:
+    """Why ``make retention`` must not run now, or None."""
+    from aimsflow import settings
+    from aimsflow.evidence.lock import is_locked
+
+    holder = is_locked(settings.evidence_root())
+    if holder is not None:
+        return f"the evidence store {settings.evidence_root()} is locked by {holder}"
+    live = live_runs(RETENTION_DAG)
+    if live:
+        runs = ", ".join(f"{r.run_id} ({r.state}, {r.run_type})" for r in live)
+        return f"a {RETENTION_DAG} run of the scheduler is live: {runs}"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,6 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     from aimsflow.periods import Period
     from aimsflow.retention.job import EXECUTE, PLAN
 
+    try:
+        why = refusal()
+    except Exception as exc:  # no metadata DB to ask: running blind could overlap a scheduled run
+        why = f"cannot read Airflow's metadata DB to check for live {RETENTION_DAG} runs: {exc}"
+    if why is not None:
+        print(f"refused: {why}; nothing was run. Try again when it has finished.", file=sys.stderr)
+        return 2
     try:
         with driver(day) as drv:
             period = Period.day(day)

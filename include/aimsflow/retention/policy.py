@@ -5,8 +5,9 @@
 method and whether a plan may execute without the run's ``execute`` Param. ``legal_holds.yaml`` holds
 the legal holds, each by dataset, AI system or path prefix.
 
-Two data classes are not dataset classes: ``evidence`` (every evidence record) and the class of the
-OpenLineage event files (``lineage_events`` unless the file names another). When the file has no
+Three data classes are not dataset classes: ``evidence`` (every evidence record), the class of the
+OpenLineage event files (``lineage_events`` unless the file names another) and the class of the raw
+files the ingest step quarantined (``quarantined_raw_data`` unless the file names another). When the file has no
 ``evidence`` policy, :data:`EVIDENCE_DEFAULT` applies: the certification cycle in which a record was
 written, plus one year.
 
@@ -33,6 +34,7 @@ from aimsflow.configfile import ConfigError, Document, describe, read_mapping
 
 EVIDENCE_CLASS = "evidence"
 LINEAGE_CLASS = "lineage_events"
+QUARANTINE_CLASS = "quarantined_raw_data"
 #: Path-prefix holds name objects by area: the data root, the evidence store, the OpenLineage folder.
 AREAS = ("data", "evidence", "openlineage")
 
@@ -134,6 +136,12 @@ class OpenLineageSource(_Model):
     data_class: str = Field(default=LINEAGE_CLASS, pattern=r"^[a-z][a-z0-9_]*$")
 
 
+class QuarantineSource(_Model):
+    """Raw files the ingest step rejected (``data/quarantine/<dataset>/date=<day>/``)."""
+
+    data_class: str = Field(default=QUARANTINE_CLASS, pattern=r"^[a-z][a-z0-9_]*$")
+
+
 class LegalHold(_Model):
     id: str = Field(min_length=1)
     dataset: str | None = None
@@ -187,6 +195,7 @@ class PolicySet:
     policies: Mapping[str, RetentionPolicy]
     lineage_class: str
     path: Path
+    quarantine_class: str = QUARANTINE_CLASS
 
     def get(self, data_class: str | None) -> RetentionPolicy | None:
         return self.policies.get(data_class) if data_class else None
@@ -232,7 +241,8 @@ def load_policies(path: Path) -> PolicySet:
     problems: list[str] = []
     data = doc.data
     lineage = _validate(doc, OpenLineageSource, data.get("openlineage", {}), ("openlineage",), problems)
-    items = _items(doc, "policies", RetentionPolicy, problems, {"version", "openlineage"})
+    quarantine = _validate(doc, QuarantineSource, data.get("quarantine", {}), ("quarantine",), problems)
+    items = _items(doc, "policies", RetentionPolicy, problems, {"version", "openlineage", "quarantine"})
     if "policies" in data and isinstance(data["policies"], list) and not data["policies"]:
         problems.append(f"{doc.where(('policies',))}: value []: expected at least one policy")
     policies: dict[str, RetentionPolicy] = {}
@@ -250,7 +260,7 @@ def load_policies(path: Path) -> PolicySet:
     if problems:
         raise ConfigError(problems)
     policies.setdefault(EVIDENCE_CLASS, EVIDENCE_DEFAULT)
-    return PolicySet(policies, lineage.data_class, path)
+    return PolicySet(policies, lineage.data_class, path, quarantine.data_class)
 
 
 def load_holds(path: Path, inventory: Inventory) -> list[LegalHold]:
