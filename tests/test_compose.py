@@ -12,6 +12,8 @@ import yaml
 
 PROJECT = Path(__file__).resolve().parents[1]
 KEYS = {"aimsflow_signing_key", "aimsflow_pseudonym_key"}
+#: The workers' connection file (the API user that closing asks how its run was triggered).
+CONNECTIONS = "aimsflow_connections"
 KEY_VARIABLES = ("AIMSFLOW_SIGNING_KEY", "AIMSFLOW_PSEUDONYM_KEY")
 #: The Airflow 3 roles that run task code under the CeleryExecutor: the Celery worker (its task
 #: supervisor forks the task processes). The API server, scheduler and DAG processor never do, and
@@ -41,7 +43,7 @@ def test_keys_reach_only_the_task_runners_as_secret_files(compose):
     which never sign, could leak or misuse them. Keys are compose secrets now, mounted as files in the
     Celery worker only, and no service gets a key as an environment variable."""
     defined = compose.get("secrets") or {}
-    assert set(defined) == KEYS
+    assert set(defined) == KEYS | {CONNECTIONS}
     assert all(set(spec) == {"file"} for spec in defined.values())  # a file on the host, not an env value
     seen = {
         name: {s if isinstance(s, str) else s["source"] for s in svc.get("secrets") or []}
@@ -49,7 +51,7 @@ def test_keys_reach_only_the_task_runners_as_secret_files(compose):
     }
     assert {name for name, secrets in seen.items() if secrets} == TASK_RUNNERS
     for name in TASK_RUNNERS:
-        assert seen[name] == KEYS
+        assert seen[name] == KEYS | {CONNECTIONS}
         env = _environment(compose["services"][name])
         assert env["AIMSFLOW_SIGNING_KEY_FILE"] == "/run/secrets/aimsflow_signing_key"
         assert env["AIMSFLOW_PSEUDONYM_KEY_FILE"] == "/run/secrets/aimsflow_pseudonym_key"
@@ -132,3 +134,21 @@ def test_the_compose_value_is_the_packaged_composite():
     compose = yaml.safe_load((PROJECT / "docker-compose.yaml").read_text())
     value = _environment(compose["services"]["airflow-scheduler"])["AIRFLOW__OPENLINEAGE__TRANSPORT"]
     assert json.loads(value) == json.loads(composite_transport_config_json())
+
+
+def test_the_workers_read_the_api_connection_from_a_secret_file(compose):
+    """Closing needs the trigger type, which the workers ask the API server for through the connection
+    ``aimsflow_airflow_api`` (issue 12 point 7): it reaches the workers only, as a JSON secret file
+    Airflow's local-file secrets backend reads (its parser goes by the ``.json`` suffix)."""
+    from aimsflow.airflow_glue import TRIGGER_API_CONN_ID
+
+    (worker,) = [compose["services"][name] for name in TASK_RUNNERS]
+    (mount,) = [s for s in worker["secrets"] if isinstance(s, dict) and s["source"] == CONNECTIONS]
+    env = _environment(worker)
+    assert env["AIRFLOW__SECRETS__BACKEND"] == "airflow.secrets.local_filesystem.LocalFilesystemBackend"
+    path = json.loads(env["AIRFLOW__SECRETS__BACKEND_KWARGS"])["connections_file_path"]
+    assert path == f"/run/secrets/{mount['target']}" and path.endswith(".json")
+    from airflow.secrets.local_filesystem import load_connections_dict
+
+    example = load_connections_dict(str(PROJECT / "docker" / "connections.example.json"))
+    assert set(example) == {TRIGGER_API_CONN_ID} and example[TRIGGER_API_CONN_ID].login
