@@ -292,3 +292,28 @@ def test_period_from_extra_absent():
 def test_period_from_extra_naive_and_offset_times():
     extra = {"period": {"start": "2026-11-19T00:00:00", "end": "2026-11-20T02:00:00+02:00"}}
     assert period_from_extra(extra) == DAY_19
+
+
+def test_a_schedule_off_midnight_covers_whole_days():
+    """Regression: retention moved to Mondays 06:00 UTC (clear of the daily seal) filed its scheduled
+    records under ``20261123T060000Z..20261130T060000Z``, a label no ``--period`` can name. Scheduled
+    intervals are floored to UTC midnights: the week that ended at the midnight before the run."""
+    period = resolve_period(
+        run_type="scheduled",
+        run_after=dt.datetime(2026, 11, 30, 6, tzinfo=dt.UTC),
+        data_interval_start=dt.datetime(2026, 11, 23, 6, tzinfo=dt.UTC),
+        data_interval_end=dt.datetime(2026, 11, 30, 6, tzinfo=dt.UTC),
+    )
+    assert period.label == "2026-11-23..2026-11-29" and parse_period(period.label) == period
+
+
+def test_an_interval_inside_one_day_is_not_floored_away():
+    """The boundary: flooring must never empty an interval."""
+    start = dt.datetime(2026, 11, 23, 6, tzinfo=dt.UTC)
+    period = resolve_period(
+        run_type="scheduled",
+        run_after=start + dt.timedelta(hours=6),
+        data_interval_start=start,
+        data_interval_end=start + dt.timedelta(hours=6),
+    )
+    assert (period.start, period.end) == (start, start + dt.timedelta(hours=6))

@@ -45,6 +45,16 @@ def _interval(start: dt.datetime | None, end: dt.datetime | None) -> Period | No
     return Period(start, end)
 
 
+def _whole_days(interval: Period) -> Period:
+    """A scheduled interval floored to UTC midnights: a DAG scheduled off midnight (retention, Mondays
+    06:00, clear of the daily seal) still covers, and is labelled by, whole days (``2026-11-23..2026-11-29``,
+    not ``20261123T060000Z..20261130T060000Z``, which no ``--period`` can name). An interval inside one
+    day stays as it is."""
+    start, end = to_utc(interval.start), to_utc(interval.end)
+    floored = [dt.datetime.combine(t.date(), dt.time(), tzinfo=dt.UTC) for t in (start, end)]
+    return Period(*floored) if floored[0] < floored[1] else interval
+
+
 def resolve_period(
     *,
     run_type: str,
@@ -69,7 +79,7 @@ def resolve_period(
                 f"{run_type} run has an empty data interval: use an interval timetable "
                 "(CronDataIntervalTimetable), not CronTriggerTimetable"
             )
-        return interval
+        return _whole_days(interval)
     if param_period:
         try:
             return parse_period(param_period)
