@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     if computed != root:
         print("NOT IN LOG: the audit path does not lead to the checkpoint's root hash", file=sys.stderr)
         return 1
-    signed = ""
+    signed = ", checkpoint signature NOT checked (pass --trusted-keys or --vkey)"
     if publics is not None:
         good = [
             name

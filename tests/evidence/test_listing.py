@@ -94,11 +94,9 @@ RETIRED = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
 
 
 def _sealed_at(monkeypatch, key: str, sealed_at: dt.datetime) -> None:
-    """The seal covering ``key`` is sequence 1, sealed at ``sealed_at`` (as ``sealed_keys`` and
-    ``read_seal`` report it, whatever the seal format)."""
-    monkeypatch.setattr(listing, "sealed_keys", lambda storage: {key: 1})
-    body = {"sealed_at": sealed_at.isoformat(), "leaves": [{"record": key}]}
-    monkeypatch.setattr(listing, "read_seal", lambda storage, seq: (b"", body))
+    """The verified log places ``key`` in seal 1, sealed at ``sealed_at``."""
+    position = listing.SealPosition(1, 0, sealed_at)
+    monkeypatch.setattr(listing, "verified_seal_positions", lambda storage, keys: ({key: position}, []))
 
 
 @pytest.mark.parametrize(
@@ -114,11 +112,14 @@ def test_key_validity_is_judged_at_the_seal_not_at_the_records_own_time(
 ):
     """Attack (issue 12): key validity was judged at a time the signer chooses. A record signed by a
     retired (or stolen) key and backdated into its window is refused once the seal that covers it is
-    later than the key's retirement; the boundary is the retirement itself."""
+    later than the key's retirement; the boundary is the retirement itself. While pending it is judged
+    at the moment of reading, never at its own end (found in review)."""
     backdated = make_record(
         dt.date(2026, 11, 18), run="r1", signer=retired_key, ended_at=RETIRED - dt.timedelta(days=1)
     )
-    assert [r.key for r in load_verified(storage, _keys()).records] == [backdated.key]  # pending: own end
+    before = RETIRED - dt.timedelta(microseconds=1)
+    assert [r.key for r in load_verified(storage, _keys(), now=before).records] == [backdated.key]
+    assert load_verified(storage, _keys(), now=RETIRED).records == []  # pending, read after retirement
     _sealed_at(monkeypatch, backdated.key, sealed_at)
     loaded = load_verified(storage, _keys())
     assert [r.key for r in loaded.records] == ([backdated.key] if read else [])

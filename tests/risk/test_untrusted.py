@@ -134,3 +134,84 @@ def test_a_ledger_file_edited_in_a_genuine_reassessment_record_is_not_read(store
             "problem": "file differs from the SHA-256 in the signed manifest (edited)",
         }
     ]
+
+
+def test_an_unsigned_seal_zero_does_not_reorder_the_log_for_readers(store, write):
+    """Attack (found in review): one unsigned file ``seals/00000000/seal.json`` listing an earlier
+    failure and a failure recorded after a closure put that later failure before the closure for every
+    reader (readers took seal positions from unverified seal bodies, lowest sequence first), so it
+    was silently attached to the closed nonconformity; verify, which reads seals 1..n, said intact.
+    Readers now take positions from the verified log only, and verify reports the stray seal."""
+    from aimsflow.evidence.keys import Signer, TrustedKeys
+    from aimsflow.evidence.record import MANIFEST
+    from aimsflow.evidence.seal import Witness, seal_pending
+    from aimsflow.evidence.verify import verify_store
+    from aimsflow.results import sha256_bytes
+
+    def seal():
+        seal_pending(store, Signer.from_settings(), Witness())
+
+    d3 = D2 + dt.timedelta(days=1)
+    first = write(CHECK, D2, Status.failed)
+    seal()
+    (nc,) = current_nonconformities(store)[0]
+    write(CHECK, d3, Status.passed, run_after=dt.datetime.now(dt.UTC))
+    assert _close(store, nc.id).status == Status.passed
+    seal()
+    later = write(CHECK, d3, Status.failed, run_after=dt.datetime.now(dt.UTC))
+    seal()
+    assert sum(n.is_open for n in current_nonconformities(store)[0]) == 1
+    assert verify_store(store, TrustedKeys.load(), Witness()).ok
+
+    leaves = [
+        {"record": k, "manifest_sha256": sha256_bytes(store.get(f"{k}/{MANIFEST}"))}
+        for k in (first.key, later.key)
+    ]
+    planted = store.root / "seals" / "00000000"
+    planted.mkdir()
+    (planted / "seal.json").write_text(
+        json.dumps({"sealed_at": dt.datetime.now(dt.UTC).isoformat(), "leaves": leaves})
+    )
+    assert sum(n.is_open for n in current_nonconformities(store)[0]) == 1
+    report = verify_store(store, TrustedKeys.load(), Witness())
+    assert not report.ok and any(p.object.startswith("seals/00000000") for p in report.problems)
+    loaded = load_evidence(store)
+    assert any(u["record"].startswith("seals/00000000") for u in loaded.untrusted())
+
+
+def test_a_pending_record_backdated_by_a_retired_key_does_not_close(store, write):
+    """Attack (found in review): readers judged a pending record's key at its own, self-declared
+    ``ended_at``, so a retired (stolen) key signing a "passed" record backdated into its window
+    satisfied a closure, although the seal refuses it and verify flags it. Pending records are now
+    judged at the moment they are read."""
+    from aimsflow import settings
+    from aimsflow.evidence.keys import Signer
+    from tests.conftest import new_key
+
+    path = settings.trusted_keys_path()
+    doc = json.loads(path.read_text())
+    kid, seed, pub = new_key("retired-2024")
+    doc["keys"].append(
+        {
+            "key_id": kid,
+            "public_key": pub,
+            "valid_from": "2020-01-01T00:00:00+00:00",
+            "valid_until": "2025-01-01T00:00:00+00:00",
+        }
+    )
+    path.write_text(json.dumps(doc))
+    stolen = Signer.from_seed_b64(kid, seed)
+
+    write(CHECK, D1, Status.failed)
+    (nc,) = current_nonconformities(store)[0]
+    forged = write(
+        CHECK,
+        D2,
+        Status.passed,
+        run_after=dt.datetime.now(dt.UTC),
+        signer=stolen,
+        ended_at=dt.datetime(2024, 6, 1, tzinfo=dt.UTC),
+    )
+    refused = _close(store, nc.id)
+    assert refused.status == Status.failed
+    assert forged.key in [u["record"] for u in refused.summary["untrusted_records"]]

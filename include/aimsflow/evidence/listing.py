@@ -6,7 +6,9 @@ custody, ``aimsflow evidence list``) load them with :func:`load_verified`: only 
 signature verifies against the trusted keys are read, and every other record folder (forged,
 unsigned, edited, copied elsewhere, dated in the future) is returned as an :class:`Untrusted`
 finding for the reader to report. Key validity is judged at the time of the seal that covers the
-record, else at the record's own end. :func:`load_summaries` reads without verifying: for counting
+record, else at the moment of reading (never at the record's own, self-declared end). Seal positions
+come from the verified log only: a seal that does not verify, or a stray object under ``seals/``,
+is a finding too and places nothing. :func:`load_summaries` reads without verifying: for counting
 (the driver's table), never for deciding.
 
 Records also carry their place in the evidence log (:attr:`RecordSummary.log_position`): sealed
@@ -132,6 +134,26 @@ def seal_positions(storage: Storage) -> dict[str, SealPosition]:
     return {key: SealPosition(seq, bodies[seq][0].get(key, 0), bodies[seq][1]) for key, seq in first.items()}
 
 
+def verified_seal_positions(
+    storage: Storage, keys: TrustedKeys
+) -> tuple[dict[str, SealPosition], list[Untrusted]]:
+    """Record key -> position, from the seals of the verified log only (:func:`tlog.scan_log` with
+    ``keys``), and the log's problems as findings. A seal with any problem places nothing: a reader
+    must not order by, or judge keys at the time of, a seal body nobody signed (found in review: an
+    unsigned ``seals/00000000/seal.json`` reordered the nonconformity ledger)."""
+    from aimsflow.evidence.tlog import scan_log
+
+    scan = scan_log(storage, keys)
+    broken = {obj for obj, _ in scan.problems}
+    out: dict[str, SealPosition] = {}
+    for entry in scan.entries:
+        if entry.key in broken:
+            continue
+        for place, (record, _) in enumerate(entry.leaves):
+            out.setdefault(record, SealPosition(entry.sequence, place, entry.sealed_at))
+    return out, [Untrusted(obj, problem) for obj, problem in scan.problems]
+
+
 def summary_of(key: str, predicate: dict[str, Any], position: SealPosition | None) -> RecordSummary:
     """A record's summary from its manifest's predicate (raises KeyError/ValueError when malformed)."""
     return RecordSummary(
@@ -209,7 +231,7 @@ def _verified_summary(
     now: dt.datetime,
 ) -> tuple[RecordSummary, dict[str, Any]]:
     """The summary and predicate of ``key`` once it verifies; raises :class:`UntrustedRecord`."""
-    judged_at = position.sealed_at if position is not None else None
+    judged_at = position.sealed_at if position is not None else now
     verified = read_verified(storage, key, keys, judged_at)
     predicate = verified.predicate
     try:
@@ -240,12 +262,12 @@ def load_verified(
     workers: int | None = None,
 ) -> Loaded:
     """Every record whose DSSE signature verifies against ``keys``, judged at the time of the seal
-    that covers it (else at its own end, which must not lie after ``now``), with supersession marked
+    that covers it (else at ``now``; its own end must not lie after ``now``), with supersession marked
     among the verified records only; every other record folder is an :class:`Untrusted` finding.
     File hashes are not re-computed: that is verify's job. Batches of records are verified on
     ``workers`` threads (default: one per CPU); the result does not depend on their number."""
     now = now or dt.datetime.now(dt.UTC)
-    positions = seal_positions(storage)
+    positions, log_problems = verified_seal_positions(storage, keys)
     folders, manifests, envelopes = record_folders(storage)
 
     def verify(batch: list[str]) -> list[tuple[RecordSummary, dict[str, Any]] | Untrusted]:
@@ -263,7 +285,7 @@ def load_verified(
 
     records: list[RecordSummary] = []
     predicates: dict[str, dict[str, Any]] = {}
-    rejected: list[Untrusted] = []
+    rejected: list[Untrusted] = list(log_problems)
     batches = [folders[i : i + VERIFY_BATCH] for i in range(0, len(folders), VERIFY_BATCH)]
     done = 0
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:

@@ -24,7 +24,7 @@ from typing import Any
 
 from aimsflow import settings
 from aimsflow.evidence.checkpoint import Checkpoint, sign_note
-from aimsflow.evidence.dsse import parse_envelope, sign_envelope
+from aimsflow.evidence.dsse import sign_envelope
 from aimsflow.evidence.keys import Signer, TrustedKeys
 from aimsflow.evidence.lock import store_lock
 from aimsflow.evidence.merkle import consistency_proof, leaf_hash, tree_hash
@@ -43,7 +43,7 @@ from aimsflow.evidence.tlog import (
     seal_key,
 )
 from aimsflow.evidence.trust import UntrustedRecord, read_verified
-from aimsflow.evidence.witness import LEGACY_HEAD, Witness, WitnessRefused, accept, advance
+from aimsflow.evidence.witness import Witness, WitnessRefused, accept, advance
 from aimsflow.periods import to_utc
 from aimsflow.results import sha256_bytes
 
@@ -60,7 +60,6 @@ __all__ = [
     "SealRefused",
     "SealResult",
     "Witness",
-    "current_head",
     "read_seal",
     "record_keys",
     "seal_key",
@@ -68,8 +67,6 @@ __all__ = [
     "seal_sequences",
     "sealed_keys",
 ]
-
-WITNESS_HEAD = LEGACY_HEAD  # the format-1 witness file, still read
 
 
 class SealRefused(RuntimeError):
@@ -112,11 +109,17 @@ class SealResult:
     tree_size: int = 0
 
 
+def is_seal_name(name: str) -> bool:
+    return len(name) == 8 and name.isascii() and name.isdigit() and int(name) >= 1
+
+
 def seal_sequences(storage: Storage) -> list[int]:
+    """Sequences of the seal folders, ``seals/<8 ASCII digits, from 00000001>``: anything else (seal 0,
+    other digits) is no seal, and verify reports it."""
     out = []
     for key in storage.iter_dirs_with("seals", SEAL_BODY):
         name = key.rsplit("/", 1)[-1]
-        if name.isdigit():
+        if key.count("/") == 1 and is_seal_name(name):
             out.append(int(name))
     return sorted(out)
 
@@ -139,14 +142,6 @@ def sealed_keys(storage: Storage) -> dict[str, int]:
         for leaf in body.get("leaves", []):
             out.setdefault(leaf["record"], seq)
     return out
-
-
-def current_head(storage: Storage) -> SealHead | None:
-    sequences = seal_sequences(storage)
-    if not sequences:
-        return None
-    body, _ = read_seal(storage, sequences[-1])
-    return SealHead(sequences[-1], sha256_bytes(body))
 
 
 def judge_records(
@@ -309,7 +304,3 @@ def _seal_locked(
     )
     witness.write(after, store)
     return SealResult(SealHead(entry.sequence, entry.sha256), len(leaves), True, tuple(refused), note, size)
-
-
-def seal_signature(storage: Storage, sequence: int) -> tuple[str, bytes, list[dict[str, Any]]]:
-    return parse_envelope(storage.get(f"{seal_key(sequence)}/{SEAL_ENVELOPE}"))

@@ -124,7 +124,9 @@ def _folders(storage: Storage, scan: LogScan) -> dict[int, set[str]]:
         return out
     for rel in storage.list_files(SEALS):
         folder, _, name = rel.rpartition("/")
-        if "/" in folder or not folder.isdigit() or len(folder) != 8:
+        if "/" in folder or not (
+            len(folder) == 8 and folder.isascii() and folder.isdigit() and int(folder) >= 1
+        ):
             scan.add(f"{SEALS}/{folder}" if folder else f"{SEALS}/{rel}", "unexpected object among the seals")
             continue
         out.setdefault(int(folder), set()).add(name)
@@ -211,6 +213,8 @@ def _read_entry(storage: Storage, seq: int, files: set[str] | None, scan: LogSca
     if SEAL_BODY not in files or SEAL_ENVELOPE not in files:
         scan.add(key, f"incomplete seal: has {sorted(files)}")
         return None
+    for extra in sorted(files - {SEAL_BODY, SEAL_ENVELOPE, CHECKPOINT}):
+        scan.add(f"{key}/{extra}", "file that is not part of a seal (added)")
     body = storage.get(f"{key}/{SEAL_BODY}")
     try:
         doc = json.loads(body)

@@ -68,8 +68,9 @@ def read_verified(
     """The manifest of ``key`` once its DSSE signature verifies; raises :class:`UntrustedRecord`.
 
     ``judged_at`` is the moment key validity is judged at: the time of the checkpoint that first
-    included the record when it is sealed, else the record's own ``ended_at`` (the next seal judges it
-    again at its checkpoint time). File hashes are not re-computed here: that is verify's job."""
+    included the record when it is sealed, else now — never the record's own, self-declared
+    ``ended_at``, which a retired or stolen key would backdate into its window (found in review).
+    File hashes are not re-computed here: that is verify's job."""
     try:
         manifest = storage.get(f"{key}/{MANIFEST}")
         envelope = storage.get(f"{key}/{ENVELOPE}")
@@ -77,10 +78,11 @@ def read_verified(
         raise UntrustedRecord(key, f"unreadable record: {exc.strerror or exc}") from None
     try:
         predicate = json.loads(manifest)["predicate"]
-        ended_at = dt.datetime.fromisoformat(predicate["ended_at"])
+        dt.datetime.fromisoformat(predicate["ended_at"])
     except (ValueError, KeyError, TypeError) as exc:
         raise UntrustedRecord(key, f"unreadable manifest: {exc!r}") from None
-    problem = check_signature(envelope, manifest, PAYLOAD_TYPE, keys, judged_at or ended_at)
+    judged_at = judged_at or dt.datetime.now(dt.UTC)
+    problem = check_signature(envelope, manifest, PAYLOAD_TYPE, keys, judged_at)
     if problem is not None:
         raise UntrustedRecord(key, problem)
     return VerifiedRecord(key, manifest, predicate)

@@ -283,8 +283,9 @@ def _disposal_basis(
 
 def _tombstones(storage: Storage, keys: TrustedKeys, record_folders: set[str]) -> dict[str, list[Tombstone]]:
     """Disposed record -> the tombstones naming it. Only a tombstone that is where its manifest puts it
-    and is signed by a key trusted at its ``ended_at`` counts; sealed or still pending (the next seal
-    covers it, and that seal runs only after verify passes). Each carries whether it is backed by a
+    and is signed by a key trusted at its ``ended_at`` counts; sealed or still pending (its run's seal
+    or the next daily one covers it; the record checks judge a pending record's key at verify time,
+    so a backdated one is reported there). Each carries whether it is backed by a
     verified certificate and plan (:func:`_disposal_basis`); whatever is wrong with the tombstone
     record itself is reported by the record checks like for any record."""
     out: dict[str, list[Tombstone]] = defaultdict(list)
@@ -475,7 +476,7 @@ def verify_store(
         _verify_spec_blobs(storage, spec_refs, report)
         tombstones = _tombstones(storage, keys, record_folders)
         _check_disposals(leaves, tombstones, record_folders, set(report.pending), period, report)
-        check_intents(storage, record_folders, report, dt.datetime.now(dt.UTC), period=period)
+        check_intents(storage, record_folders, report, now, period=period)
 
         for future in futures:
             result = future.result()

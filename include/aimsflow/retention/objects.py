@@ -421,7 +421,7 @@ def read_sealed_or_verified(
     storage: Storage, key: str, keys: TrustedKeys, seals: SealIndex
 ) -> tuple[dict[str, Any], str, Sealed | None]:
     """(predicate, manifest SHA-256, seal) of a record whose signature verifies — judged at its seal's
-    time when sealed (and its manifest must be the sealed one), else at its own ``ended_at`` — or
+    time when sealed (and its manifest must be the sealed one), else now — or
     :class:`UntrustedRecord`."""
     sealed = seals.get(key)
     record = read_verified(storage, key, keys, sealed.sealed_at if sealed else None)
