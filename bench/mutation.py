@@ -160,7 +160,9 @@ def run(target: Target, max_children: int, timeout: float, only: tuple[str, ...]
     timed_out = False
     with log.open("w") as out:
         try:
-            proc = subprocess.run(command, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=timeout)
+            proc = subprocess.run(
+                command, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=timeout
+            )
             code = proc.returncode
         except subprocess.TimeoutExpired:
             timed_out, code = True, None

@@ -184,7 +184,9 @@ def test_tool_locks_keep_the_deployment_pins():
     never moves a version the project pins."""
     deployment = _pins("requirements.txt")
     for lock in TOOL_GROUPS.values():
-        moved = {n: (v, deployment[n]) for n, v in _pins(lock).items() if n in deployment and v != deployment[n]}
+        moved = {
+            n: (v, deployment[n]) for n, v in _pins(lock).items() if n in deployment and v != deployment[n]
+        }
         assert not moved, f"{lock} pins other versions than requirements.txt: {moved}"
 
 
