@@ -1,0 +1,375 @@
+"""Tests that notice: each kills a mutant that survived the evidence tests (``make mutation``, see
+docs/mutation.md) and that would change what an auditor is told. Each docstring names the mutant:
+file, function (line at the time of the run) and operator.
+
+Attack (issue 12): "No test has a wrong signature under a trusted key: with the Ed25519 check replaced
+by ``pass``, every evidence test still passes (found by mutating the code)." A record whose envelope
+names a trusted key id but whose signature that key did not make must be reported by verify and
+refused by every reader.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+
+import pytest
+
+from aimsflow import settings
+from aimsflow.cli import main
+from aimsflow.evidence.dsse import PAYLOAD_TYPE, pae
+from aimsflow.evidence.keys import Signer, TrustedKeys
+from aimsflow.evidence.record import ENVELOPE, MANIFEST
+from aimsflow.evidence.redact import suppress_small_groups
+from aimsflow.evidence.trust import UntrustedRecord, check_signature, read_verified
+from tests.conftest import new_key
+
+TRUSTED = "test-key-1"  # the key id aims_env trusts
+
+
+def _verify_json(capsys) -> dict:
+    code = main(["evidence", "verify", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == (0 if report["ok"] else 1)
+    return report
+
+
+@pytest.fixture
+def forged(storage, make_record):
+    """A record signed by a stranger's private key under the TRUSTED key id."""
+    _, seed, _ = new_key("stranger")
+    return make_record(signer=Signer.from_seed_b64(TRUSTED, seed))
+
+
+def test_wrong_signature_under_a_trusted_key_is_reported_by_verify(forged, capsys):
+    """Kills evidence/keys.py ``TrustedKeys.check``: ``key.public_key.verify(signature, data)``
+    replaced by ``pass`` (or its exception swallowed). Verify must name the record and say the
+    signature does not match; the store is not intact."""
+    report = _verify_json(capsys)
+    assert not report["ok"]
+    problems = [p for p in report["problems"] if p["object"] == forged.key]
+    assert problems and f"signature by key {TRUSTED!r} does not match" in problems[0]["problem"]
+
+
+def test_wrong_signature_under_a_trusted_key_is_refused_by_readers(storage, forged):
+    """The same forged record through :func:`read_verified`, the door every deciding reader uses."""
+    with pytest.raises(UntrustedRecord, match="does not match") as caught:
+        read_verified(storage, forged.key, TrustedKeys.load())
+    assert caught.value.key == forged.key
+
+
+def test_one_flipped_bit_in_a_trusted_signature_is_caught(storage, make_record):
+    """A genuine record whose signature has one bit flipped: the trusted key id is right, the
+    signature is not. Also kills evidence/trust.py ``check_signature`` mutants that return None for
+    the first signature entry whatever its problem."""
+    ref = make_record()
+    path = storage.path(f"{ref.key}/{ENVELOPE}")
+    envelope = json.loads(path.read_bytes())
+    sig = bytearray(base64.b64decode(envelope["signatures"][0]["sig"]))
+    sig[0] ^= 0x01
+    envelope["signatures"][0]["sig"] = base64.b64encode(bytes(sig)).decode()
+    path.write_text(json.dumps(envelope))
+    manifest = storage.get(f"{ref.key}/{MANIFEST}")
+    keys = TrustedKeys.load()
+    problem = check_signature(path.read_bytes(), manifest, PAYLOAD_TYPE, keys, dt.datetime.now(dt.UTC))
+    assert problem == f"signature by key {TRUSTED!r} does not match"
+    with pytest.raises(UntrustedRecord):
+        read_verified(storage, ref.key, keys)
+
+
+def test_trusted_keys_check_distinguishes_each_outcome(aims_env):
+    """evidence/keys.py ``TrustedKeys.check`` and ``TrustedKey.valid_at``: None only for a valid
+    signature by a known key inside its window; each other case names its own problem."""
+    signer = Signer.from_settings()
+    keys = TrustedKeys.load()
+    data = pae(PAYLOAD_TYPE, b"{}")
+    now = dt.datetime.now(dt.UTC)
+    good = signer.sign(data)
+    assert keys.check(TRUSTED, data, good, now) is None
+    assert keys.check(TRUSTED, data + b" ", good, now) == f"signature by key {TRUSTED!r} does not match"
+    assert keys.check("nobody", data, good, now) == "signed by unknown key 'nobody'"
+    before = dt.datetime(2019, 12, 31, 23, 59, tzinfo=dt.UTC)  # aims_env's key is valid from 2020-01-01
+    assert "outside the validity" in keys.check(TRUSTED, data, good, before)
+    assert keys.check(TRUSTED, data, good, dt.datetime(2020, 1, 1, tzinfo=dt.UTC)) is None
+
+
+def test_key_validity_window_is_half_open():
+    """evidence/keys.py ``TrustedKey.valid_at``: valid from ``valid_from`` included to ``valid_until``
+    excluded. Kills ``valid_from <= moment`` -> ``<`` and ``moment < valid_until`` -> ``<=`` (a
+    record signed at the very moment its key was retired would be accepted)."""
+    from aimsflow.evidence.keys import TrustedKey
+
+    start, end = dt.datetime(2026, 1, 1, tzinfo=dt.UTC), dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+    key = TrustedKey("k", Signer.from_seed_b64("k", new_key("k")[1])._private.public_key(), start, end)
+    assert key.valid_at(start) and key.valid_at(end - dt.timedelta(microseconds=1))
+    assert not key.valid_at(end) and not key.valid_at(start - dt.timedelta(microseconds=1))
+
+
+# --- secrets never in evidence (evidence/redact.py) ------------------------------------------------
+
+
+def test_secret_values_are_the_configured_keys_and_secret_names_only(monkeypatch):
+    """evidence/redact.py ``_secret_values``: a value is a secret when it is 8+ characters and its
+    variable is a key (AIMSFLOW_SIGNING_KEY*, AIMSFLOW_PSEUDONYM_KEY, AIRFLOW_CONN_*) or has a
+    secret-looking name that does not end in _ID/_PATH/_FILE/_CONN_ID. Kills the ``and`` -> ``or``
+    (every long value masked), ``>= 8`` -> ``> 8``/``>= 9``, the prefix-string and the suffix-string
+    mutants of that function."""
+    from aimsflow.evidence.redact import secret_values
+
+    for name in list(__import__("os").environ):
+        monkeypatch.delenv(name)
+    secret = {
+        "AIMSFLOW_SIGNING_KEY": "seed-value-1",
+        "AIMSFLOW_PSEUDONYM_KEY": "pseudo-value-2",
+        "AIRFLOW_CONN_WAREHOUSE": "postgres://u:p@h/db",
+        "SERVICE_API_TOKEN": "exactly8",
+    }
+    kept = {
+        "HOME": "/home/someone/long",
+        "SERVICE_API_TOKEN_ID": "token-id-value",
+        "SERVICE_SECRET_PATH": "/run/secrets/x",
+        "SERVICE_SECRET_FILE": "/run/secrets/y",
+        "WAREHOUSE_PASSWORD_CONN_ID": "warehouse-conn",
+        "SHORT_TOKEN": "seven77",
+    }
+    for name, value in {**secret, **kept}.items():
+        monkeypatch.setenv(name, value)
+    assert sorted(secret_values()) == sorted(secret.values())
+
+
+def test_redact_text_uses_the_secrets_given(monkeypatch):
+    """evidence/redact.py ``redact_text``: secrets passed in are masked even when the environment has
+    none (kills ``secrets is None`` -> ``... or True``, which would read the environment instead)."""
+    from aimsflow.evidence.redact import MASK, redact_text
+
+    monkeypatch.delenv("AIMSFLOW_SIGNING_KEY", raising=False)
+    assert redact_text("token=s3cr3t-value!", secrets=["s3cr3t-value"]) == f"token={MASK}!"
+
+
+def test_pseudonym_is_the_keyed_hmac_of_the_value():
+    """evidence/redact.py ``pseudonymise``: exactly ``hmac:`` + the first 16 hex digits of
+    HMAC-SHA256(key, value). Kills the mutants that hash ``None`` or nothing, or keep 17 digits."""
+    import hashlib
+    import hmac
+
+    from aimsflow.evidence.redact import pseudonymise
+
+    expected = "hmac:" + hmac.new(b"k", b"1990-01-01", hashlib.sha256).hexdigest()[:16]
+    assert pseudonymise("1990-01-01", b"k") == expected
+    assert pseudonymise("1990-01-02", b"k") != expected
+
+
+def test_redact_suppress_small_groups_at_the_boundary():
+    """evidence/redact.py ``suppress_small_groups``: ``counts >= min_size`` keeps a figure. Kills
+    ``>=`` -> ``>`` (the minimum suppressed) and ``min_size is None`` -> ``... or True`` (the minimum
+    given ignored for the setting: 5 here, the default is 10)."""
+    low = 5
+    counts = {"A": low - 1, "B": low, "C": low + 1}
+    out = suppress_small_groups(counts, {"A": 1, "B": 2, "C": 3}, low)
+    assert out == {"A": {"suppressed": f"group size < {low}"}, "B": 2, "C": 3}
+
+
+def test_redact_a_group_without_a_count_is_suppressed():
+    """evidence/redact.py ``suppress_small_groups``: a figure whose group has no count is suppressed
+    even with a minimum of 1 (kills ``counts.get(group, 0)`` -> ``counts.get(group, 1)``)."""
+    assert suppress_small_groups({}, {"Z": 0.5}, 1) == {"Z": {"suppressed": "group size < 1"}}
+
+
+def test_redact_suppress_small_groups_default_minimum_is_the_setting():
+    """evidence/redact.py ``suppress_small_groups`` without a minimum uses AIMSFLOW_MIN_GROUP_SIZE
+    (kills ``min_size is None`` -> ``... and False`` and ``is not None``)."""
+    counts = {"A": 11, "B": 12}
+    with settings.overridden(AIMSFLOW_MIN_GROUP_SIZE="12"):
+        out = suppress_small_groups(counts, {"A": 1, "B": 2})
+    assert out == {"A": {"suppressed": "group size < 12"}, "B": 2}
+
+
+# --- who produced a record (evidence/record.py) ----------------------------------------------------
+
+
+def test_command_producer_says_command_and_user():
+    """evidence/record.py ``Producer.command_run``: the manifest's producer of a command run (seal,
+    retention, closing a nonconformity) is kind ``command`` with the command, the user and a fresh
+    invocation id. Kills the mutants that drop or change kind, command or user."""
+    from aimsflow.evidence.record import Producer
+
+    a = Producer.command_run("evidence_seal", user="alice")
+    b = Producer.command_run("evidence_seal", user="alice")
+    assert a.as_dict() == {
+        "kind": "command",
+        "map_index": -1,
+        "command": "evidence_seal",
+        "invocation": a.invocation,
+        "user": "alice",
+    }
+    assert len(a.invocation) == 32 and a.invocation != b.invocation
+    assert a.record_id().startswith("evidence_seal-") and a.record_id() != b.record_id()
+    assert a.is_final_try
+
+
+def _fake_git(tmp_path, script: str):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "git"
+    fake.write_text("#!/bin/sh\n" + script)
+    fake.chmod(0o755)
+    return bin_dir
+
+
+def test_failed_git_status_means_dirty_unknown_not_clean(tmp_path, monkeypatch):
+    """evidence/record.py ``_git``/``git_state``: when ``git status`` fails, ``git_dirty`` is None
+    (unknown), never False (clean), and nothing raises. Kills ``returncode == 0`` -> ``... or True``
+    (a failed status read as clean) and ``status is None`` -> ``... and False`` (a crash)."""
+    from aimsflow.evidence.record import git_state
+
+    commit = "a" * 40
+    bin_dir = _fake_git(tmp_path, f'[ "$1" = rev-parse ] && {{ echo {commit}; exit 0; }}\nexit 128\n')
+    monkeypatch.setenv("PATH", str(bin_dir))
+    assert git_state(tmp_path) == (commit, None)
+
+
+def test_a_hanging_git_status_times_out_too(tmp_path, monkeypatch):
+    """evidence/record.py ``git_state``: the timeout also bounds ``git status`` (kills its ``timeout``
+    -> ``None``): a commit is known, the dirty flag unknown, and the record is not held up."""
+    import time
+
+    from aimsflow.evidence.record import git_state
+
+    commit = "b" * 40
+    bin_dir = _fake_git(
+        tmp_path, f'[ "$1" = rev-parse ] && {{ echo {commit}; exit 0; }}\nexec /bin/sleep 5\n'
+    )
+    monkeypatch.setenv("PATH", str(bin_dir))
+    started = time.monotonic()
+    assert git_state(tmp_path, timeout=0.3) == (commit, None)
+    assert time.monotonic() - started < 3
+
+
+# --- the store (evidence/storage.py, evidence/specs.py) --------------------------------------------
+
+
+def test_put_once_writes_then_refuses_to_overwrite(storage):
+    """evidence/storage.py ``LocalStorage.put_once``: the first write stores the bytes, the second
+    raises WriteOnceError naming the object and leaves the first bytes. Kills ``not atomic_write`` ->
+    ``atomic_write``, ``overwrite=False`` -> ``True``/``None``/default and the ``None`` message."""
+    from aimsflow.evidence.storage import WriteOnceError
+
+    storage.put_once("specs/sha256/x", b"first")
+    with pytest.raises(WriteOnceError, match="specs/sha256/x already exists; evidence is write-once"):
+        storage.put_once("specs/sha256/x", b"second")
+    assert storage.get("specs/sha256/x") == b"first"
+
+
+def test_blob_key_refuses_what_is_not_a_sha256():
+    """evidence/specs.py ``blob_key``: the error names the value (kills ``ValueError(None)``)."""
+    from aimsflow.evidence.specs import blob_key
+
+    assert blob_key("0" * 64) == "specs/sha256/" + "0" * 64
+    with pytest.raises(ValueError, match="invalid spec SHA-256 'ABC'"):
+        blob_key("ABC")
+
+
+def test_spec_name_under_a_configured_expectations_dir(aims_env, tmp_path):
+    """evidence/specs.py ``_roots``: a spec in AIMSFLOW_EXPECTATIONS_DIR outside the project is named
+    ``$AIMSFLOW_EXPECTATIONS_DIR/<rel>`` in the manifest, never by its machine path (kills the mutants
+    of that prefix string)."""
+    from aimsflow import settings
+    from aimsflow.evidence.specs import spec_name
+
+    folder = tmp_path / "suites"
+    (folder / "loans").mkdir(parents=True)
+    suite = folder / "loans" / "suite.json"
+    suite.write_text("{}")
+    with settings.overridden(AIMSFLOW_EXPECTATIONS_DIR=str(folder)):
+        assert spec_name(suite) == "$AIMSFLOW_EXPECTATIONS_DIR/loans/suite.json"
+
+
+# --- demo keys (evidence/keys.py): what `make run` signs and verifies with ---------------------------
+
+
+def test_demo_key_is_private_trusted_now_and_stable(tmp_path):
+    """evidence/keys.py ``ensure_demo_key``/``_write_private``: the seed file is mode 0600 in a folder
+    created with its parents, holds ``<key id> <seed>``; its public key is trusted in
+    ``trusted_keys.json`` from before now, so a record signed now verifies; a second call keeps the
+    key. Kills the mode (``0o600`` -> default, ``385``), ``parents=True`` -> ``None``/``False``, the
+    key-id format, ``seed = None``, the file-name and the ``now - 1 min`` -> ``now + 1 min`` mutants."""
+    import re
+    import stat
+
+    from aimsflow.evidence.keys import ensure_demo_key
+
+    keys_dir = tmp_path / "a" / "b" / "keys"
+    key_id, key_file = ensure_demo_key(keys_dir)
+    assert key_file == keys_dir / "demo-signing.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert re.fullmatch(r"demo-[a-z2-7]{8}", key_id)
+    file_id, seed = key_file.read_text().split()
+    signer = Signer.from_seed_b64(file_id, seed)
+    assert file_id == key_id
+    doc = json.loads((keys_dir / "trusted_keys.json").read_text())
+    assert [(k["key_id"], k["public_key"]) for k in doc["keys"]] == [(key_id, signer.public_key_b64)]
+    data = pae(PAYLOAD_TYPE, b"{}")
+    assert (
+        TrustedKeys.load(keys_dir / "trusted_keys.json").check(
+            key_id, data, signer.sign(data), dt.datetime.now(dt.UTC)
+        )
+        is None
+    )
+    assert ensure_demo_key(keys_dir) == (key_id, key_file)
+    assert key_file.read_text().split() == [file_id, seed]
+
+
+def test_demo_pseudonym_key_is_private_random_and_stable(tmp_path):
+    """evidence/keys.py ``ensure_demo_pseudonym_key``: 64 hex digits (32 random bytes), mode 0600,
+    written once. Kills ``not path.exists()`` -> ``path.exists()``, ``token_hex(32)`` -> 33/None and the
+    file-name mutants."""
+    import re
+    import stat
+
+    from aimsflow.evidence.keys import ensure_demo_pseudonym_key
+
+    path = ensure_demo_pseudonym_key(tmp_path / "keys")
+    assert path == tmp_path / "keys" / "demo-pseudonym.key"
+    text = path.read_text()
+    assert re.fullmatch(r"[0-9a-f]{64}", text)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert ensure_demo_pseudonym_key(tmp_path / "keys").read_text() == text
+
+
+# --- the lock holder named to a waiter (evidence/lock.py) -------------------------------------------
+
+
+def test_a_waiter_is_told_who_holds_the_store_lock(tmp_path):
+    """evidence/lock.py ``_holder``: ``<holder> (pid <pid>, since <ISO time>)`` while held; an empty
+    lock file (a holder that has not written yet) gives ``unknown holder (pid None, since None)``.
+    Kills the key-string and default-string mutants of ``_holder``."""
+    import os
+    import re
+
+    from aimsflow.evidence.lock import LOCK_FILE, is_locked, store_lock
+
+    with store_lock(tmp_path, "evidence_seal run r1", timeout=1):
+        held = is_locked(tmp_path)
+        assert held is not None
+        assert re.fullmatch(rf"evidence_seal run r1 \(pid {os.getpid()}, since \d{{4}}-\d\d-\d\dT.+\)", held)
+        (tmp_path / LOCK_FILE).write_text("")
+        assert is_locked(tmp_path) == "unknown holder (pid None, since None)"
+        (tmp_path / LOCK_FILE).write_text('{"pid": 7}')
+        assert is_locked(tmp_path) == "unknown holder (pid 7, since None)"
+
+
+# --- what verify --json tells (evidence/verify.py, record part) --------------------------------------
+
+
+def test_verify_json_counts_every_byte_and_names_every_field(storage, make_record, capsys):
+    """evidence/verify.py ``_check_batch`` and ``VerifyReport.as_dict``: ``bytes_hashed`` is the sum of
+    the sizes of all record files (kills ``out.bytes += size`` -> ``=``), and the document has the
+    fields an auditor's script reads (kills the key-string mutants of ``as_dict``)."""
+    refs = [make_record(run=f"r{i}", files={"a.txt": b"x" * (10 + i), "b.txt": b"yy"}) for i in range(3)]
+    report = _verify_json(capsys)
+    assert report["ok"] and report["records_checked"] == 3 and report["files_checked"] == 6
+    assert report["bytes_hashed"] == sum(10 + i + 2 for i in range(3))
+    assert {"spec_blobs_checked", "disposed", "bytes_hashed", "pending", "problems"} <= report.keys()
+    assert report["spec_blobs_checked"] == 0 and report["disposed"] == []
+    assert sorted(report["pending"]) == sorted(r.key for r in refs)
