@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
@@ -96,11 +97,15 @@ def _toml_list(values: tuple[str, ...] | list[str]) -> str:
     return "[" + ", ".join(json.dumps(v) for v in values) + "]"
 
 
+def tests_of(target: Target) -> list[str]:
+    """The target's tests that exist (a test file named in advance may not be written yet)."""
+    return [t for t in target.tests if (PROJECT / t).exists()]
+
+
 def prepare(target: Target) -> Path:
     """The target's work folder: symlinks to the code and tests, and its pyproject.toml."""
     work = WORK / target.name
     work.mkdir(parents=True, exist_ok=True)
-    tests = [t for t in target.tests if (PROJECT / t).exists()]  # a test file may not exist yet
     links = {"src": "include", "include": "include", "tests": "tests"} | {d: d for d in ALSO_COPY[1:]}
     for link, to in links.items():
         path = work / link
@@ -115,7 +120,7 @@ def prepare(target: Target) -> Path:
             "only_mutate = " + _toml_list([f"src/{f}" for f in target.files]),
             "also_copy = " + _toml_list(list(ALSO_COPY)),
             "pytest_add_cli_args = " + _toml_list(PYTEST_ARGS),
-            "pytest_add_cli_args_test_selection = " + _toml_list(tests),
+            "pytest_add_cli_args_test_selection = " + _toml_list(tests_of(target)),
             "max_stack_depth = -1",
             "",
         ]
@@ -141,25 +146,53 @@ def selected(target: Target, names: dict[str, str]) -> dict[str, str]:
     return {n: s for n, s in names.items() if any(fnmatch(n, f) for f in target.functions)}
 
 
-def diff(work: Path, env: dict[str, str], name: str) -> str:
-    shown = subprocess.run(
-        [str(MUTMUT), "show", name], cwd=work, env=env, capture_output=True, text=True, timeout=120
-    )
-    return shown.stdout.strip() or shown.stderr.strip()
+def diffs(work: Path, env: dict[str, str], names: list[str]) -> Iterator[tuple[str, str]]:
+    """(name, diff) of each mutant: as ``mutmut show`` prints it, but in this process (a ``mutmut``
+    process per mutant costs a second each, minutes for hundreds of survivors)."""
+    if not names:
+        return
+    cwd = os.getcwd()
+    os.chdir(work)
+    try:
+        from mutmut.configuration import reset_config
+        from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+        reset_config()
+        for name in names:
+            try:
+                yield name, f"# {name}\n" + get_diff_for_mutant(name).strip()
+            except Exception:  # an internal of mutmut changed: fall back on its command
+                shown = subprocess.run(
+                    [str(MUTMUT), "show", name],
+                    cwd=work,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                )
+                yield name, shown.stdout.strip() or shown.stderr.strip()
+    finally:
+        os.chdir(cwd)
 
 
-def run(target: Target, max_children: int, timeout: float, only: tuple[str, ...] = ()) -> dict:
+def run(
+    target: Target, max_children: int, timeout: float, only: tuple[str, ...] = (), report_only: bool = False
+) -> dict:
     """One fresh mutmut run of ``target`` (mutmut's cache would keep a "survived" that a new test
-    kills), limited to the mutants matching ``only`` if given."""
+    kills), limited to the mutants matching ``only`` if given; with ``report_only``, the report of
+    the last run left in ``.mutation/TARGET`` (its wall time is not known then)."""
+    work = WORK / target.name
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["PYTHONPATH"] = str(work / "mutants" / "src")
+    if report_only:
+        return _report(target, work, env, only, None, None, False, max_children)
     work = prepare(target)
     if (work / "mutants").exists():
         subprocess.run(["rm", "-rf", str(work / "mutants")], check=True)
     # Made before mutmut starts: Python caches "no such folder" for a sys.path entry, and the
     # package would then be imported unmutated from the editable install.
     (work / "mutants" / "src").mkdir(parents=True)
-    # Subprocesses a test starts (the CLI, a second writer) import the mutated package too.
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env["PYTHONPATH"] = str(work / "mutants" / "src")
+    # Subprocesses a test starts (the CLI, a second writer) import the mutated package too (env).
     names = only or target.functions
     command = [str(MUTMUT), "run", "--max-children", str(max_children), *names]
     log = RESULTS / f"{target.name}.log"
@@ -175,45 +208,63 @@ def run(target: Target, max_children: int, timeout: float, only: tuple[str, ...]
         except subprocess.TimeoutExpired:
             timed_out, code = True, None
     seconds = time.monotonic() - started
+    return _report(target, work, env, only, round(seconds, 1), code, timed_out, max_children)
+
+
+def _report(
+    target: Target,
+    work: Path,
+    env: dict[str, str],
+    only: tuple[str, ...],
+    seconds: float | None,
+    code: int | None,
+    timed_out: bool,
+    max_children: int,
+) -> dict:
     mutants = selected(target, statuses(work))
     if only:
         mutants = {n: s for n, s in mutants.items() if any(fnmatch(n, o) for o in only)}
     counts = Counter(mutants.values())
-    killed, survived = counts.get("killed", 0), counts.get("survived", 0)
-    timeouts = counts.get("timeout", 0)
-    # Timeouts count as detected (the mutant made a test hang or loop), as mutmut does.
-    tested = killed + survived + timeouts
-    survivors = sorted(n for n, s in mutants.items() if s == "survived")
+    # Detected: killed, or a test hung or looped on it (timeout). Undetected: survived, and "no tests"
+    # (no selected test even runs the mutated function). Not checked (a run cut by the timeout),
+    # suspicious or segfault are left out of the score and shown beside it.
+    detected = counts.get("killed", 0) + counts.get("timeout", 0)
+    undetected = counts.get("survived", 0) + counts.get("no tests", 0)
+    survivors = sorted(n for n, s in mutants.items() if s in ("survived", "no tests"))
     report = {
         "target": target.name,
         "about": target.about,
         "files": list(target.files),
         "functions": list(only or target.functions),
-        "tests": list(target.tests),
+        "tests": tests_of(target),
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "seconds": round(seconds, 1),
+        "seconds": seconds,
         "max_children": max_children,
         "mutmut_exit": code,
         "timed_out": timed_out,
         "counts": dict(sorted(counts.items())),
-        "score": round((killed + timeouts) / tested, 4) if tested else None,
+        "score": round(detected / (detected + undetected), 4) if detected + undetected else None,
         "mutants": dict(sorted(mutants.items())),
     }
     (RESULTS / f"{target.name}.json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
     with (RESULTS / f"{target.name}-survivors.txt").open("w") as out:
-        out.write(f"# {len(survivors)} surviving mutants of target {target.name!r} ({report['when']})\n\n")
-        for name in survivors:
-            out.write(diff(work, env, name) + "\n\n")
+        out.write(
+            f"# {len(survivors)} undetected mutants of target {target.name!r} ({report['when']}): "
+            "survived, or no selected test runs the function (no tests)\n\n"
+        )
+        for name, text in diffs(work, env, survivors):
+            out.write(f"# {mutants[name]}\n{text}\n\n")
     return report
 
 
 def line(report: dict) -> str:
     c = report["counts"]
     score = "n/a" if report["score"] is None else f"{report['score']:.1%}"
-    others = {k: v for k, v in c.items() if k not in ("killed", "survived", "timeout")}
+    others = {k: v for k, v in c.items() if k not in ("killed", "survived", "timeout", "no tests")}
     return (
-        f"{report['target']:<12} killed {c.get('killed', 0):>5}  survived {c.get('survived', 0):>4}  "
-        f"timeout {c.get('timeout', 0):>3}  score {score:>6}  {report['seconds']:>7.0f} s"
+        f"{report['target']:<12} killed {c.get('killed', 0):>5}  timeout {c.get('timeout', 0):>3}  "
+        f"survived {c.get('survived', 0):>4}  no tests {c.get('no tests', 0):>3}  score {score:>6}  "
+        + ("" if report["seconds"] is None else f"  {report['seconds']:>6.0f} s")
         + (f"  other {others}" if others else "")
         + ("  (STOPPED AT THE TIMEOUT)" if report["timed_out"] else "")
     )
@@ -225,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per target (default 3600)")
     parser.add_argument("--only", action="append", default=[], help="mutant name glob (repeatable)")
+    parser.add_argument("--report-only", action="store_true", help="report the last run again, run nothing")
     args = parser.parse_args(argv)
     if unknown := sorted(set(args.targets) - set(TARGETS)):
         parser.error(f"unknown target(s) {unknown}; known: {', '.join(TARGETS)}")
@@ -234,7 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     reports = []
     for name in args.targets or TARGETS:
         print(f"mutation: {name} ({TARGETS[name].about}) ...", flush=True)
-        reports.append(run(TARGETS[name], args.max_children, args.timeout, tuple(args.only)))
+        reports.append(
+            run(TARGETS[name], args.max_children, args.timeout, tuple(args.only), args.report_only)
+        )
         print(line(reports[-1]), flush=True)
     print(f"\nmutation summary (survivors and diffs: {RESULTS.relative_to(PROJECT)}/TARGET-survivors.txt)")
     for report in reports:

@@ -290,3 +290,66 @@ def test_hold_problems_come_in_document_order(tmp_path: Path):
     )
     order = [next((w for w in ("extra", "holds[0]", "holds[2]", "holds[10]") if w in p), p) for p in problems]
     assert order == ["extra", "holds[0]", "holds[2]", "holds[10]"]
+
+
+# --- what the plan record shows of a decision, a hold and a policy ----------------------------------
+
+
+def test_a_decision_as_the_plan_shows_it():
+    """decide.py ``Decision.as_dict``: every field under its name, the expiry as an ISO date or null
+    (kills the key-string, ``None`` and ``if`` mutants of that function, none of which the decision
+    tests ran)."""
+    p = _policy("raw_personal_data", retention="90 days")
+    h = _hold(dataset="loans_raw")
+    kept = decide(_raw(), _rules(p, holds=[h]), LATER)
+    assert kept.as_dict() == {
+        "outcome": "keep",
+        "reasons": [kept.reasons[0]],
+        "holds": ["H1"],
+        "expires_on": "2026-04-01",
+        "expired": True,
+        "unresolved": False,
+    }
+    gap = decide(_raw(), _rules(_policy("raw_personal_data", counts_from="certification_cycle_end")), LATER)
+    assert gap.as_dict() == {
+        "outcome": "keep",
+        "reasons": list(gap.reasons),
+        "holds": [],
+        "expires_on": None,
+        "expired": False,
+        "unresolved": True,
+    }
+
+
+def test_a_hold_and_a_policy_as_the_plan_shows_them():
+    """policy.py ``LegalHold.as_dict`` (JSON values, unset scopes left out) and
+    ``RetentionPolicy.as_dict`` (JSON values): kills their ``mode``/``exclude_none`` mutants."""
+    assert _hold(dataset="loans_raw").as_dict() == {
+        "id": "H1",
+        "dataset": "loans_raw",
+        "reason": "litigation",
+        "set_by": "legal",
+        "since": "2026-01-01",
+    }
+    doc = _policy("raw_personal_data", retention="90 days").as_dict()
+    assert doc["data_class"] == "raw_personal_data" and doc["retention"] == "90 days"
+    assert doc["counts_from"] == "created" and type(doc["counts_from"]) is str
+
+
+def test_rules_from_the_inventory():
+    """decide.py ``Rules.build``: retirements, certification cycles and the dataset -> AI system map come
+    from the inventory, the specs are kept (kills its mutants, which no decision test ran: they build
+    ``Rules`` by hand)."""
+    from aimsflow.results import SpecRef
+
+    spec = SpecRef("include/config/retention/policies.yaml", "0" * 64)
+    policies = PolicySet({}, "lineage_events", Path("p.yaml"))
+    rules = Rules.build(policies, [_hold(ai_system="loan_approval")], INVENTORY, [spec])
+    assert rules.policies is policies and [h.id for h in rules.holds] == ["H1"]
+    assert rules.retirements == {"loan_approval": None}
+    assert rules.cycles == (
+        ("cycle-2024", dt.date(2024, 3, 1), dt.date(2027, 3, 1)),
+        ("cycle-2027", dt.date(2027, 3, 1), dt.date(2030, 3, 1)),
+    )
+    assert rules.dataset_systems["loan_training_set"] == "loan_approval"
+    assert rules.specs == (spec,)
