@@ -195,7 +195,7 @@ def run(
     # Subprocesses a test starts (the CLI, a second writer) import the mutated package too (env).
     names = only or target.functions
     command = [str(MUTMUT), "run", "--max-children", str(max_children), *names]
-    log = RESULTS / f"{target.name}.log"
+    log = work / "mutmut.log"  # mutmut's own output (a progress spinner): not a result
     RESULTS.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     timed_out = False

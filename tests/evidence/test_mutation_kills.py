@@ -373,3 +373,91 @@ def test_verify_json_counts_every_byte_and_names_every_field(storage, make_recor
     assert {"spec_blobs_checked", "disposed", "bytes_hashed", "pending", "problems"} <= report.keys()
     assert report["spec_blobs_checked"] == 0 and report["disposed"] == []
     assert sorted(report["pending"]) == sorted(r.key for r in refs)
+
+
+# --- envelopes and signatures (evidence/dsse.py, evidence/trust.py) ---------------------------------
+
+
+def _envelope(payload_b64: str, signatures) -> bytes:
+    return json.dumps(
+        {"payloadType": PAYLOAD_TYPE, "payload": payload_b64, "signatures": signatures}
+    ).encode()
+
+
+def test_a_malformed_signature_entry_is_a_problem_not_a_pass(aims_env):
+    """evidence/trust.py ``check_signature``: a signature entry without ``sig`` (or with a ``sig`` that
+    is not base64) is a problem. Kills ``problem = f"malformed signature entry: ..."`` -> ``None``,
+    under which such an envelope VERIFIED."""
+    body = b'{"predicate": {}}\n'
+    keys = TrustedKeys.load()
+    now = dt.datetime.now(dt.UTC)
+    for entry in ({"keyid": TRUSTED}, {"keyid": TRUSTED, "sig": "not base64!"}, {"sig": "AAAA"}):
+        envelope = _envelope(base64.b64encode(body).decode(), [entry])
+        problem = check_signature(envelope, body, PAYLOAD_TYPE, keys, now)
+        assert problem is not None and problem.startswith("malformed signature entry: "), (entry, problem)
+
+
+def test_envelope_problems_are_named(aims_env):
+    """evidence/trust.py ``check_signature`` and evidence/dsse.py ``parse_envelope``: a payload that is
+    not strict base64 is malformed (kills ``validate=True`` -> ``False``/default, which would read
+    ``e30=!!`` as ``{}``), the message says so (kills ``ValueError(None)`` and ``str(exc)`` ->
+    ``str(None)``), and an envelope without signatures says that, exactly."""
+    keys = TrustedKeys.load()
+    now = dt.datetime.now(dt.UTC)
+    lenient = _envelope(base64.b64encode(b"{}").decode() + "!!", [{"keyid": TRUSTED, "sig": "AAAA"}])
+    problem = check_signature(lenient, b"{}", PAYLOAD_TYPE, keys, now)
+    assert problem is not None and problem.startswith("malformed DSSE envelope: ")
+    unsigned = _envelope(base64.b64encode(b"{}").decode(), [])
+    assert check_signature(unsigned, b"{}", PAYLOAD_TYPE, keys, now) == "envelope carries no signature"
+
+
+def test_an_unreadable_trusted_keys_file_is_named(tmp_path):
+    """evidence/keys.py ``TrustedKeys.load``: the error names the file (kills ``KeyError_(None)``)."""
+    from aimsflow.evidence.keys import KeyError_
+
+    path = tmp_path / "trusted_keys.json"
+    path.write_text('{"keys": [{"key_id": "k"}]}')
+    with pytest.raises(KeyError_, match=f"{path}: invalid trusted-keys file: KeyError"):
+        TrustedKeys.load(path)
+
+
+# --- listing what is in the store (evidence/listing.py, evidence/storage.py) -------------------------
+
+
+def test_an_unreadable_record_does_not_hide_the_records_after_it(storage, make_record):
+    """evidence/listing.py ``load_summaries``: an unreadable manifest is skipped and the listing goes on
+    (kills ``continue`` -> ``break``, under which `evidence list` showed no record sorted after it);
+    each summary carries its predicate's summary (kills the ``summary`` mutants)."""
+    from aimsflow.evidence.listing import load_summaries
+
+    early = make_record(dt.date(2026, 11, 1), run="r1")
+    late = make_record(dt.date(2026, 11, 2), run="r2")
+    storage.path(f"{early.key}/{MANIFEST}").write_text("{not json")
+    listed = load_summaries(storage)
+    assert [s.key for s in listed] == [late.key]
+    assert listed[0].summary == {"rows": 10}
+
+
+def test_list_json_names_every_field(storage, make_record, capsys):
+    """evidence/listing.py ``RecordSummary.as_dict``: what `evidence list --json` prints under each
+    name (kills the key-string mutants of ``started_at``, ``ended_at`` and ``summary``)."""
+    ref = make_record()
+    assert main(["evidence", "list", "--json"]) == 0
+    (doc,) = json.loads(capsys.readouterr().out)
+    assert doc["key"] == ref.key and doc["summary"] == {"rows": 10}
+    for name in ("started_at", "ended_at"):
+        assert dt.datetime.fromisoformat(doc[name]).tzinfo is not None
+
+
+def test_storage_lists_no_file_of_a_linked_folder_and_describes_by_path(storage, make_record, tmp_path):
+    """evidence/storage.py ``LocalStorage.list_files``: a symlinked folder is not entered, so verify
+    never hashes files from outside the store as if they were in it (kills ``follow_symlinks=False``
+    -> ``True``/``None``); ``describe`` is the file path (kills ``str(None)``)."""
+    ref = make_record()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "x.txt").write_text("x")
+    (storage.path(ref.key) / "linked").symlink_to(outside, target_is_directory=True)
+    files = storage.list_files(ref.key)
+    assert "linked/x.txt" not in files and "summary.json" in files
+    assert storage.describe(f"{ref.key}/summary.json") == str(storage.root / ref.key / "summary.json")
