@@ -119,3 +119,20 @@ def test_a_verdict_without_a_group_is_never_suppressed(report):
     Kills ``group is not None and grouping is not None`` -> ``group is not None or (...)``."""
     doc = report_to_json(report, [_verdict(None)])
     assert doc["verdicts"][0]["value"] == 0.3 and doc["verdicts"][0]["detail"] == "gap"
+
+
+def test_metrics_json_header_and_verdict_counts(report):
+    """fairness/report.py ``report_to_json``/``_grouping_json``/``_metric_json``: the fields an auditor
+    reads, under their names (kills the key-string mutants), an outcome no verdict has counts 0 (kills
+    ``tally.get(o, 0)`` -> ``None``/``1``/default: "1 breach" where there is none), and the overall
+    figure is there (kills ``_figure(metric.overall)`` -> ``_figure(None)``)."""
+    doc = report_to_json(report, [_verdict("C")])
+    assert doc["schema"] == "aimsflow.fairness/1"
+    assert doc["rows"] == sum(SIZES.values()) and doc["label"] == "label" and doc["predictions"] is None
+    assert doc["sensitive_features"] == ["g"] and doc["intersection_depth"] == 1
+    assert doc["verdict_counts"] == {"pass": 0, "breach": 1, "insufficient data": 0}
+    assert doc["status"] == "failed"
+    g = doc["groupings"]["g"]
+    assert g["features"] == ["g"]
+    overall = g["metrics"][BASE_RATE]["overall"]
+    assert overall == pytest.approx(sum(n // 2 for n in SIZES.values()) / sum(SIZES.values()))
