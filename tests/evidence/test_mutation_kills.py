@@ -309,6 +309,7 @@ def test_demo_key_is_private_trusted_now_and_stable(tmp_path):
     assert file_id == key_id
     doc = json.loads((keys_dir / "trusted_keys.json").read_text())
     assert [(k["key_id"], k["public_key"]) for k in doc["keys"]] == [(key_id, signer.public_key_b64)]
+    assert doc["keys"][0]["valid_until"] is None  # add_trusted_key: the documented field, open-ended
     data = pae(PAYLOAD_TYPE, b"{}")
     assert (
         TrustedKeys.load(keys_dir / "trusted_keys.json").check(
@@ -461,3 +462,304 @@ def test_storage_lists_no_file_of_a_linked_folder_and_describes_by_path(storage,
     files = storage.list_files(ref.key)
     assert "linked/x.txt" not in files and "summary.json" in files
     assert storage.describe(f"{ref.key}/summary.json") == str(storage.root / ref.key / "summary.json")
+
+
+# --- the record format as documented (docs/evidence-format.md), which an outside verifier reads ------
+
+PREDICATE_FIELDS = {
+    "format",
+    "record_id",
+    "check",
+    "subject",
+    "status",
+    "controls",
+    "period",
+    "started_at",
+    "ended_at",
+    "producer",
+    "triggered_by",
+    "summary",
+    "message",
+    "error",
+    "inputs",
+    "outputs",
+    "specs",
+    "code",
+    "openlineage",
+    "files",
+}
+
+
+def test_manifest_has_the_documented_statement_and_fields(storage, tmp_path):
+    """evidence/record.py ``build_manifest``/``_file_entry``/``write_record``: the in-toto statement
+    and the predicate carry exactly the documented names (kills the key-string mutants of
+    ``format``, ``summary``, ``message``, ``error``, ``inputs``, ``outputs``, ``openlineage``,
+    ``subject``/``name``/``digest``/``sha256``, ``predicateType``); a result file given as a path is
+    listed with its own SHA-256 and size (kills the ``Path`` branch mutants of ``_file_entry``); a
+    summary value JSON cannot hold is written as text, not a crash (kills ``default=str`` ->
+    ``None``/default); the returned reference carries the manifest's SHA-256 and the status (kills
+    their ``None`` mutants)."""
+    from aimsflow.evidence.record import Producer, RunContext, write_record
+    from aimsflow.periods import Period
+    from aimsflow.results import JobResult, Status, Subject, sha256_bytes
+
+    source = tmp_path / "report.html"
+    source.write_bytes(b"<html>report</html>")
+    result = JobResult(
+        Subject("loan_approval", "loans", "2026-11-19"),
+        Status.warning,
+        check="data_quality/validate",
+        controls=("A.7.4",),
+        summary={"day": dt.date(2026, 11, 19)},
+        files={"report.html": source, "summary.json": b"{}"},
+        message="one line",
+    )
+    producer = Producer(kind="task", dag_id="d", run_id="r", task_id="validate", try_number=1, max_tries=2)
+    now = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC)
+    ctx = RunContext(Period.day(dt.date(2026, 11, 19)), producer, now, now, error={"type": "X"})
+    ref = write_record(storage, result, ctx, Signer.from_settings())
+    manifest = storage.get(f"{ref.key}/{MANIFEST}")
+    assert ref.manifest_sha256 == sha256_bytes(manifest) and ref.status is Status.warning
+    statement = json.loads(manifest)
+    assert statement.keys() == {"_type", "subject", "predicateType", "predicate"}
+    assert statement["predicateType"] == "https://aimsflow.dev/evidence/record/v1"
+    html = {"path": "report.html", "sha256": sha256_bytes(source.read_bytes()), "size": 19}
+    assert statement["subject"][0] == {"name": "report.html", "digest": {"sha256": html["sha256"]}}
+    predicate = statement["predicate"]
+    assert predicate.keys() == PREDICATE_FIELDS
+    assert predicate["format"] == "aimsflow-evidence/1" and predicate["files"][0] == html
+    assert predicate["summary"] == {"day": "2026-11-19"} and predicate["message"] == "one line"
+    assert predicate["error"] == {"type": "X"} and predicate["inputs"] == [] == predicate["outputs"]
+    assert predicate["openlineage"] is None
+
+
+def test_pae_is_the_dsse_v1_encoding():
+    """evidence/dsse.py ``pae``: the exact DSSE v1 pre-authentication encoding, so that stock DSSE
+    tools verify our envelopes (kills ``DSSEv1`` -> ``dssev1``/``XXDSSEv1 ...XX``: signing and
+    checking with the same wrong encoding passes every round-trip test)."""
+    assert pae(PAYLOAD_TYPE, b"{}") == b"DSSEv1 28 application/vnd.in-toto+json 2 {}"
+
+
+def test_record_id_is_the_documented_derivation():
+    """evidence/record.py ``Producer.record_id``/``identity``: ``<task_id>[.<map_index>].try<n>-<h>``
+    with ``<h>`` the first 12 hex digits of SHA-256 over the identity JSON with sorted keys. Kills
+    ``sort_keys=True`` -> ``False``/``None``/default, ``[:12]`` -> ``[:13]``, ``map_index < 0`` ->
+    ``<= 0``/``< 1``/``or True`` (map index 0 dropped) and the ``_SAFE.sub('_', ...)`` mutant."""
+    import hashlib
+
+    from aimsflow.evidence.record import Producer, record_key
+    from aimsflow.periods import Period
+
+    p = Producer(kind="task", dag_id="d", run_id="r", task_id="check rows", map_index=0, try_number=2)
+    identity = {
+        "command": None,
+        "dag_id": "d",
+        "invocation": None,
+        "kind": "task",
+        "map_index": 0,
+        "run_id": "r",
+        "task_id": "check rows",
+        "try_number": 2,
+    }
+    h = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
+    assert p.identity() == json.dumps(identity, sort_keys=True)
+    assert p.record_id() == f"check_rows.0.try2-{h}"
+    assert (
+        record_key(Period.day(dt.date(2026, 11, 19)), "data quality/x", "id")
+        == "records/2026-11-19/data_quality/x/id"
+    )
+
+
+@pytest.mark.parametrize("name", [".hidden", "/abs.txt", "a/../b.txt", "..", "a/.."])
+def test_unsafe_result_file_names_are_refused(make_record, name):
+    """evidence/record.py ``write_record``: a name starting with ``.`` or ``/`` or with a ``..`` part
+    is refused (kills ``or`` -> ``and``, ``split("/")`` -> ``split()``/``split("XX/XX")`` and the
+    ``"XX.XX"``/``"XX/XX"``/``"XX..XX"`` mutants)."""
+    with pytest.raises(ValueError, match=f"invalid result file name {name!r}"):
+        make_record(files={name: b"x"})
+
+
+@pytest.mark.parametrize("key", ["../outside", "/etc/passwd", "records/../../outside", ".."])
+def test_storage_keys_cannot_leave_the_store(storage, key):
+    """evidence/storage.py ``LocalStorage._fspath``: an absolute key or one with a ``..`` part is
+    refused with the key named (kills ``or`` -> ``and``, the ``split`` and string mutants and
+    ``ValueError(None)``)."""
+    with pytest.raises(ValueError, match=f"invalid storage key {key!r}"):
+        storage.get(key)
+
+
+def test_a_record_with_nested_folders_is_written_and_not_twice(storage, make_record):
+    """evidence/storage.py ``_write_file``/``put_dir_once``: result files two folders deep are written
+    (kills ``parents=True`` -> ``None``/``False``/default); a second write of the folder is refused with
+    the folder named (kills the ``WriteOnceError(None)`` mutants)."""
+    from aimsflow.evidence.storage import WriteOnceError
+
+    ref = make_record(files={"charts/by/day.txt": b"d"})
+    assert storage.get(f"{ref.key}/charts/by/day.txt") == b"d"
+    with pytest.raises(WriteOnceError, match=f"{ref.key} already exists; evidence is write-once"):
+        storage.put_dir_once(ref.key, {"x.txt": b"x"})
+
+
+# --- the reader's door (evidence/trust.py read_verified) -------------------------------------------
+
+
+def test_read_verified_returns_the_record_it_checked(storage, make_record):
+    """evidence/trust.py ``read_verified``: a good record comes back with its key, its exact manifest
+    bytes and its predicate (kills the ``None``/dropped-argument mutants of ``VerifiedRecord``, of the
+    reads and of the ``check_signature`` call; none of the evidence tests called it)."""
+    ref = make_record()
+    got = read_verified(storage, ref.key, TrustedKeys.load())
+    assert got.key == ref.key and got.manifest == storage.get(f"{ref.key}/{MANIFEST}")
+    assert got.predicate == json.loads(got.manifest)["predicate"] and got.predicate["status"] == "passed"
+
+
+def test_read_verified_names_what_is_wrong(storage, make_record):
+    """evidence/trust.py ``read_verified`` and ``UntrustedRecord``: a missing envelope and an
+    unreadable manifest are refused with the key and the problem (kills the ``UntrustedRecord``
+    argument mutants, ``exc.strerror or exc`` -> ``and`` and the ``problem is not None`` inversion)."""
+    keys = TrustedKeys.load()
+    gone = make_record(run="r1")
+    storage.path(f"{gone.key}/{ENVELOPE}").unlink()
+    with pytest.raises(UntrustedRecord) as caught:
+        read_verified(storage, gone.key, keys)
+    assert caught.value.key == gone.key
+    assert caught.value.problem == "unreadable record: No such file or directory"
+    assert str(caught.value) == f"{gone.key}: unreadable record: No such file or directory"
+    garbled = make_record(run="r2")
+    storage.path(f"{garbled.key}/{MANIFEST}").write_text('{"predicate": {}}')
+    with pytest.raises(UntrustedRecord) as caught:
+        read_verified(storage, garbled.key, keys)
+    assert (
+        caught.value.key == garbled.key
+        and caught.value.problem == "unreadable manifest: KeyError('ended_at')"
+    )
+
+
+def test_read_verified_judges_key_validity_at_the_time_given(storage, make_record, aims_env):
+    """evidence/trust.py ``read_verified``: validity is judged at ``judged_at`` when given, else at the
+    record's ``ended_at`` (kills ``judged_at or ended_at`` -> ``and``/``None``/dropped)."""
+    early = dt.datetime(2019, 6, 1, tzinfo=dt.UTC)  # aims_env's key is valid from 2020-01-01
+    ref = make_record(ended_at=early)
+    keys = TrustedKeys.load()
+    with pytest.raises(UntrustedRecord, match="outside the validity"):
+        read_verified(storage, ref.key, keys)
+    assert (
+        read_verified(storage, ref.key, keys, judged_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)).key == ref.key
+    )
+    late = make_record(run="r2")
+    with pytest.raises(UntrustedRecord, match="outside the validity"):
+        read_verified(storage, late.key, keys, judged_at=early)
+
+
+def test_every_signature_problem_is_named(aims_env):
+    """evidence/trust.py ``check_signature``: two failing signatures give both problems joined by
+    ``; `` and an edited payload says so (kills the string mutants of those messages)."""
+    keys = TrustedKeys.load()
+    now = dt.datetime.now(dt.UTC)
+    body = b"{}"
+    entries = [{"keyid": "a", "sig": "AAAA"}, {"keyid": "b", "sig": "AAAA"}]
+    envelope = _envelope(base64.b64encode(body).decode(), entries)
+    assert check_signature(envelope, body, PAYLOAD_TYPE, keys, now) == (
+        "signed by unknown key 'a'; signed by unknown key 'b'"
+    )
+    assert check_signature(envelope, b"{ }", PAYLOAD_TYPE, keys, now) == (
+        "signed payload differs from the stored file (edited after signing)"
+    )
+
+
+# --- where the signing key comes from (evidence/keys.py Signer) ------------------------------------
+
+
+class _Conn:
+    def __init__(self, login, password):
+        self.login, self.password = login, password
+
+
+def _fake_airflow(monkeypatch, conn=None, error=None):
+    """``airflow.sdk.BaseHook`` as a stub that records the connection id asked for."""
+    import sys
+    import types
+
+    asked = []
+
+    class BaseHook:
+        @staticmethod
+        def get_connection(conn_id):
+            asked.append(conn_id)
+            if error:
+                raise error
+            return conn
+
+    module = types.ModuleType("airflow.sdk")
+    module.BaseHook = BaseHook
+    monkeypatch.setitem(sys.modules, "airflow.sdk", module)
+    monkeypatch.delenv("AIMSFLOW_SIGNING_KEY", raising=False)
+    return asked
+
+
+def test_signer_from_the_airflow_connection(aims_env, monkeypatch):
+    """evidence/keys.py ``Signer.from_settings``: with no key in the environment the connection named
+    by AIMSFLOW_SIGNING_CONN_ID gives key id (login) and seed (password). Kills ``conn_id = None``,
+    ``conn = None``, ``get_connection(None)`` and the swapped/dropped arguments of ``from_seed_b64``."""
+    _, seed, public = new_key("conn-key")
+    asked = _fake_airflow(monkeypatch, _Conn("conn-key", seed))
+    with settings.overridden(AIMSFLOW_SIGNING_CONN_ID="my_signing"):
+        signer = Signer.from_settings()
+    assert asked == ["my_signing"]
+    assert signer.key_id == "conn-key" and signer.public_key_b64 == public
+
+
+@pytest.mark.parametrize(("login", "password"), [("k", ""), ("", "c2VlZA=="), (None, None)])
+def test_a_connection_without_login_or_password_is_refused(aims_env, monkeypatch, login, password):
+    """evidence/keys.py ``Signer.from_settings``: login AND password are needed (kills ``or`` ->
+    ``and`` and the dropped ``not`` mutants); the error names the connection (kills ``KeyError_(None)``)."""
+    from aimsflow.evidence.keys import KeyError_
+
+    _fake_airflow(monkeypatch, _Conn(login, password))
+    with settings.overridden(AIMSFLOW_SIGNING_CONN_ID="my_signing"):
+        with pytest.raises(KeyError_, match="Airflow connection 'my_signing' needs login"):
+            Signer.from_settings()
+
+
+def test_no_connection_and_no_key_id_are_named(aims_env, monkeypatch):
+    """evidence/keys.py ``Signer.from_settings``: the messages say what to set (kills their ``None``
+    and string mutants)."""
+    from aimsflow.evidence.keys import KeyError_
+
+    _fake_airflow(monkeypatch, error=LookupError("no such connection"))
+    with settings.overridden(AIMSFLOW_SIGNING_CONN_ID="my_signing"):
+        with pytest.raises(KeyError_, match="no signing key: set AIMSFLOW_SIGNING_KEY and .*'my_signing'"):
+            Signer.from_settings()
+    monkeypatch.setenv("AIMSFLOW_SIGNING_KEY", new_key("x")[1])
+    monkeypatch.delenv("AIMSFLOW_SIGNING_KEY_ID")
+    with pytest.raises(KeyError_, match="^AIMSFLOW_SIGNING_KEY is set but AIMSFLOW_SIGNING_KEY_ID is not$"):
+        Signer.from_settings()
+
+
+def test_a_seed_that_is_not_strict_base64_is_refused():
+    """evidence/keys.py ``Signer.from_seed_b64``: junk in the seed is refused, not skipped (kills
+    ``validate=True`` -> ``False``/default), and the error names the key (kills ``KeyError_(None)``)."""
+    from aimsflow.evidence.keys import KeyError_
+
+    seed = new_key("k")[1]
+    with pytest.raises(KeyError_, match="signing key 'k' is not a base64 32-byte Ed25519 seed"):
+        Signer.from_seed_b64("k", seed[:10] + "!" + seed[10:])
+
+
+# --- control ids (evidence/controls.py) ------------------------------------------------------------
+
+
+def test_control_errors_say_what_is_wrong():
+    """evidence/controls.py: an empty list and an unknown id are refused with their messages; the
+    hint lists at most three near ids joined by ", " and nothing when none is near (kills the string,
+    ``n=3`` -> ``n=4`` and ``if near`` -> ``or True`` mutants)."""
+    from aimsflow.evidence.controls import UnknownControlError, canonical_control, validate_controls
+
+    with pytest.raises(UnknownControlError, match="^a record must name at least one control$"):
+        validate_controls([])
+    with pytest.raises(UnknownControlError) as caught:
+        canonical_control("A.6.2")
+    hint = str(caught.value).split("did you mean ")[1].rstrip("?)")
+    assert len(hint.split(", ")) == 3 and all(h.startswith("A.") for h in hint.split(", "))
+    with pytest.raises(UnknownControlError, match=r"^unknown control id 'zzzzzz'$"):
+        canonical_control("zzzzzz")
