@@ -343,8 +343,8 @@ def test_demo_pseudonym_key_is_private_random_and_stable(tmp_path):
 
 def test_a_waiter_is_told_who_holds_the_store_lock(tmp_path):
     """evidence/lock.py ``_holder``: ``<holder> (pid <pid>, since <ISO time>)`` while held; an empty
-    lock file (a holder that has not written yet) gives ``unknown holder (pid None, since None)``.
-    Kills the key-string and default-string mutants of ``_holder``."""
+    lock file (a holder that has not written yet) gives ``unknown holder (pid None, since None)``, an
+    unreadable one ``unknown holder``. Kills the key-string and default-string mutants of ``_holder``."""
     import os
     import re
 
@@ -358,6 +358,8 @@ def test_a_waiter_is_told_who_holds_the_store_lock(tmp_path):
         assert is_locked(tmp_path) == "unknown holder (pid None, since None)"
         (tmp_path / LOCK_FILE).write_text('{"pid": 7}')
         assert is_locked(tmp_path) == "unknown holder (pid 7, since None)"
+        (tmp_path / LOCK_FILE).write_text("not json")
+        assert is_locked(tmp_path) == "unknown holder"
 
 
 # --- what verify --json tells (evidence/verify.py, record part) --------------------------------------
