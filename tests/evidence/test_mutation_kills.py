@@ -765,3 +765,178 @@ def test_control_errors_say_what_is_wrong():
     assert len(hint.split(", ")) == 3 and all(h.startswith("A.") for h in hint.split(", "))
     with pytest.raises(UnknownControlError, match=r"^unknown control id 'zzzzzz'$"):
         canonical_control("zzzzzz")
+
+
+# --- what verify finds in the records (evidence/verify.py: the record checks, not the seal part) ----
+
+
+def _problems(capsys) -> set[tuple[str, str]]:
+    return {(p["object"], p["problem"]) for p in _verify_json(capsys)["problems"]}
+
+
+def _resign(storage, key: str, edit) -> None:
+    """Rewrite ``key``'s manifest with ``edit(statement)`` and sign it again with the trusted key: a
+    record an insider with the signing key could write, which verify must still judge."""
+    from aimsflow.evidence.dsse import sign_envelope
+
+    statement = json.loads(storage.get(f"{key}/{MANIFEST}"))
+    edit(statement)
+    manifest = (json.dumps(statement, indent=2) + "\n").encode()
+    storage.path(f"{key}/{MANIFEST}").write_bytes(manifest)
+    storage.path(f"{key}/{ENVELOPE}").write_bytes(sign_envelope(manifest, Signer.from_settings()))
+
+
+def test_verify_goes_on_after_each_broken_record(storage, make_record, capsys):
+    """evidence/verify.py ``verify_store``: a record without its manifest, one without its envelope,
+    one with an unreadable manifest and one with a missing file are each reported, with the exact
+    problem, and the records and files after them are still checked. Kills ``continue`` -> ``break``
+    at each of the four (a first broken record hid every later tamper), ``or`` -> ``and`` in the
+    record test and in ``record_folders``, the ``MANIFEST if ... else ENVELOPE`` mutants and the
+    ``report.add`` argument mutants."""
+    day = [dt.date(2026, 11, d) for d in range(1, 7)]
+    no_manifest, no_envelope, garbled, missing, changed, last = (
+        make_record(d, run=f"r{i}") for i, d in enumerate(day)
+    )
+    storage.path(f"{no_manifest.key}/{MANIFEST}").unlink()
+    storage.path(f"{no_envelope.key}/{ENVELOPE}").unlink()
+    storage.path(f"{garbled.key}/{MANIFEST}").write_text("{")
+    storage.path(f"{missing.key}/charts/a.txt").unlink()
+    storage.path(f"{missing.key}/summary.json").write_text("{}")
+    storage.path(f"{changed.key}/summary.json").write_text("{}")
+    storage.path(f"{last.key}/extra.csv").write_text("x")
+    problems = _problems(capsys)
+    expected = {
+        (no_manifest.key, "record lacks manifest.json (deleted file)"),
+        (no_envelope.key, "record lacks manifest.dsse.json (deleted file)"),
+        (f"{missing.key}/charts/a.txt", "file listed in the manifest is missing (deleted)"),
+        (f"{missing.key}/summary.json", "content differs from the manifest's SHA-256 (changed)"),
+        (f"{changed.key}/summary.json", "content differs from the manifest's SHA-256 (changed)"),
+        (f"{last.key}/extra.csv", "file not listed in the manifest (added)"),
+    }
+    assert expected <= problems
+    assert any(o == garbled.key and p.startswith("unreadable manifest: JSONDecodeError") for o, p in problems)
+
+
+def test_verify_checks_every_batch(storage, make_record, capsys):
+    """evidence/verify.py ``verify_store``: signatures and hashes go to the pool in batches of 8; with
+    11 records a tamper in the first batch and in the last is found, and every file is counted.
+    Kills the mutants of the batch hand-off (``futures.append(None)``, the ``pool.submit`` argument
+    mutants, ``batch = None``) and ``report.bytes_hashed +=`` -> ``=``."""
+    refs = [make_record(dt.date(2026, 10, d), run=f"r{d}") for d in range(1, 12)]
+    storage.path(f"{refs[1].key}/summary.json").write_text('{"rows": 99}\n')
+    storage.path(f"{refs[10].key}/charts/a.txt").write_bytes(b"CHART")
+    report = _verify_json(capsys)
+    objects = {p["object"] for p in report["problems"]}
+    assert {f"{refs[1].key}/summary.json", f"{refs[10].key}/charts/a.txt"} <= objects
+    assert report["records_checked"] == 11 and report["files_checked"] == 22
+    assert report["bytes_hashed"] == 11 * (len(b'{"rows": 10}\n') + len(b"chart"))  # the same sizes
+
+
+def test_verify_names_a_moved_record_and_files_outside_records(storage, make_record, capsys):
+    """evidence/verify.py ``verify_store``: a record renamed to another folder and a file lying in no
+    record are named with their exact problems (kills the ``report.add`` mutants of both)."""
+    ref = make_record()
+    moved = ref.key.rsplit("/", 1)[0] + "/validate.try9-000000000000"
+    storage.path(ref.key).rename(storage.path(moved))
+    storage.path("records/2026-11-19/stray.txt").write_text("x")
+    problems = _problems(capsys)
+    assert (moved, "record is not at the place its manifest names (moved or renamed)") in problems
+    assert ("records/2026-11-19", "files outside any record: ['stray.txt']") in problems
+
+
+def test_verify_reads_a_record_folder_whose_name_starts_with_x(storage, make_record, capsys):
+    """evidence/verify.py ``verify_store``: files in a sub-folder are named relative to their record
+    (kills ``lstrip("/")`` -> ``lstrip("XX/XX")``, which ate the ``X`` of ``Xdata/``)."""
+    make_record(files={"Xdata/a.txt": b"a", "summary.json": b"{}"})
+    assert _verify_json(capsys)["ok"]
+
+
+def test_a_signed_manifest_without_check_record_id_or_files(storage, make_record, capsys):
+    """evidence/verify.py ``verify_store``: a validly signed manifest that lacks ``check``,
+    ``record_id`` or ``files`` is judged, not a crash: it is not where such a manifest puts it, and
+    its files are not listed (kills the ``predicate.get(..., "")``/``get("files", [])`` default
+    mutants)."""
+    ref = make_record()
+
+    def strip(statement):
+        for name in ("check", "record_id", "files"):
+            del statement["predicate"][name]
+
+    _resign(storage, ref.key, strip)
+    problems = _problems(capsys)
+    assert (ref.key, "record is not at the place its manifest names (moved or renamed)") in problems
+    assert (f"{ref.key}/summary.json", "file not listed in the manifest (added)") in problems
+
+
+def _spec_record(storage, make_record, tmp_path, name: str, run: str):
+    """A record naming one spec file (its blob stored by write_record)."""
+    from aimsflow.evidence.record import Producer, RunContext, write_record
+    from aimsflow.periods import Period
+    from aimsflow.results import JobResult, SpecRef, Status, Subject
+
+    path = tmp_path / name
+    if not path.exists():
+        path.write_text(f"spec {name}\n")
+    spec = SpecRef.of_file(path)
+    result = JobResult(
+        Subject("s", "d", None), Status.passed, "data_quality/validate", ("A.7.4",), specs=[spec]
+    )
+    now = dt.datetime.now(dt.UTC)
+    producer = Producer(kind="task", dag_id="d", run_id=run, task_id="t", try_number=1, max_tries=1)
+    ref = write_record(
+        storage,
+        result,
+        RunContext(Period.day(dt.date(2026, 11, 19)), producer, now, now),
+        Signer.from_settings(),
+    )
+    return ref, spec.sha256
+
+
+def test_verify_checks_every_spec_blob(storage, make_record, tmp_path, capsys):
+    """evidence/verify.py ``_verify_spec_blobs``: objects that are not blobs are reported and the
+    blobs after them still hashed (kills both ``continue`` -> ``break``); ``spec_blobs_checked``
+    counts each blob once (kills ``+= 1`` -> ``= 1``/``-= 1``/``+= 2``); the messages are exact."""
+    _, first = _spec_record(storage, make_record, tmp_path, "a.yaml", "r1")
+    _, second = _spec_record(storage, make_record, tmp_path, "b.yaml", "r2")
+    storage.path("specs/sha256/0-not-a-blob").write_text("x")
+    storage.path("specs/other.txt").write_text("x")
+    storage.path("specs/zz.txt").write_text("x")
+    last = max(first, second)
+    storage.path(f"specs/sha256/{last}").write_text("changed")
+    report = _verify_json(capsys)
+    problems = {(p["object"], p["problem"]) for p in report["problems"]}
+    unexpected = "unexpected object among the spec blobs (expected specs/sha256/<64 hex>)"
+    assert {
+        ("specs/sha256/0-not-a-blob", unexpected),
+        ("specs/other.txt", unexpected),
+        ("specs/zz.txt", unexpected),
+        (f"specs/sha256/{last}", "spec blob content does not hash to its name (changed)"),
+    } <= problems
+    assert report["spec_blobs_checked"] == 2
+
+
+def test_a_deleted_spec_blob_names_its_records(storage, make_record, tmp_path, capsys):
+    """evidence/verify.py ``_verify_spec_blobs``: a missing blob named by two records says "and 1 other
+    reference(s)"; named by one, nothing more; a spec whose SHA-256 is not one says so (kills the
+    ``others``/``what`` mutants and the ``None`` object)."""
+    ref, sha = _spec_record(storage, make_record, tmp_path, "a.yaml", "r1")
+    _spec_record(storage, make_record, tmp_path, "a.yaml", "r2")
+    lone, lone_sha = _spec_record(storage, make_record, tmp_path, "b.yaml", "r3")
+    storage.path(f"specs/sha256/{sha}").unlink()
+    storage.path(f"specs/sha256/{lone_sha}").unlink()
+
+    def bad_sha(statement):
+        statement["predicate"]["specs"] = [{"path": "c.yaml", "sha256": "XYZ"}]
+
+    odd, _ = _spec_record(storage, make_record, tmp_path, "c.yaml", "r4")
+    _resign(storage, odd.key, bad_sha)
+    problems = dict(_problems(capsys))
+    shared = problems[f"specs/sha256/{sha}"]
+    assert shared.startswith("spec blob is missing (deleted): spec a.yaml of records/2026-11-19/")
+    assert shared.endswith(" and 1 other reference(s) can no longer be retrieved by its hash")
+    assert problems[f"specs/sha256/{lone_sha}"] == (
+        f"spec blob is missing (deleted): spec b.yaml of {lone.key} can no longer be retrieved by its hash"
+    )
+    assert problems["specs/sha256/XYZ"] == (
+        f"spec blob is not a SHA-256: spec c.yaml of {odd.key} can no longer be retrieved by its hash"
+    )
