@@ -246,8 +246,10 @@ def _report(
         "score": round(detected / (detected + undetected), 4) if detected + undetected else None,
         "mutants": dict(sorted(mutants.items())),
     }
-    (RESULTS / f"{target.name}.json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
-    with (RESULTS / f"{target.name}-survivors.txt").open("w") as out:
+    # A run limited by --only must not overwrite the report of the whole target.
+    stem = f"{target.name}-only" if only else target.name
+    (RESULTS / f"{stem}.json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    with (RESULTS / f"{stem}-survivors.txt").open("w") as out:
         out.write(
             f"# {len(survivors)} undetected mutants of target {target.name!r} ({report['when']}): "
             "survived, or no selected test runs the function (no tests)\n\n"

@@ -915,10 +915,17 @@ def test_verify_checks_every_spec_blob(storage, make_record, tmp_path, capsys):
     assert report["spec_blobs_checked"] == 2
 
 
+def sha256(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def test_a_deleted_spec_blob_names_its_records(storage, make_record, tmp_path, capsys):
     """evidence/verify.py ``_verify_spec_blobs``: a missing blob named by two records says "and 1 other
-    reference(s)"; named by one, nothing more; a spec whose SHA-256 is not one says so (kills the
-    ``others``/``what`` mutants and the ``None`` object)."""
+    reference(s)"; named by one, nothing more; a spec whose SHA-256 is not one says so; a present blob
+    before them does not end the check (kills the ``others``/``what`` mutants, the ``None`` object and
+    ``continue`` -> ``break``)."""
     ref, sha = _spec_record(storage, make_record, tmp_path, "a.yaml", "r1")
     _spec_record(storage, make_record, tmp_path, "a.yaml", "r2")
     lone, lone_sha = _spec_record(storage, make_record, tmp_path, "b.yaml", "r3")
@@ -930,6 +937,11 @@ def test_a_deleted_spec_blob_names_its_records(storage, make_record, tmp_path, c
 
     odd, _ = _spec_record(storage, make_record, tmp_path, "c.yaml", "r4")
     _resign(storage, odd.key, bad_sha)
+    # A blob that is present and sorts before the missing ones: checking goes on past it (kills
+    # ``continue`` -> ``break`` in the loop over the named blobs).
+    content = next(f"present {i}\n" for i in range(10_000) if sha256(f"present {i}\n") < min(sha, lone_sha))
+    (tmp_path / "p.yaml").write_text(content)
+    _spec_record(storage, make_record, tmp_path, "p.yaml", "r5")
     problems = dict(_problems(capsys))
     shared = problems[f"specs/sha256/{sha}"]
     assert shared.startswith("spec blob is missing (deleted): spec a.yaml of records/2026-11-19/")
