@@ -98,7 +98,7 @@ bench: $(AIRFLOW_HOME)/airflow.db
 	$(BIN)/python bench/run.py
 
 # Mutation testing of the evidence package, the retention decision and fairness suppression
-# (docs/mutation.md). Not part of `make test` or CI: about an hour on 2 cores. Installs mutmut itself.
+# (docs/mutation.md). Not part of `make test` or CI: 15-50 min on 2 cores. Installs mutmut itself.
 # Prints killed/survived/score per target; survivors in bench/results/mutation/TARGET-survivors.txt.
 TARGETS ?=
 MUTATION_TIMEOUT ?= 5400
