@@ -28,13 +28,14 @@ export AIMSFLOW_OPENLINEAGE_DIR ?= $(CURDIR)/openlineage/staging
 export GX_ANALYTICS_ENABLED := false
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help install run retention up test test-fast lint format bench lock clean schemas
+.PHONY: help install run retention up test test-fast lint format bench lock clean schemas mutation
 help:
 	@echo "make run    set up everything, run the governance cycle for the last DAYS=$(DAYS) days, print where the evidence is"
 	@echo "make test   ruff + the whole test suite (what CI runs)"
 	@echo "make retention [EXECUTE=true]  retention plan (dry run), or delete, verify and certify what it lists"
 	@echo "make up     airflow standalone on http://127.0.0.1:$(PORT) [PORT=8080 UP_DAYS=7 UNPAUSE=true UP_LOG_LEVEL=INFO]"
 	@echo "make bench  benchmarks (results in bench/results/)"
+	@echo "make mutation [TARGETS='evidence retention suppression']  mutation testing, not in CI (docs/mutation.md)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -96,12 +97,22 @@ test-fast: lint
 bench: $(AIRFLOW_HOME)/airflow.db
 	$(BIN)/python bench/run.py
 
+# Mutation testing of the evidence package, the retention decision and fairness suppression
+# (docs/mutation.md). Not part of `make test` or CI: 15-50 min on 2 cores. Installs mutmut itself.
+# Prints killed/survived/score per target; survivors in bench/results/mutation/TARGET-survivors.txt.
+TARGETS ?=
+MUTATION_TIMEOUT ?= 5400
+mutation: install
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-mutation.txt
+	$(BIN)/python bench/mutation.py $(TARGETS) --timeout $(MUTATION_TIMEOUT)
+
 # JSON Schemas of include/config/*.yaml from the pydantic models (editors validate with them).
 schemas: install
 	$(BIN)/python -m aimsflow.configschema
 
 lock:
 	$(BIN)/uv pip compile --quiet --python-version 3.11 --python-platform x86_64-unknown-linux-gnu requirements.in -o requirements.txt
+	$(BIN)/uv pip compile --quiet --python-version 3.11 --python-platform x86_64-unknown-linux-gnu requirements-mutation.in -c requirements.txt -o requirements-mutation.txt
 
 clean:
-	rm -rf .airflow .airflow-test data evidence witness
+	rm -rf .airflow .airflow-test data evidence witness .mutation

@@ -29,6 +29,9 @@ PACKAGE = PROJECT / "include" / "aimsflow"
 # Declared although nothing imports it: what installs the scheduler, API server and workers that run
 # the DAGs (the package itself imports the Task SDK and core, declared on their own).
 NOT_IMPORTED = {"apache-airflow": "the Airflow distribution that runs the jobs"}
+# Extras that are development tools, not imported by the package, each pinned in its own lock file
+# (`make lock`) that its make target installs: requirements.txt stays what a deployment needs.
+TOOL_GROUPS = {"mutation": "requirements-mutation.txt"}
 
 # What the verify path must not load (job-side runtime, heavy or absent from the verify-only install).
 # pydantic is not here: the validated settings (pydantic-settings) are part of the verify install.
@@ -130,6 +133,8 @@ def test_every_declared_distribution_is_imported():
     """The reverse: nothing is declared that the package does not import (except NOT_IMPORTED)."""
     imported = {owner(m) for m in direct_imports()}
     for group, reqs in declared().items():
+        if group in TOOL_GROUPS:
+            continue
         extra = set(reqs) - imported - set(NOT_IMPORTED)
         assert not extra, f"[{group}] declares {sorted(extra)}, which include/aimsflow never imports"
 
@@ -141,7 +146,7 @@ def test_the_scan_sees_namespace_packages_and_declarations():
     assert owner("yaml") == "pyyaml" and owner("attr") == "attrs"
     assert owner("no_such_module_anywhere") is None
     groups = declared()
-    assert set(groups) == {"base", "verify", "jobs"}
+    assert set(groups) == {"base", "verify", "jobs", *TOOL_GROUPS}
     assert "pandas" in groups["jobs"] and "pandas" not in groups["base"] | groups["verify"]
 
 
@@ -154,18 +159,35 @@ def test_verify_extra_and_base_hold_no_job_side_distribution():
 def test_the_lock_satisfies_every_declared_range():
     """requirements.txt (what `make install` installs, before `--no-deps -e .`) pins a version of
     every declared distribution inside its declared range."""
+    for group, reqs in declared().items():
+        lock = TOOL_GROUPS.get(group, "requirements.txt")
+        pins = _pins(lock)
+        for name, req in reqs.items():
+            assert name in pins, f"[{group}] {req} is not in {lock} (make lock)"
+            assert req.specifier.contains(pins[name], prereleases=True), (
+                f"[{group}] {req}: {lock} pins {pins[name]}"
+            )
+
+
+def _pins(lock: str) -> dict[str, str]:
     pins = {}
-    for line in (PROJECT / "requirements.txt").read_text().splitlines():
+    for line in (PROJECT / lock).read_text().splitlines():
         line = line.split("#")[0].strip()
         if "==" in line:
             name, _, version = line.partition("==")
             pins[canonicalize_name(name)] = version.strip()
-    for group, reqs in declared().items():
-        for name, req in reqs.items():
-            assert name in pins, f"[{group}] {req} is not in requirements.txt (make lock)"
-            assert req.specifier.contains(pins[name], prereleases=True), (
-                f"[{group}] {req}: requirements.txt pins {pins[name]}"
-            )
+    return pins
+
+
+def test_tool_locks_keep_the_deployment_pins():
+    """A tool's lock is compiled within requirements.txt (`make lock`): installing it into the venv
+    never moves a version the project pins."""
+    deployment = _pins("requirements.txt")
+    for lock in TOOL_GROUPS.values():
+        moved = {
+            n: (v, deployment[n]) for n, v in _pins(lock).items() if n in deployment and v != deployment[n]
+        }
+        assert not moved, f"{lock} pins other versions than requirements.txt: {moved}"
 
 
 def test_version_comes_from_one_place():
