@@ -639,18 +639,17 @@ def test_read_verified_names_what_is_wrong(storage, make_record):
 
 def test_read_verified_judges_key_validity_at_the_time_given(storage, make_record, aims_env):
     """evidence/trust.py ``read_verified``: validity is judged at ``judged_at`` when given, else at the
-    record's ``ended_at`` (kills ``judged_at or ended_at`` -> ``and``/``None``/dropped)."""
+    moment of reading — never at the record's own ``ended_at`` (a retired key backdates that; found in
+    review). Kills ``judged_at or now`` -> ``and``/``None``/dropped and a return to ``ended_at``."""
     early = dt.datetime(2019, 6, 1, tzinfo=dt.UTC)  # aims_env's key is valid from 2020-01-01
     ref = make_record(ended_at=early)
     keys = TrustedKeys.load()
+    assert read_verified(storage, ref.key, keys).key == ref.key  # judged now, not at its own 2019 end
     with pytest.raises(UntrustedRecord, match="outside the validity"):
-        read_verified(storage, ref.key, keys)
+        read_verified(storage, ref.key, keys, judged_at=early)
     assert (
         read_verified(storage, ref.key, keys, judged_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)).key == ref.key
     )
-    late = make_record(run="r2")
-    with pytest.raises(UntrustedRecord, match="outside the validity"):
-        read_verified(storage, late.key, keys, judged_at=early)
 
 
 def test_every_signature_problem_is_named(aims_env):

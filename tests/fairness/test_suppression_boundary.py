@@ -34,8 +34,9 @@ def _frame(sizes: dict[str, int]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-# A and D one below the minimum; B exactly the minimum; C well above it.
-SIZES = {"A": MIN - 1, "B": MIN, "C": 5 * MIN, "D": MIN - 1}
+# A one below the minimum, D well below (not so close that A + D would give both away: the secondary
+# suppression would then withhold B too); B exactly the minimum; C well above it.
+SIZES = {"A": MIN - 1, "B": MIN, "C": 5 * MIN, "D": 3}
 
 
 def _suppressed(value) -> bool:
@@ -52,7 +53,7 @@ def test_small_groups_is_one_below_the_minimum_not_the_minimum(report):
     ``n <= min_size`` (the group of exactly the minimum would be suppressed)."""
     assert report.groupings["g"].small_groups(MIN) == {"A", "D"}
     assert report.groupings["g"].small_groups(MIN + 1) == {"A", "B", "D"}
-    assert report.groupings["g"].small_groups(MIN - 1) == set()
+    assert report.groupings["g"].small_groups(MIN - 1) == {"D"}  # A (MIN - 1) is published at MIN - 1
 
 
 def test_a_group_of_one_is_small_and_an_absent_group_is_not(report):
@@ -89,13 +90,16 @@ def test_metrics_json_boundary_follows_the_minimum_given(report):
 
 
 def test_a_reference_group_absent_from_the_data_is_not_suppressed():
-    """fairness/report.py ``suppress``: a group with count 0 keeps its figure (its absence is the
-    finding); a group of one is suppressed."""
+    """fairness/report.py ``suppress``: only the groups the suppression plan withholds get a marker; an
+    absent group (figure 0.0, which ``small_groups`` never lists) and unknown groups keep their figure."""
     from aimsflow.fairness.report import suppress
 
-    counts = {"absent": 0, "one": 1, "B": MIN}
+    class OnlyOne:
+        def marker(self, grouping: str, group: str):
+            return {"suppressed": "small"} if (grouping, group) == ("g", "one") else None
+
     figures = {"absent": 0.0, "one": 1.0, "B": 0.5, "unknown": 0.25}
-    out = suppress(counts, figures, MIN)
+    out = suppress("g", figures, OnlyOne())
     assert out["absent"] == 0.0 and out["B"] == 0.5 and out["unknown"] == 0.25
     assert _suppressed(out["one"])
 
