@@ -67,7 +67,7 @@ def test_a_group_of_one_is_small_and_an_absent_group_is_not(report):
 
 def test_metrics_json_publishes_the_minimum_and_suppresses_one_below(report):
     """The evidence document (metrics.json): counts and per-group figures of B (exactly the minimum)
-    are published, those of A and D (one below) are suppression markers, and the grouping says two
+    are published, those of A (one below) and D (well below) are suppression markers, and the grouping says two
     groups are suppressed. Kills the ``<``/``<=`` mutants of ``fairness/report.py`` ``suppress``
     (``0 < counts.get(group, 0) < min_size``)."""
     doc = report_to_json(report, [])
