@@ -34,7 +34,7 @@ WORK = PROJECT / ".mutation"
 RESULTS = PROJECT / "bench" / "results" / "mutation"
 MUTMUT = Path(sys.executable).parent / "mutmut"
 # What the tests read besides the package and the tests (mutmut copies these into mutants/).
-ALSO_COPY = ("include/config", "expectations", "dags", "plugins")
+ALSO_COPY = ("include/config", "expectations", "dags", "plugins", "scripts")
 # Slow tests (dag.test() runs) would make every surviving mutant cost minutes.
 PYTEST_ARGS = ("-m", "not slow", "-p", "no:cacheprovider")
 
