@@ -222,3 +222,20 @@ def test_malformed_durations_are_refused(text):
 def test_method_descriptions_do_not_overclaim():
     assert "unlink" in Method.delete.description
     assert "ineffective on copy-on-write or flash" in Method.overwrite_and_delete.description
+
+
+def test_the_quarantine_section_names_the_class_of_quarantined_raw_files(tmp_path: Path):
+    """Mutants of ``load_policies`` (issue 12, quarantine): the ``quarantine`` section read under
+    another key or dropped from the PolicySet (`_32`..`_49`, `_105`, `_109` in the mutation run) would
+    plan quarantined raw files under the default class whatever the file says, and a bad value there
+    must be reported at ``quarantine.data_class``."""
+    path = tmp_path / "p.yaml"
+    body = "policies:\n  - {data_class: held_raw, retention: 30 days, counts_from: created, legal_basis: x}\n"
+    path.write_text(body + "quarantine:\n  data_class: held_raw\n")
+    assert load_policies(path).quarantine_class == "held_raw"
+    path.write_text(body)
+    assert load_policies(path).quarantine_class == "quarantined_raw_data"  # the default
+    path.write_text(body + "quarantine:\n  data_class: Held Raw\n")
+    with pytest.raises(ConfigError) as err:
+        load_policies(path)
+    assert any("quarantine.data_class" in p and "Held Raw" in p for p in err.value.problems)
