@@ -202,3 +202,26 @@ def test_consistency_boundaries():
     verify_consistency(1, 2, _root(1), _root(2), consistency_proof(HASHES, 1, 2))
     with pytest.raises(ProofError):
         consistency_proof(HASHES, 3, 2)
+
+
+def test_every_proof_failure_says_what_is_wrong():
+    """Mutation survivors (merkle.py ``inclusion_proof`` ``_2``/``_10``, ``root_from_inclusion`` ``_5``,
+    ``_11``-``_13``, ``_44``-``_46``, ``verify_inclusion`` ``_10``-``_12``): the message of a refused
+    proof is what `evidence prove` and verify tell an auditor, so each is pinned; and a tree size
+    given explicitly is the one proved in, not the number of hashes known."""
+    from aimsflow.evidence.merkle import root_from_inclusion
+
+    hashes = [leaf_hash(bytes([i])) for i in range(5)]
+    assert inclusion_proof(hashes, 1, size=2) == [hashes[0]]  # size 2, not the 5 hashes known
+    with pytest.raises(ProofError, match=r"^no inclusion proof for leaf 5 in a tree of 5$"):
+        inclusion_proof(hashes, 5)
+    with pytest.raises(ProofError, match=r"^leaf index 4 is outside a tree of 4$"):
+        root_from_inclusion(4, 4, hashes[0], [])
+    proof = inclusion_proof(hashes, 2)
+    with pytest.raises(ProofError, match=r"^inclusion proof is longer than the tree is deep$"):
+        root_from_inclusion(2, 5, hashes[2], [*proof, hashes[0]])
+    with pytest.raises(ProofError, match=r"^inclusion proof is shorter than the tree is deep$"):
+        root_from_inclusion(2, 5, hashes[2], proof[:-1])
+    with pytest.raises(ProofError, match=r"^inclusion proof leads to another root$"):
+        verify_inclusion(2, 5, hashes[3], proof, tree_hash(hashes))
+    verify_inclusion(2, 5, hashes[2], proof, tree_hash(hashes))
