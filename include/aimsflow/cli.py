@@ -5,12 +5,14 @@
                                [--status S] [--period P | --since P --until P] [--history] [--json]
     aimsflow evidence controls [--json]   the ISO/IEC 42001 control ids records are mapped to
     aimsflow evidence prove    RECORD [--root DIR] [--json]   inclusion proof of a sealed record
+    aimsflow evidence show     RECORD [--root DIR] [--json] [--html FILE]   one record, readable
     aimsflow witness init      [--witness DIR] [--store DIR] [--json]   start a witness (once)
     aimsflow witness update    [--witness DIR] [--store DIR] [--json]   advance it, checking every seal
     aimsflow keys demo         create a local demo signing key outside the repo
     aimsflow demo generate     drop the demo source system's raw batches
     aimsflow cycle             run the governance cycle with dag.test() (what `make run` does)
     aimsflow nc list           [--status open|closed] [--json]   nonconformities (clause 10.2)
+    aimsflow nc show ID        [--root DIR] [--json] [--html FILE]   one nonconformity, readable
     aimsflow nc close ID       --root-cause TEXT --corrective-action TEXT [--url URL] [--username U]
                                [--wait SECONDS]   triggers the nonconformity_close DAG (REST API)
     aimsflow acquisition record --dataset ID --file PATH [--source S] [--method M] [--legal-basis B]
@@ -78,6 +80,22 @@ EPILOGS = {
         "1  no proof: the record is pending or unknown, the log has no checkpoint yet, or it is broken",
         _EXIT_LINES[EXIT_USAGE],
         "3  no such store",
+    ),
+    "show": _epilog(
+        "0  shown: the record verifies and every file matches its signed manifest",
+        "1  not shown: the record does not verify against the trusted keys (UNTRUSTED and the reason;",
+        '   with --json {"verified": false, "problem": ...}); or shown, but a file is missing, changed or',
+        '   not listed in the signed manifest (PROBLEM lines; with --json in "problems")',
+        "2  usage error, or RECORD names no record of the store (unknown, or disposed of) or several",
+        "   (an ambiguous record id: the candidates are listed; give the key)",
+        "3  no such store, or no trusted-keys file",
+    ),
+    "nc show": _epilog(
+        "0  shown",
+        "1  shown, but some record folders do not verify against the trusted keys: they were not read,",
+        "   so the nonconformity may lack what they hold (listed on stderr)",
+        "2  usage error, no nonconformity with that id, or the risk methodology does not load",
+        "3  no such store, or no trusted-keys file",
     ),
     "witness init": _epilog(
         "0  the witness started (at the store's latest checkpoint, or the empty tree)",
@@ -252,6 +270,91 @@ def cmd_prove(args: argparse.Namespace) -> int:
         "check it anywhere: --json > proof.json, then python3 -I scripts/verify_inclusion.py proof.json MANIFEST"
     )
     return EXIT_OK
+
+
+SHOW_DESCRIPTION = """One record as a person reads it, from its verified manifest: controls (with titles),
+period, status and message, the run (DAG, run id, task, try, who triggered it), inputs and specs with
+their SHA-256, code version, OpenLineage run id, what it superseded or was superseded by, the
+nonconformity it opened or closed, its seal, and its files (hashed again). Text shortens hashes to 12
+digits; --json and --html give them whole. A record whose signature does not verify is not shown."""
+
+
+def _write_html(path: str, page: str) -> None:
+    """Write a page; the message goes to stderr (stdout holds the text or the --json document)."""
+    target = Path(path)
+    try:
+        target.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        fail(f"--html {path}: {exc.strerror or exc}")
+    print(f"aimsflow: wrote {target}", file=sys.stderr)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from aimsflow.audit.show import (
+        AmbiguousRecord,
+        RecordNotTrusted,
+        UnknownRecord,
+        describe_record,
+        read_store,
+        resolve_record,
+    )
+    from aimsflow.audit.text import record_lines
+    from aimsflow.tables import terminal_width
+
+    storage = _storage(args)
+    keys = _trusted_keys()
+    snapshot = read_store(storage, keys)
+    try:
+        key = resolve_record(snapshot, args.record)
+        view = describe_record(storage, key, keys, snapshot=snapshot)
+    except (UnknownRecord, AmbiguousRecord) as exc:
+        fail(str(exc))
+    except RecordNotTrusted as exc:
+        if args.json:
+            _print_json(exc.as_dict())
+        else:
+            print(f"UNTRUSTED {exc.key}: {exc.problem}")
+            print("not shown: only a record whose signature verifies is described (aimsflow evidence verify)")
+        return EXIT_PROBLEMS
+    if args.html:
+        from aimsflow.audit.html import render_record_page
+
+        _write_html(args.html, render_record_page(view))
+    if args.json:
+        _print_json(view.as_dict())
+    else:
+        width = terminal_width()
+        for line in record_lines(view, width, cut=width is not None):
+            print(line)
+    return EXIT_PROBLEMS if view.problems else EXIT_OK
+
+
+def cmd_nc_show(args: argparse.Namespace) -> int:
+    from aimsflow.audit.show import UnknownNonconformity, describe_nonconformity, read_store
+    from aimsflow.audit.text import nc_lines
+    from aimsflow.configfile import ConfigError
+    from aimsflow.tables import terminal_width
+
+    storage = _storage(args)
+    keys = _trusted_keys()
+    snapshot = read_store(storage, keys)
+    try:
+        view = describe_nonconformity(storage, args.id, keys, snapshot=snapshot)
+    except UnknownNonconformity as exc:
+        fail(str(exc))
+    except ConfigError as exc:
+        fail(f"the risk methodology does not load: {exc}")
+    if args.html:
+        from aimsflow.audit.html import render_nc_page
+
+        _write_html(args.html, render_nc_page(view))
+    if args.json:
+        _print_json(view.as_dict())
+    else:
+        for line in nc_lines(view, terminal_width()):
+            print(line)
+    _report_untrusted(snapshot.evidence.rejected)
+    return EXIT_PROBLEMS if snapshot.evidence.rejected else EXIT_OK
 
 
 def _witness_args(args: argparse.Namespace):
@@ -698,6 +801,22 @@ def build_parser() -> argparse.ArgumentParser:
     _json_arg(prove)
     prove.set_defaults(func=cmd_prove)
 
+    show = _command(
+        evidence,
+        "show",
+        "show",
+        help="one record, readable: controls, period, run, inputs, specs, code, seal, files",
+        description=SHOW_DESCRIPTION,
+    )
+    show.add_argument(
+        "record",
+        help="record key as `evidence list` shows it (records/<period>/<check>/<id>), or the record id",
+    )
+    show.add_argument("--root", help="evidence store (default AIMSFLOW_EVIDENCE_ROOT or ./evidence)")
+    show.add_argument("--html", metavar="FILE", help="also write the record as one self-contained HTML page")
+    _json_arg(show)
+    show.set_defaults(func=cmd_show)
+
     witness = sub.add_parser("witness", help="the witness of the evidence log").add_subparsers(
         dest="cmd", required=True
     )
@@ -736,6 +855,17 @@ def build_parser() -> argparse.ArgumentParser:
     nc_list.add_argument("--status", choices=["open", "closed"])
     _json_arg(nc_list)
     nc_list.set_defaults(func=cmd_nc_list)
+    nc_show = _command(
+        nc,
+        "show",
+        "nc show",
+        help="one nonconformity: cause, occurrences and their records, closure, the later passing run",
+    )
+    nc_show.add_argument("id", help="nonconformity id (aimsflow nc list), e.g. NC-20261125-3f2a1b")
+    nc_show.add_argument("--root", help="evidence store (default AIMSFLOW_EVIDENCE_ROOT or ./evidence)")
+    nc_show.add_argument("--html", metavar="FILE", help="also write it as one self-contained HTML page")
+    _json_arg(nc_show)
+    nc_show.set_defaults(func=cmd_nc_show)
     nc_close = _command(
         nc, "close", "nc close", help="close one through the nonconformity_close DAG (Airflow REST API)"
     )

@@ -335,6 +335,9 @@ class RecordView:
     signature: SignatureView
     files: list[FileView]
     problems: list[str]  # files missing, changed or unlisted, a sealed hash that differs, ...
+    # Other objects of the store (record folders, seals) that do not verify: left out of the supersession and
+    # nonconformity links above (which consider verified records only); `evidence verify` names them.
+    untrusted_elsewhere: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"format": "aimsflow-record-view/1", "verified": True, **_plain(dataclasses.asdict(self))}
@@ -394,6 +397,7 @@ def describe_record(
         ),
         files=files,
         problems=problems,
+        untrusted_elsewhere=sum(1 for k in snap.refused if k != key),
     )
 
 
@@ -629,6 +633,7 @@ class NcView:
     closable: bool  # open, and a later passing run exists (see `aimsflow nc close`)
     in_reassessment: bool  # a reassessment has recorded it in its ledger (else: derived since)
     ledger_record: str | None
+    untrusted_folders: int = 0  # record folders that do not verify: not read, so not in the ledger
 
     def as_dict(self) -> dict[str, Any]:
         return {"format": "aimsflow-nonconformity-view/1", **_plain(dataclasses.asdict(self))}
@@ -710,6 +715,7 @@ def describe_nonconformity(
         closable=nc.is_open and passing is not None,
         in_reassessment=nc.id not in snap.not_in_reassessment,
         ledger_record=snap.ledger_source,
+        untrusted_folders=len(snap.refused),
     )
 
 

@@ -212,6 +212,11 @@ def record_lines(view: RecordView, width: int | None = None, *, cut: bool = Fals
     out.add("files", *(files or ["none"]))
     for problem in view.problems:
         out.out.append(f"PROBLEM {problem}")
+    if view.untrusted_elsewhere:
+        out.out.append(
+            f"note: {view.untrusted_elsewhere} other object(s) of the store (records, seals) do not verify and were "
+            "left out (aimsflow evidence verify)"
+        )
     return out.out
 
 
@@ -259,4 +264,9 @@ def nc_lines(view: NcView, width: int | None = None) -> list[str]:
         out.add("ledger", "in the ledger of the reassessment", view.ledger_record)
     else:
         out.add("ledger", "derived from records since the last reassessment (in no ledger yet)")
+    if view.untrusted_folders:
+        out.out.append(
+            f"note: {view.untrusted_folders} object(s) of the store (records, seals) do not verify and were not read "
+            "(aimsflow evidence verify)"
+        )
     return out.out
