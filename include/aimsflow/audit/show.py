@@ -397,7 +397,7 @@ def describe_record(
         ),
         files=files,
         problems=problems,
-        untrusted_elsewhere=sum(1 for k in snap.refused if k != key),
+        untrusted_elsewhere=len(snap.refused),  # the record itself verified: it is not among them
     )
 
 
