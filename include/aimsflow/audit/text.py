@@ -182,7 +182,11 @@ def record_lines(view: RecordView, width: int | None = None, *, cut: bool = Fals
         if view.superseded_by:
             rows.extend(out.beside(view.superseded_by.key, related_detail(view.superseded_by), 2))
     out.add("verdict", *rows)
-    ncs = [f"{NC_RELATIONS[n.relation]} {n.id} ({n.status}): {n.cause}" for n in view.nonconformities]
+    ncs = [
+        row
+        for n in view.nonconformities
+        for row in out.wrap(f"{NC_RELATIONS[n.relation]} {n.id} ({n.status}): {n.cause}", 2)
+    ]
     out.add("nc", *(ncs or ["none"]))
     s = view.seal
     if s.state == "sealed":
