@@ -141,3 +141,13 @@ def test_help_documents_the_exit_codes(capsys):
         assert "--json" in out and "--html FILE" in out
         for code in ("0  ", "1  ", "2  ", "3  "):
             assert f"\n  {code}" in out, (argv, code)
+
+
+def test_the_auditing_doc_states_the_exit_codes_the_commands_use():
+    """docs/auditing.md quotes each command's exit codes as --help prints them: they cannot drift."""
+    from aimsflow import settings
+    from aimsflow.cli import EPILOGS
+
+    doc = (settings.project_root() / "docs" / "auditing.md").read_text(encoding="utf-8")
+    assert f"aimsflow evidence show RECORD:\n{EPILOGS['show']}\n```" in doc
+    assert f"aimsflow nc show ID:\n{EPILOGS['nc show']}\n```" in doc
