@@ -207,3 +207,14 @@ def test_nonconformity_page_escapes_the_closure(store, keys, write):
     page = render_nc_page(describe_nonconformity(store, nc.id, keys))
     assert_self_contained(page)
     assert "<script" not in page and page.count("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;") == 2
+
+
+def test_record_keys_wrap_at_their_folders_and_stay_escaped():
+    from aimsflow.render import environment
+
+    template = environment().from_string(
+        '{% from "_audit_macros.html.j2" import breakable %}{{ breakable(x) }}'
+    )
+    assert (
+        template.render(x="records/2026-11/<b>x</b>") == "records/<wbr>2026-11/<wbr>&lt;b&gt;x&lt;/<wbr>b&gt;"
+    )

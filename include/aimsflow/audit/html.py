@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from markupsafe import Markup, escape
-
 from aimsflow.audit.show import NC_RELATIONS, NcView, RecordView
 from aimsflow.audit.text import readable_uri, when
 
@@ -23,12 +21,6 @@ Href = Callable[[str], str | None]
 
 def _none(_: str) -> str | None:
     return None
-
-
-def _breakable(text: str) -> Markup:
-    """``text`` escaped, with a line-break opportunity after every ``/`` (record keys wrap at their
-    folders, not in the middle of a name)."""
-    return Markup("/<wbr>").join(escape(part) for part in str(text).split("/"))
 
 
 def _size(n: int | None) -> str:
@@ -42,7 +34,6 @@ def _common(record_href: Href | None, nc_href: Href | None) -> dict:
         "when": when,
         "size": _size,
         "readable_uri": readable_uri,
-        "breakable": _breakable,
         "record_href": record_href or _none,
         "nc_href": nc_href or _none,
         "version": package_version(),
