@@ -87,14 +87,16 @@ EPILOGS = {
         '   with --json {"verified": false, "problem": ...}); or shown, but a file is missing, changed or',
         '   not listed in the signed manifest (PROBLEM lines; with --json in "problems")',
         "2  usage error, or RECORD names no record of the store (unknown, or disposed of) or several",
-        "   (an ambiguous record id: the candidates are listed; give the key)",
+        "   (an ambiguous record id: the candidates are listed; give the key), or the crosswalk does",
+        "   not load",
         "3  no such store, or no trusted-keys file",
     ),
     "nc show": _epilog(
         "0  shown",
         "1  shown, but some record folders do not verify against the trusted keys: they were not read,",
         "   so the nonconformity may lack what they hold (listed on stderr)",
-        "2  usage error, no nonconformity with that id, or the risk methodology does not load",
+        "2  usage error, no nonconformity with that id, or the risk methodology or crosswalk does not",
+        "   load",
         "3  no such store, or no trusted-keys file",
     ),
     "witness init": _epilog(
@@ -299,11 +301,15 @@ def cmd_show(args: argparse.Namespace) -> int:
         resolve_record,
     )
     from aimsflow.audit.text import record_lines
+    from aimsflow.configfile import ConfigError
     from aimsflow.tables import terminal_width
 
     storage = _storage(args)
     keys = _trusted_keys()
-    snapshot = read_store(storage, keys)
+    try:
+        snapshot = read_store(storage, keys)
+    except ConfigError as exc:
+        fail(f"the configuration does not load: {'; '.join(exc.problems)}")
     try:
         key = resolve_record(snapshot, args.record)
         view = describe_record(storage, key, keys, snapshot=snapshot)
@@ -337,13 +343,13 @@ def cmd_nc_show(args: argparse.Namespace) -> int:
 
     storage = _storage(args)
     keys = _trusted_keys()
-    snapshot = read_store(storage, keys)
     try:
+        snapshot = read_store(storage, keys)
         view = describe_nonconformity(storage, args.id, keys, snapshot=snapshot)
     except UnknownNonconformity as exc:
         fail(str(exc))
     except ConfigError as exc:
-        fail(f"the risk methodology does not load: {exc}")
+        fail(f"the configuration does not load: {'; '.join(exc.problems)}")
     if args.html:
         from aimsflow.audit.html import render_nc_page
 

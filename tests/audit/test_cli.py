@@ -151,3 +151,19 @@ def test_the_auditing_doc_states_the_exit_codes_the_commands_use():
     doc = (settings.project_root() / "docs" / "auditing.md").read_text(encoding="utf-8")
     assert f"aimsflow evidence show RECORD:\n{EPILOGS['show']}\n```" in doc
     assert f"aimsflow nc show ID:\n{EPILOGS['nc show']}\n```" in doc
+
+
+def test_a_crosswalk_that_does_not_load_is_a_usage_error(capsys, scenario, monkeypatch):
+    from aimsflow.audit import show
+    from aimsflow.configfile import ConfigError
+
+    def broken():
+        raise ConfigError(["crosswalk.yaml, line 3: mappings.A.7.4: unknown framework 'eu_ai_actt'"])
+
+    monkeypatch.setattr(show, "load_crosswalk_if_installed", broken)
+    for argv in (("evidence", "show", scenario.first.key), ("nc", "show", scenario.nc_id)):
+        message = refused(capsys, *argv)
+        assert message == (
+            "aimsflow: the configuration does not load: crosswalk.yaml, line 3: mappings.A.7.4: unknown "
+            "framework 'eu_ai_actt'"
+        )

@@ -62,6 +62,7 @@ def assert_self_contained(page: str) -> _Tags:
 def test_record_page_shows_the_view_whole(store, keys, scenario):
     view = describe_record(store, scenario.first.key, keys)
     page = render_record_page(view)
+    assert "crosswalk" not in page  # no counterparts, no note about them
     tags = assert_self_contained(page)
     text = " ".join("".join(tags.text).split())
     # Full hashes (the text view shortens them; the page must not).
@@ -218,3 +219,18 @@ def test_record_keys_wrap_at_their_folders_and_stay_escaped():
     assert (
         template.render(x="records/2026-11/<b>x</b>") == "records/<wbr>2026-11/<wbr>&lt;b&gt;x&lt;/<wbr>b&gt;"
     )
+
+
+def test_record_page_shows_counterparts_and_their_source(store, keys, scenario):
+    from tests.audit.test_show import FakeCrosswalk
+
+    snap = read_store(store, keys)
+    snap.crosswalk = FakeCrosswalk()
+    page = render_record_page(describe_record(store, scenario.first.key, keys, snapshot=snap))
+    text = " ".join("".join(parse(page).text).split())
+    assert "EU AI Act Art. 10 Data and data governance" in text
+    assert (
+        "NIST AI RMF 1.0 MAP 2.3 Scientific integrity and TEVV (published crosswalk: nist-ai-rmf-42001)"
+        in text
+    )
+    assert "own judgement unless marked as from a published crosswalk" in text

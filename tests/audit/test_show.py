@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+from dataclasses import dataclass
 
 import pytest
 
@@ -493,3 +494,86 @@ def test_an_occurrence_after_the_closure_opens_a_new_nonconformity(store, keys, 
     (link,) = describe_record(store, later.key, keys, snapshot=snap).nonconformities
     assert link.relation == "opened" and link.id != scenario.nc_id and link.status == "open"
     assert describe_nonconformity(store, link.id, keys, snapshot=snap).occurrences[0].record.key == later.key
+
+
+# --- counterparts in other frameworks (the crosswalk of issue 13) ---------------------------------
+
+
+class FakeCrosswalk:
+    """The crosswalk's interface as the view uses it: links per control, framework and item titles."""
+
+    @dataclass(frozen=True)
+    class Link:
+        control: str
+        framework: str
+        item: str
+        source: str
+        published: bool
+
+    TITLES = {"eu_ai_act": "EU AI Act (Regulation (EU) 2024/1689)", "nist_ai_rmf": "NIST AI RMF 1.0"}
+    ITEMS = {"Art. 10": "Data and data governance", "MAP 2.3": "Scientific integrity and TEVV"}
+
+    def of_control(self, control):
+        if control != "A.7.4":
+            return []
+        return [
+            self.Link(control, "eu_ai_act", "Art. 10", "own-judgement", False),
+            self.Link(control, "nist_ai_rmf", "MAP 2.3", "nist-ai-rmf-42001", True),
+        ]
+
+    def title(self, framework):
+        return self.TITLES[framework]
+
+    def item_title(self, framework, item):
+        return self.ITEMS[item]
+
+
+def test_controls_carry_their_counterparts_in_other_frameworks(store, keys, scenario):
+    snap = read_store(store, keys)
+    snap.crosswalk = FakeCrosswalk()
+    view = describe_record(store, scenario.first.key, keys, snapshot=snap)
+    clause, annex = view.controls
+    assert (clause.id, clause.counterparts) == ("7.5.3", [])
+    assert [
+        (c.framework, c.framework_title, c.item, c.item_title, c.source, c.published)
+        for c in annex.counterparts
+    ] == [
+        (
+            "eu_ai_act",
+            "EU AI Act (Regulation (EU) 2024/1689)",
+            "Art. 10",
+            "Data and data governance",
+            "own-judgement",
+            False,
+        ),
+        (
+            "nist_ai_rmf",
+            "NIST AI RMF 1.0",
+            "MAP 2.3",
+            "Scientific integrity and TEVV",
+            "nist-ai-rmf-42001",
+            True,
+        ),
+    ]
+    assert view.as_dict()["controls"][1]["counterparts"][0]["item"] == "Art. 10"
+    nc = describe_nonconformity(store, scenario.nc_id, keys, snapshot=snap)
+    assert [c.item for c in nc.controls[1].counterparts] == ["Art. 10", "MAP 2.3"]
+
+
+def test_without_the_crosswalk_controls_have_no_counterparts(store, keys, scenario, monkeypatch):
+    """Until issue 13's crosswalk is installed the view names ISO/IEC 42001 controls only."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_compliance(name, *args, **kwargs):
+        if name.startswith("aimsflow.compliance"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_compliance)
+    snap = read_store(store, keys)
+    assert snap.crosswalk is None
+    assert all(
+        c.counterparts == [] for c in describe_record(store, scenario.first.key, keys, snapshot=snap).controls
+    )

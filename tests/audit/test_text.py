@@ -166,3 +166,13 @@ def test_helpers():
     assert when(dt.datetime(2026, 11, 29, 13, 58, 43, tzinfo=dt.timezone(dt.timedelta(hours=2)))) == (
         "2026-11-29 11:58:43 UTC"
     )
+
+
+def test_counterparts_are_grouped_per_framework(store, keys, scenario):
+    from tests.audit.test_show import FakeCrosswalk
+
+    snap = read_store(store, keys)
+    snap.crosswalk = FakeCrosswalk()
+    lines = record_lines(describe_record(store, scenario.first.key, keys, snapshot=snap))
+    i = lines.index("             A.7.4  Quality of data for AI systems")
+    assert lines[i + 1] == "               = EU AI Act Art. 10; NIST AI RMF 1.0 MAP 2.3"

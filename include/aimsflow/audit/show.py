@@ -96,6 +96,7 @@ class StoreSnapshot:
     now: dt.datetime
     by_key: dict[str, RecordSummary] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)  # folder key -> why it was not read
+    crosswalk: Any = None  # aimsflow.compliance.crosswalk.Crosswalk, or None where it is not installed
 
     def __post_init__(self) -> None:
         self.by_key = {r.key: r for r in self.evidence.records}
@@ -110,6 +111,7 @@ def read_store(storage: Storage, keys: TrustedKeys, now: dt.datetime | None = No
 
     evidence = load_evidence(storage, keys)
     ledger, changes, source = current_nonconformities(storage, evidence)
+    crosswalk = load_crosswalk_if_installed()
     return StoreSnapshot(
         storage=storage,
         keys=keys,
@@ -120,7 +122,40 @@ def read_store(storage: Storage, keys: TrustedKeys, now: dt.datetime | None = No
         not_in_reassessment=frozenset(changes.opened),
         folders=record_folders(storage)[0],
         now=now or dt.datetime.now(dt.UTC),
+        crosswalk=crosswalk,
     )
+
+
+def load_crosswalk_if_installed() -> Any:
+    """The crosswalk (``aimsflow.compliance.crosswalk.load_crosswalk``: ISO/IEC 42001 control -> EU AI
+    Act, NIST AI RMF, ISO/IEC 27001 items), or None where that package is not part of this install
+    (issue 13 adds it). A crosswalk file that does not load raises its ConfigError: never ignored."""
+    try:
+        from aimsflow.compliance.crosswalk import load_crosswalk
+    except ImportError:
+        return None
+    return load_crosswalk()
+
+
+def control_refs(controls: Iterable[str], crosswalk: Any = None) -> list[ControlRef]:
+    """Control ids with their titles and, when a crosswalk is given, their counterparts in the other
+    frameworks (``crosswalk.of_control(id)`` links: framework, item, source, published)."""
+    out = []
+    for c in controls:
+        links = crosswalk.of_control(c) if crosswalk is not None else []
+        counterparts = [
+            Counterpart(
+                link.framework,
+                crosswalk.title(link.framework),
+                link.item,
+                crosswalk.item_title(link.framework, link.item),
+                link.source,
+                link.published,
+            )
+            for link in links
+        ]
+        out.append(ControlRef(c, CONTROLS.get(c, "(not an ISO/IEC 42001 control id)"), counterparts))
+    return out
 
 
 def resolve_record(snapshot: StoreSnapshot, text: str) -> str:
@@ -167,9 +202,24 @@ def _tombstone_for(snapshot: StoreSnapshot, key: str) -> str | None:
 
 
 @dataclass(frozen=True)
+class Counterpart:
+    """An item of another framework an ISO/IEC 42001 control maps to, per the crosswalk, and the
+    source that says so (a published crosswalk, or own judgement)."""
+
+    framework: str
+    framework_title: str
+    item: str
+    item_title: str
+    source: str
+    published: bool
+
+
+@dataclass(frozen=True)
 class ControlRef:
     id: str
     title: str
+    # EU AI Act / NIST AI RMF / ISO 27001 items from the current crosswalk (issue 13), when it is installed
+    counterparts: list[Counterpart] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -374,7 +424,7 @@ def describe_record(
         subject=dict(rec.subject),
         status=str(rec.status),
         message=str(p.get("message") or ""),
-        controls=[ControlRef(c, CONTROLS.get(c, "(not an ISO/IEC 42001 control id)")) for c in rec.controls],
+        controls=control_refs(rec.controls, snap.crosswalk),
         period=PeriodView(rec.period.label, rec.period.start, rec.period.end),
         started_at=rec.started_at,
         ended_at=rec.ended_at,
@@ -706,7 +756,7 @@ def describe_nonconformity(
         cause=nc.cause.as_dict(),
         cause_label=nc.cause.label(),
         check_title=_check_title(nc.cause.check),
-        controls=[ControlRef(c, CONTROLS.get(c, "(not an ISO/IEC 42001 control id)")) for c in controls],
+        controls=control_refs(controls, snap.crosswalk),
         opened_at=nc.opened_at,
         last_occurrence_at=nc.last_at,
         occurrences=occurrences,

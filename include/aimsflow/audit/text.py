@@ -13,7 +13,7 @@ import datetime as dt
 import textwrap
 import urllib.parse
 
-from aimsflow.audit.show import NC_RELATIONS, NcView, RecordView, RelatedRecord, RunView
+from aimsflow.audit.show import NC_RELATIONS, ControlRef, NcView, RecordView, RelatedRecord, RunView
 
 SHORT_HASH = 12
 ELLIPSIS = "…"
@@ -94,6 +94,25 @@ class Lines:
         return [one] if len(one) <= self.room else [f"{pad}{key}", f"{pad}  {detail}"]
 
 
+def framework_label(title: str) -> str:
+    """A framework's title without its parenthesis: ``EU AI Act (Regulation (EU) 2024/1689)`` -> ``EU AI Act``."""
+    return title.split(" (")[0]
+
+
+def control_rows(controls: list[ControlRef], lines: Lines) -> list[str]:
+    """Each control with its title, then its counterparts in other frameworks (crosswalk), grouped."""
+    rows = []
+    for c in controls:
+        rows.append(f"{c.id}  {c.title}")
+        grouped: dict[str, list[str]] = {}
+        for cp in c.counterparts:
+            grouped.setdefault(framework_label(cp.framework_title), []).append(cp.item)
+        if grouped:
+            text = "; ".join(f"{name} {', '.join(items)}" for name, items in grouped.items())
+            rows.extend(lines.wrap(f"  = {text}", 4))
+    return rows
+
+
 def related_detail(r: RelatedRecord) -> str:
     if r.state == "untrusted":
         return f"{r.status + ', ' if r.status else ''}DOES NOT VERIFY: not read"
@@ -131,7 +150,7 @@ def record_lines(view: RecordView, width: int | None = None, *, cut: bool = Fals
     if subject:
         out.add("subject", *out.wrap(subject, 2))
     out.add("period", f"{view.period.label}  [{when(view.period.start)} .. {when(view.period.end)})")
-    out.add("controls", *[f"{c.id}  {c.title}" for c in view.controls])
+    out.add("controls", *control_rows(view.controls, out))
     if view.document:
         d = view.document
         out.add(
@@ -231,7 +250,7 @@ def nc_lines(view: NcView, width: int | None = None) -> list[str]:
     out.add("cause", view.cause_label, *(out.wrap(view.check_title) if view.check_title else []))
     if view.cause.get("ai_system"):
         out.add("AI system", str(view.cause["ai_system"]))
-    out.add("controls", *([f"{c.id}  {c.title}" for c in view.controls] or ["-"]))
+    out.add("controls", *(control_rows(view.controls, out) or ["-"]))
     out.add(
         "opened",
         f"{when(view.opened_at)}, {len(view.occurrences)} occurrence(s)",
