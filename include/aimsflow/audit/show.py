@@ -97,10 +97,16 @@ class StoreSnapshot:
     by_key: dict[str, RecordSummary] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)  # folder key -> why it was not read
     crosswalk: Any = None  # aimsflow.compliance.crosswalk.Crosswalk, or None where it is not installed
+    groups: dict[tuple[str, ...], list[RecordSummary]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.by_key = {r.key: r for r in self.evidence.records}
         self.refused = {u.key: u.problem for u in self.evidence.rejected}
+        groups: dict[tuple[str, ...], list[RecordSummary]] = {}
+        for r in self.evidence.records:
+            groups.setdefault(r.verdict_key, []).append(r)
+        # check, subject and period -> its records in run order (the last one counts)
+        self.groups = {k: sorted(v, key=lambda r: r.order) for k, v in groups.items()}
 
 
 def read_store(storage: Storage, keys: TrustedKeys, now: dt.datetime | None = None) -> StoreSnapshot:
@@ -606,9 +612,7 @@ def related(snap: StoreSnapshot, key: str, status: str | None = None) -> Related
 
 
 def _group(snap: StoreSnapshot, rec: RecordSummary) -> list[RecordSummary]:
-    return sorted(
-        (r for r in snap.evidence.records if r.verdict_key == rec.verdict_key), key=lambda r: r.order
-    )
+    return snap.groups[rec.verdict_key]
 
 
 def _superseded_by(snap: StoreSnapshot, rec: RecordSummary) -> RelatedRecord | None:
