@@ -585,3 +585,28 @@ def compute_coverage(
         for entry in soa.controls.values()
     )
     return Coverage(as_of, period, soa, crosswalk, rows, tuple(loaded.rejected))
+
+
+def load_coverage(
+    storage: Any,
+    keys: Any = None,
+    as_of: dt.datetime | None = None,
+    period: Period | None = None,
+    config: Any = None,
+) -> Coverage:
+    """Coverage of an evidence store: the one way every renderer (CLI, report, UI) reads it, so they
+    show the same numbers. Records are read verified (:func:`~aimsflow.risk.evidence.load_evidence`);
+    the nonconformities are the current ledger (the latest recorded one, then every later occurrence
+    and closure: what ``aimsflow nc list`` shows); the SoA and crosswalk come from ``config`` (default
+    the configured folder). Raises :class:`~aimsflow.configfile.ConfigError` for a bad SoA or
+    crosswalk."""
+    from aimsflow.compliance.crosswalk import load_crosswalk
+    from aimsflow.compliance.soa import load_soa
+    from aimsflow.risk.evidence import load_evidence
+    from aimsflow.risk.nonconformity import current_nonconformities
+
+    soa, crosswalk = load_soa(config), load_crosswalk(config)
+    evidence = load_evidence(storage, keys)
+    ledger, _, _ = current_nonconformities(storage, evidence)
+    loaded = Loaded(evidence.records, evidence.rejected, evidence.predicates)
+    return compute_coverage(loaded, soa, crosswalk, ledger, as_of or dt.datetime.now(dt.UTC), period)
