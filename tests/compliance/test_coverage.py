@@ -317,3 +317,33 @@ def test_the_shipped_soa_and_crosswalk_compute(store):
     assert summary["applicable"] == 37 and summary["missing"] == 37 and summary["excluded"] == 1
     for name in cov.frameworks:
         assert cov.by_framework(name), name
+
+
+def test_a_broken_ingestion_is_no_verdict_on_the_documents(write, cover):
+    """An ``error`` record of the manual evidence job (a bad sidecar) may name every control the job
+    declares: it is no verdict on this control's document, which stays fresh."""
+    good = document(write, dt.date(2026, 1, 1), dt.date(2026, 12, 31), review_date=dt.date(2026, 12, 1))
+    write(
+        MANUAL,
+        dt.date(2026, 2, 1),
+        Status.error,
+        dataset=None,
+        ai_system=None,
+        controls=("A.2.2", "A.7.4"),
+        dag_id="manual_evidence",
+        task_id="ingest",
+        ended_at=ended(dt.date(2026, 2, 1)),
+    )
+    row = cover(at_noon(D)).control("A.2.2")
+    assert row.freshness == Freshness.fresh and row.verdict.record == good.key and row.gap is None
+    # A document that was refused (failed) is the latest verdict, but no evidence.
+    refused = document(
+        write,
+        dt.date(2026, 3, 1),
+        dt.date(2026, 12, 31),
+        review_date=dt.date(2026, 12, 1),
+        status=Status.failed,
+    )
+    row = cover(at_noon(D)).control("A.2.2")
+    assert row.verdict.record == refused.key and row.freshness == Freshness.fresh
+    assert row.gap == f"latest manual evidence failed ({refused.key})"

@@ -20,7 +20,8 @@ Rules (docs/controls.md says them for people):
   daily record of yesterday is 1 day old), fresh while ``age_days <= max_age_days``, stale after,
   missing when there never was one.
 * Manual evidence: the latest ``manual_evidence/document`` record naming the control (by the date
-  it took effect, then when it was ingested). Stale when older than ``max_age_days`` (from the day
+  it took effect, then when it was ingested); ``error`` records (an ingestion that broke) are not
+  documents and give no verdict (their nonconformity shows instead). Stale when older than ``max_age_days`` (from the day
   it took effect), past its ``review_date`` (the review date itself is still fine), or past the end
   of its validity.
 * A control's freshness is the worst of its requirements' (missing > stale > fresh); its verdict
@@ -35,6 +36,7 @@ Rules (docs/controls.md says them for people):
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -421,8 +423,8 @@ def _latest_verdict(records: list[RecordSummary]) -> Verdict | None:
     return Verdict.of(worst)
 
 
-def _job_evidence(req: Requirement, control: str, current: list[RecordSummary], today: dt.date) -> Evidence:
-    recs = [r for r in current if req.covers(r.check) and control in r.controls]
+def _job_evidence(req: Requirement, control: str, naming: list[RecordSummary], today: dt.date) -> Evidence:
+    recs = [r for r in naming if req.covers(r.check)]
     latest = _latest_verdict(recs)
     passing = [r for r in recs if r.status in PASSING]
     what = f"passing {req.pattern} record"
@@ -446,12 +448,14 @@ def _job_evidence(req: Requirement, control: str, current: list[RecordSummary], 
     return Evidence(req.pattern, req.max_age_days, latest, last_pass, age, freshness, "; ".join(gaps) or None)
 
 
-def _manual_evidence(entry: SoaControl, current: list[RecordSummary], today: dt.date) -> Evidence:
+def _manual_evidence(entry: SoaControl, naming: list[RecordSummary], today: dt.date) -> Evidence:
     max_age = int(entry.max_age_days or 0)
+    # An ``error`` record is an ingestion that broke (a bad sidecar): no verdict on this control's
+    # document (it may name every control the job declares); it opens a nonconformity instead.
     recs = [
         r
-        for r in current
-        if r.check == MANUAL_CHECK and entry.id in r.controls and r.period.start.date() <= today
+        for r in naming
+        if r.check == MANUAL_CHECK and r.status != Status.error and r.period.start.date() <= today
     ]
     latest_rec = max(recs, key=lambda r: (r.period.start, r.ended_at), default=None)
     latest = Verdict.of(latest_rec) if latest_rec else None
@@ -509,7 +513,7 @@ def _declared_controls() -> dict[str, tuple[str, ...]]:
 
 def _control_row(
     entry: SoaControl,
-    current: list[RecordSummary],
+    naming: list[RecordSummary],
     today: dt.date,
     ncs: tuple[OpenNonconformity, ...],
 ) -> ControlCoverage:
@@ -531,9 +535,9 @@ def _control_row(
             None,
         )
     if entry.manual:
-        evidence: tuple[Evidence, ...] = (_manual_evidence(entry, current, today),)
+        evidence: tuple[Evidence, ...] = (_manual_evidence(entry, naming, today),)
     else:
-        evidence = tuple(_job_evidence(req, entry.id, current, today) for req in entry.requirements)
+        evidence = tuple(_job_evidence(req, entry.id, naming, today) for req in entry.requirements)
     freshness = worst_freshness(e.freshness for e in evidence)
     setting = [e for e in evidence if e.freshness == freshness]
     ages = [e.age_days for e in setting if e.age_days is not None]
@@ -576,12 +580,17 @@ def compute_coverage(
     those whose period overlaps it."""
     as_of = to_utc(as_of)
     today = as_of.date()
-    current = _visible(loaded.records, as_of, period)
+    naming: dict[str, list[RecordSummary]] = defaultdict(list)  # control -> current records naming it
+    for r in _visible(loaded.records, as_of, period):
+        for control in r.controls:
+            naming[control].append(r)
     known = {r.key: r for r in loaded.records}
     declared = _declared_controls()
     ledger = list(ledger)
     rows = tuple(
-        _control_row(entry, current, today, _open_nonconformities(entry.id, ledger, known, declared, as_of))
+        _control_row(
+            entry, naming[entry.id], today, _open_nonconformities(entry.id, ledger, known, declared, as_of)
+        )
         for entry in soa.controls.values()
     )
     return Coverage(as_of, period, soa, crosswalk, rows, tuple(loaded.rejected))
