@@ -307,6 +307,18 @@ def _load_drift(config: Path) -> Any:
     return load_drift_policy(config_path("policies", "drift.yaml", config=config))
 
 
+def _load_soa(config: Path) -> Any:
+    from aimsflow.compliance.soa import load_soa
+
+    return load_soa(config)
+
+
+def _load_crosswalk(config: Path) -> Any:
+    from aimsflow.compliance.crosswalk import load_crosswalk
+
+    return load_crosswalk(config)
+
+
 LOADERS: dict[str, Callable[[Path], Any]] = {
     "ai_systems.yaml": _load_inventory,
     "certification.yaml": _load_inventory,
@@ -317,6 +329,8 @@ LOADERS: dict[str, Callable[[Path], Any]] = {
     "retention/legal_holds.yaml": _load_retention,
     "policies/fairness/loan_approval.yaml": _load_fairness,
     "policies/drift.yaml": _load_drift,
+    "soa.yaml": _load_soa,
+    "crosswalk.yaml": _load_crosswalk,
 }
 
 

@@ -17,6 +17,8 @@
                                [--wait SECONDS]   triggers the nonconformity_close DAG (REST API)
     aimsflow acquisition record --dataset ID --file PATH [--source S] [--method M] [--legal-basis B]
                                [--agreement REF] [--received-at T] [--json]   external data (A.7.3)
+    aimsflow soa               [--framework F] [--as-of DATE] [--period P] [--json]   the Statement of
+                               Applicability with live status, per control or per framework
     aimsflow completion bash|zsh   print a shell completion script
     aimsflow --version
 
@@ -137,6 +139,15 @@ EPILOGS = {
         "3  the Airflow API could not be reached, or refused the login or the trigger",
     ),
     "completion": _epilog(_EXIT_LINES[EXIT_OK], _EXIT_LINES[EXIT_USAGE]),
+    "soa": _epilog(
+        "0  every applicable control has fresh evidence, a passing latest verdict and no open",
+        "   nonconformity, and every record folder verifies",
+        "1  printed, with gaps: an applicable control stale or missing, failing, or with open",
+        "   nonconformities (each listed under gaps), or record folders that do not verify (not read)",
+        "2  usage error: bad option, --as-of or --period, unknown --framework, or an invalid",
+        "   soa.yaml or crosswalk.yaml (every problem on stderr)",
+        "3  no such store, or no trusted-keys file",
+    ),
 }
 
 TOP_EPILOG = """exit codes (each command's --help lists its own):
@@ -754,6 +765,179 @@ def cmd_acquisition_record(args: argparse.Namespace) -> int:
         fail(str(exc), EXIT_USAGE)
 
 
+def _as_of(text: str | None) -> dt.datetime:
+    """``--as-of``: a date means the end of that UTC day (records written that day count, a review
+    date of that day is not past yet); a date and time is taken as given (UTC when naive)."""
+    from aimsflow.periods import to_utc
+
+    if not text:
+        return dt.datetime.now(dt.UTC)
+    try:
+        if len(text) == 10:
+            return dt.datetime.combine(dt.date.fromisoformat(text), dt.time.max, dt.UTC)
+        return to_utc(dt.datetime.fromisoformat(text))
+    except ValueError:
+        fail(f"--as-of {text!r}: expected a date (2026-11-29) or a date and time (2026-11-29T12:00)")
+
+
+def _soa_table(coverage: Any) -> list[list[str]]:
+    rows = []
+    ordered = [*coverage.annex_a, *(c for c in coverage.controls if c.kind != "annex_a")]
+    for c in ordered:
+        latest = f"{c.verdict.status} {c.verdict.last_day.isoformat()}" if c.verdict else "-"
+        if not c.applicable:
+            freshness = "-"
+        elif c.age_days is None:
+            freshness = str(c.freshness)
+        else:
+            freshness = f"{c.freshness} {c.age_days}/{c.max_age_days if c.manual else _max_age(c)}d"
+        rows.append(
+            [
+                c.id,
+                c.title,
+                "yes" if c.applicable else "no",
+                c.evidenced_by,
+                latest,
+                freshness,
+                str(len(c.nonconformities)) if c.nonconformities else "",
+            ]
+        )
+    return rows
+
+
+def _max_age(c: Any) -> int:
+    """The max age of the requirement that sets the control's freshness (and age)."""
+    setting = [e for e in c.evidence if e.freshness == c.freshness and e.age_days == c.age_days]
+    return setting[0].max_age_days if setting else c.max_age_days
+
+
+def _framework_table(rows: list) -> list[list[str]]:
+    out = []
+    for r in rows:
+        out.append(
+            [
+                r.item,
+                r.title,
+                ",".join(r.controls),
+                str(r.freshness) if r.applicable else "excluded",
+                r.verdict or "-",
+                str(len(r.nonconformities)) if r.nonconformities else "",
+                f"{len(r.gaps)} of {len(r.controls)}" if r.gaps else "",
+            ]
+        )
+    return out
+
+
+def _wrapped(prefix: str, text: str, width: int | None) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(
+        text,
+        width=max(width or 100, 60),
+        initial_indent=prefix,
+        subsequent_indent=" " * len(prefix),
+        break_on_hyphens=False,
+    )
+
+
+def cmd_soa(args: argparse.Namespace) -> int:
+    from aimsflow.compliance.coverage import load_coverage
+    from aimsflow.configfile import ConfigError
+    from aimsflow.tables import Column, render_table, terminal_width
+
+    as_of, period = _as_of(args.as_of), _period(args)
+    storage = _storage(args)
+    keys = _trusted_keys()
+    try:
+        coverage = load_coverage(storage, keys, as_of=as_of, period=period)
+    except ConfigError as exc:
+        print("aimsflow: the Statement of Applicability or the crosswalk is invalid:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    framework = args.framework or "iso42001"
+    if framework not in coverage.frameworks:
+        fail(f"--framework {framework!r}: expected one of {', '.join(coverage.frameworks)}")
+    code = EXIT_OK if coverage.ok else EXIT_PROBLEMS
+    if args.json:
+        doc = coverage.as_dict(frameworks=[framework] if args.framework else None)
+        _print_json(doc)
+        _report_untrusted(list(coverage.rejected))
+        return code
+    width = terminal_width()
+    when = coverage.as_of.strftime("%Y-%m-%d %H:%M UTC")
+    scope = f", records of {coverage.period.label}" if coverage.period else ""
+    if framework == "iso42001":
+        print(f"Statement of Applicability, as of {when}{scope} (approved {coverage.soa.approved_on})")
+        columns = [
+            Column("control"),
+            Column("title", shrink=True, min_width=16),
+            Column("appl"),
+            Column("evidenced by", shrink=True, min_width=16),
+            Column("latest"),
+            Column("freshness"),
+            Column("NCs", right=True),
+        ]
+        table = _soa_table(coverage)
+    else:
+        print(f"{coverage.crosswalk.title(framework)}, as of {when}{scope}: ISO/IEC 42001 controls mapped")
+        columns = [
+            Column("item"),
+            Column("title", shrink=True, min_width=16),
+            Column("ISO controls", shrink=True, min_width=12),
+            Column("freshness"),
+            Column("verdict"),
+            Column("NCs", right=True),
+            Column("gaps"),
+        ]
+        table = _framework_table(coverage.by_framework(framework))
+    for line in render_table(columns, table, width):
+        print(line.rstrip())
+    if framework == "iso42001":
+        print("freshness: days since the last day the latest passing evidence covers / max_age_days")
+    else:
+        print(
+            "each item: the worst freshness and verdict of its applicable ISO controls; gaps: how many of the"
+        )
+        print("mapped controls have one (listed below)")
+    gaps = coverage.gaps
+    if gaps:
+        print(f"\ngaps ({len(gaps)}):")
+        ordered = [*[g for g in gaps if g.kind == "annex_a"], *[g for g in gaps if g.kind != "annex_a"]]
+        undocumented = [c.id for c in ordered if c.gap == f"no document ingested for {c.id}"]
+        if undocumented:
+            text = f"no document ingested for {len(undocumented)} manual controls: {', '.join(undocumented)}"
+            for line in _wrapped("  ", text, width):
+                print(line)
+        for c in ordered:
+            if c.id not in undocumented:
+                for line in _wrapped(f"  {c.id:<8} ", c.gap or "", width):
+                    print(line)
+    for u in coverage.rejected:
+        print(f"UNTRUSTED {u.key}: {u.problem}")
+    s = coverage.summary()
+    print()
+    summary = (
+        f"Annex A: {s['applicable']} of {s['annex_a']} controls applicable ({s['job_evidenced']} by jobs, "
+        f"{s['manual']} by documents), {s['excluded']} excluded; of the applicable: fresh {s['fresh']}, "
+        f"stale {s['stale']}, missing {s['missing']}, latest verdict failing {s['failing']}, "
+        f"with open nonconformities {s['with_open_nonconformities']}"
+    )
+    for line in _wrapped("", summary, width):
+        print(line)
+    if framework != "iso42001":
+        published = sum(
+            1 for link in coverage.crosswalk.links if link.framework == framework and link.published
+        )
+        total = sum(1 for link in coverage.crosswalk.links if link.framework == framework)
+        print(
+            f"crosswalk: {total} mappings, {published} from a published crosswalk, "
+            f"{total - published} own judgement (sources: docs/controls.md)"
+        )
+    _report_untrusted(list(coverage.rejected))
+    return code
+
+
 def _command(sub, name: str, epilog_key: str, **kwargs) -> argparse.ArgumentParser:
     return sub.add_parser(
         name, epilog=EPILOGS[epilog_key], formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs
@@ -900,6 +1084,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     acquisition.add_arguments(record)
     record.set_defaults(func=cmd_acquisition_record)
+
+    soa = _command(
+        sub, "soa", "soa", help="the Statement of Applicability with live status, per control or framework"
+    )
+    soa.add_argument("--root", help="evidence store (default AIMSFLOW_EVIDENCE_ROOT or ./evidence)")
+    soa.add_argument(
+        "--framework",
+        help="iso42001 (default: one row per control), iso27001, eu_ai_act or nist_ai_rmf (crosswalk.yaml)",
+    )
+    soa.add_argument(
+        "--as-of", help="judge freshness at this date (end of that UTC day) or date and time (default now)"
+    )
+    _period_args(soa)
+    _json_arg(soa)
+    soa.set_defaults(func=cmd_soa)
 
     completion = _command(sub, "completion", "completion", help="print a shell completion script")
     completion.add_argument("shell", choices=["bash", "zsh"])

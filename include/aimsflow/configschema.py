@@ -128,6 +128,18 @@ def _fairness() -> type[BaseModel]:
     return FairnessPolicy
 
 
+def _soa() -> type[BaseModel]:
+    from aimsflow.compliance.soa import SoaDocument
+
+    return SoaDocument
+
+
+def _crosswalk() -> type[BaseModel]:
+    from aimsflow.compliance.crosswalk import CrosswalkDocument
+
+    return CrosswalkDocument
+
+
 def _drift() -> type[BaseModel]:
     from aimsflow.quality.drift import DriftPolicy
 
@@ -144,6 +156,8 @@ FILES: tuple[ConfigFile, ...] = (
     ConfigFile("retention/policies.yaml", _retention_policies),
     ConfigFile("risk/methodology.yaml", _methodology),
     ConfigFile("risk/register.yaml", _register),
+    ConfigFile("soa.yaml", _soa),
+    ConfigFile("crosswalk.yaml", _crosswalk),
 )
 
 

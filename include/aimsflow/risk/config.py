@@ -312,11 +312,14 @@ class GapDaysSignal(_RecordSignal):
 
 
 class ControlWithoutPassSignal(_SignalBase):
-    """``critical`` when no record naming ``control`` has one of ``statuses`` within the window."""
+    """``critical`` when no record naming ``control`` has one of ``statuses`` within the window.
+
+    The window is the control's cadence in the Statement of Applicability (``soa.yaml``
+    ``max_age_days``) when ``window_days`` is not set; when set, it must agree with the SoA."""
 
     kind: Literal["control_without_pass"]
     control: str
-    window_days: int = Field(ge=1, le=3660)
+    window_days: int | None = Field(None, ge=1, le=3660)
     statuses: list[Status] = Field(default=[Status.passed, Status.warning], min_length=1)
 
     @field_validator("control")
@@ -413,8 +416,11 @@ class RiskConfig:
     inventory: Inventory
 
     def specs(self) -> list[SpecRef]:
-        """Every file the register was validated against, pinned by SHA-256."""
+        """Every file the register was validated against, pinned by SHA-256 (the SoA when a
+        signal took its window from it)."""
         paths = [self.files["register"], self.files["methodology"], *self.inventory.files.values()]
+        if "soa" in self.files:
+            paths.append(self.files["soa"])
         return [SpecRef.of_file(p) for p in paths]
 
 
@@ -482,6 +488,67 @@ def _cross_check(
                 )
 
 
+def _control_windows(
+    doc: Document,
+    risks: dict[str, tuple[int, Risk]],
+    config: Path,
+    files: dict[str, Path],
+    problems: list[str],
+) -> None:
+    """Give every ``control_without_pass`` signal the cadence of its control in the Statement of
+    Applicability (``soa.yaml``), or check that the window it sets agrees with it: one cadence, one
+    place, so the register never calls ``ok`` what the SoA calls stale. Replaces the risks in
+    ``risks`` with the resolved ones."""
+    from aimsflow.compliance.soa import Soa, load_soa, soa_path
+
+    wanted = [
+        (rid, n)
+        for rid, (_, risk) in risks.items()
+        for n, s in enumerate(risk.signals)
+        if isinstance(s, ControlWithoutPassSignal)
+    ]
+    if not wanted:
+        return
+    soa: Soa | None = None
+    path = soa_path(config)
+    if path.exists():
+        try:
+            soa = load_soa(config)
+            files["soa"] = path
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            return
+    for rid, n in wanted:
+        index, risk = risks[rid]
+        signal = risk.signals[n]
+        assert isinstance(signal, ControlWithoutPassSignal)
+        where = doc.where(("risks", index, "signals", n, "window_days"))
+        entry = soa.control(signal.control) if soa is not None else None
+        if entry is not None and not entry.applicable:
+            problems.append(
+                f"{doc.where(('risks', index, 'signals', n, 'control'))}: value {signal.control!r}: "
+                f"{path} excludes this control; a signal cannot watch an excluded control"
+            )
+            continue
+        cadence = entry.max_age_days if entry is not None else None
+        if signal.window_days is None and cadence is None:
+            why = f"{path} does not list {signal.control}" if soa is not None else f"there is no {path}"
+            problems.append(
+                f"{where}: value <missing>: {why}, so the window must be set here (days within which a "
+                "record naming the control must pass)"
+            )
+        elif signal.window_days is not None and cadence is not None and signal.window_days != cadence:
+            problems.append(
+                f"{where}: value {signal.window_days}: disagrees with max_age_days {cadence} of "
+                f"{signal.control} in {path}; remove window_days (the SoA's cadence is used) or make "
+                "them agree"
+            )
+        elif signal.window_days is None:
+            signals = list(risk.signals)
+            signals[n] = signal.model_copy(update={"window_days": cadence})
+            risks[rid] = (index, risk.model_copy(update={"signals": signals}))
+
+
 def load_risk_config(config: Path | None = None) -> RiskConfig:
     """Load the methodology and the register, raising :class:`ConfigError` with every problem."""
     config = config or settings.config_dir()
@@ -500,6 +567,8 @@ def load_risk_config(config: Path | None = None) -> RiskConfig:
     for index, risk in risks.values():
         assert doc is not None  # the risks were read from it
         _cross_check(doc, index, risk, methodology, inventory, problems)
+    if doc is not None:
+        _control_windows(doc, risks, config, files, problems)
     if problems or methodology is None or inventory is None:
         raise ConfigError(problems or ["risk configuration could not be loaded"])
     return RiskConfig(

@@ -254,6 +254,10 @@ def _gap_days(s: GapDaysSignal, inputs: SignalInputs) -> tuple[float | None, Sig
 def _control_without_pass(
     s: ControlWithoutPassSignal, inputs: SignalInputs
 ) -> tuple[float | None, SignalState, tuple, str]:
+    if s.window_days is None:  # load_risk_config gives it the SoA's cadence
+        raise ValueError(
+            f"signal {s.id}: no window for {s.control} (load the register with load_risk_config)"
+        )
     window = window_of(inputs.period, s.window_days)
     naming = [
         r
