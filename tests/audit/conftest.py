@@ -49,12 +49,12 @@ class Store:
         seal_pending(self.storage, Signer.from_settings(), Witness())
 
 
-@pytest.fixture
-def make(aims_env) -> Callable[..., RecordRef]:
+def record_maker(root: Path, default_signer: Signer | None = None) -> Callable[..., RecordRef]:
+    """A function writing one task record into the configured store (a spec and an input under ``root``)."""
     storage = LocalStorage(settings.evidence_root())
-    spec = aims_env / "suite.yaml"
+    spec = root / "suite.yaml"
     spec.write_text("expectations: [not_null]\n")
-    data = aims_env / "input.csv"
+    data = root / "input.csv"
     data.write_text("a,b\n1,2\n")
 
     def make_record(
@@ -107,13 +107,17 @@ def make(aims_env) -> Callable[..., RecordRef]:
                 "sent": True,
             },
         )
-        return write_record(storage, result, ctx, signer or Signer.from_settings())
+        return write_record(storage, result, ctx, signer or default_signer or Signer.from_settings())
 
     return make_record
 
 
 @pytest.fixture
-def store(aims_env, make) -> Store:
+def make(aims_env) -> Callable[..., RecordRef]:
+    return record_maker(aims_env)
+
+
+def build_store(root: Path, make: Callable[..., RecordRef]) -> Store:
     """25 records in July-September 2026 (5 kinds x 5 days), sealed in two seals, plus one in June."""
     storage = LocalStorage(settings.evidence_root())
     refs = []
@@ -131,4 +135,9 @@ def store(aims_env, make) -> Store:
             seal_pending(storage, Signer.from_settings(), Witness())
     refs.append(make(dt.date(2026, 6, 30)))  # outside 2026-Q3
     seal_pending(storage, Signer.from_settings(), Witness())
-    return Store(storage, refs, aims_env, make)
+    return Store(storage, refs, root, make)
+
+
+@pytest.fixture
+def store(aims_env, make) -> Store:
+    return build_store(aims_env, make)

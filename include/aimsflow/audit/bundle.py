@@ -30,6 +30,7 @@ import json
 import os
 import re
 import tempfile
+import textwrap
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,7 +86,11 @@ class ExportResult:
             "records": self.records,
             "trusted_keys_sha256": self.keys_sha256,
             "witness": self.witness,
-            "self_check": {"ok": self.verdict["ok"], **self.verdict["summary"]},
+            "self_check": {
+                "verified": self.verdict["ok"],
+                "records": self.verdict["summary"]["records"],
+                "failed": self.verdict["summary"]["failed"],
+            },
         }
 
 
@@ -422,6 +427,7 @@ def _zip(top: str, files: dict[str, bytes], when: dt.datetime) -> bytes:
 def readme(index: dict[str, Any]) -> str:
     s, w, k = index["sample"], index["witness"], index["trusted_keys"]
     codes = "\n".join(f"  {code:<14} {text}" for code, text in verify_bundle.CODES.items())
+    method = textwrap.fill(s["method_description"] + ".", 98, initial_indent="  ", subsequent_indent="  ")
     filters = ", ".join(f"{name} {value}" for name, value in s["filters"].items() if value) or "none"
     return f"""aimsflow evidence bundle ({BUNDLE_FORMAT})
 
@@ -464,7 +470,7 @@ a readable bundle. A FAILED verdict names one or more of:
 {codes}
 
 THE SAMPLING METHOD ({s["method"]})
-  {s["method_description"]}.
+{method}
   rank hash of a record: printf '%s\\n%s' "$SEED" "$RECORD_KEY" | sha256sum
   sample/<key>/population.tsv lists the whole population (record key, manifest SHA-256, controls,
   rank hash), sorted by record key; re-draw from it in any language and compare with the drawn list

@@ -15,6 +15,14 @@ if TYPE_CHECKING:
     from aimsflow.evidence.listing import RecordSummary
     from aimsflow.risk.nonconformity import Nonconformity
 
+#: What a record is to a nonconformity, as the pages say it.
+ROLES = {
+    "opened": "this record opened it",
+    "occurrence": "this record is a later occurrence of it",
+    "closed": "this record closed it",
+    "passing run": "this record is the later passing run its closure rests on",
+}
+
 #: Fields of a trace that repeat the record's signed manifest (verify_bundle.py compares them).
 FROM_MANIFEST = ("check", "status", "controls", "inputs", "specs", "code", "lineage")
 
@@ -31,12 +39,13 @@ def nonconformity_links(key: str, ledger: list[Nonconformity]) -> list[dict[str,
         if nc.closure and nc.closure.record == key:
             roles.append("closed")
         if nc.closure and nc.closure.evidence_of_pass == key:
-            roles.append("passing run that allowed closing")
+            roles.append("passing run")
         for role in roles:
             out.append(
                 {
                     "id": nc.id,
                     "role": role,
+                    "says": ROLES[role],
                     "status": nc.status,
                     "cause": nc.cause.label(),
                     "opened_at": nc.opened_at.isoformat(),

@@ -531,25 +531,37 @@ def check_record(
         problems.append(Problem("proof-invalid", "the proof is for another manifest (SHA-256 differs)"))
     # The seal that took the record in: its time is when the record's key must have been valid.
     try:
-        seal = bundle.seal(sealed_in)
-        if (key, digest.hex()) not in seal.leaves:
-            raise Problem("seal", f"seal {sealed_in} does not list this record with this manifest")
-        if seal.format2:
-            before = int(seal.doc["tree_size_before"])
-            if not before <= index < seal.tree_size or seal.leaves[index - before] != (key, digest.hex()):
-                raise Problem("seal", f"leaf {index} is not this record's place in seal {sealed_in}")
+        seal: Seal | None = bundle.seal(sealed_in)
+    except Problem as exc:
+        problems.append(exc)
+        seal = None
+    if seal is not None:
         problem = bundle.trust.check_dsse(envelope, manifest, RECORD_PAYLOAD_TYPE, seal.sealed_at)
         if problem:
             problems.append(Problem("signature", f"manifest signature: {problem}"))
         if ended_at > seal.sealed_at:
             problems.append(Problem("signature", "the record ended after the seal that took it in"))
-    except Problem as exc:
-        problems.append(exc)
+        listed = dict(seal.leaves).get(key)
+        if listed is None:
+            problems.append(Problem("proof-invalid", f"seal {sealed_in} does not list this record"))
+        elif listed != digest.hex():
+            problems.append(
+                Problem(
+                    "proof-invalid",
+                    f"seal {sealed_in} took in another manifest of this record (changed since)",
+                )
+            )
+        elif seal.format2:
+            before = int(seal.doc["tree_size_before"])
+            if not before <= index < seal.tree_size or seal.leaves[index - before] != (key, listed):
+                problems.append(
+                    Problem("proof-invalid", f"leaf {index} is not this record's place in seal {sealed_in}")
+                )
     # Inclusion in the checkpoint, and that checkpoint against the witness's.
     try:
         checkpoint = bundle.seal(checkpoint_seal)
         if not checkpoint.format2 or checkpoint.tree_size != size:
-            raise Problem("seal", f"seal {checkpoint_seal} has no checkpoint of tree size {size}")
+            raise Problem("proof-invalid", f"seal {checkpoint_seal} has no checkpoint of tree size {size}")
         leaf = hashlib.sha256(b"\x00" + digest).digest()
         try:
             if root_from_inclusion(index, size, leaf, path) != checkpoint.root:
