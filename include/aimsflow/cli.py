@@ -364,9 +364,10 @@ def cmd_sample(args: argparse.Namespace) -> int:
         for stratum in summary["strata"]:
             short = f" (fewer than {request.per_control}: all drawn)" if stratum["short"] else ""
             print(f"  {stratum['control']}: {stratum['drawn']} drawn of {stratum['population']}{short}")
-        print(f"drawn: {len(sample.drawn)}")
+        print(f"drawn: {len(sample.drawn)} (rank, rank hash, record)")
         for d in sample.drawn:
-            print(f"  {d['rank']:>6}  {d['rank_hash'][:16]}  {d['record']}")
+            why = f"  (lowest of {', '.join(d['strata'])})" if d["strata"] else ""
+            print(f"  {d['rank']:>6}  {d['rank_hash'][:16]}  {d['record']}{why}")
         print(f"export: aimsflow evidence export --sample {ref.key} -o bundle.zip")
     if seal_problem:
         print(f"aimsflow: the sample record is written but not sealed: {seal_problem}", file=sys.stderr)
