@@ -152,10 +152,12 @@ SAMPLE_DESCRIPTION = """Draw a reproducible sample of the records of a period an
 
 Population: the records that verify, whose period overlaps --period, matching the filters, that are
 not samples themselves, minus what samples of --exclude-sampled drew (superseded records included
-unless --current-only). Method sha256-rank/1: rank each record by SHA-256(seed, a newline, record key)
-- printf '%s\\n%s' "$SEED" "$KEY" | sha256sum - lowest first; with --per-control K take the K
-lowest of every control in scope (all of a control that has fewer), then fill in rank order up to
---n. Same population and seed, same sample, on any machine (docs/auditing-sample-export.md)."""
+unless --current-only).
+
+Method sha256-rank/1: rank each record by SHA-256(seed, a newline, record key), lowest first (in a
+shell: printf '%s\\n%s' "$SEED" "$KEY" | sha256sum); with --per-control K, take the K lowest of every
+control in scope (all of a control that has fewer); then draw in rank order until --n are drawn.
+Same population and seed, same sample, on any machine (docs/auditing-sample-export.md)."""
 
 EXPORT_DESCRIPTION = """Pack the records a sample drew into one zip an auditor checks offline: the records as
 stored, their inclusion proofs, checkpoints and seals, the witness's checkpoint, the trusted PUBLIC

@@ -658,3 +658,21 @@ def test_stdlib_note_key_hash_matches_the_log_code():
     assert verify_bundle.key_hash("aimsflow.local/evidence", public) == note_key_hash(
         "aimsflow.local/evidence", public
     )
+
+
+def test_the_documented_hand_re_draw_gives_the_sample(exported):
+    """docs/auditing-sample-export.md's Python re-draw, run on the bundle's population.tsv."""
+    text = (PROJECT / "docs" / "auditing-sample-export.md").read_text()
+    snippet = text.split("Re-drawing in Python")[1].split("```python\n", 1)[1].split("```", 1)[0]
+    documented = 'seed, n = "Q3 audit, ref 4711", 25'
+    assert documented in snippet
+    snippet = snippet.replace(documented, f"seed, n = {exported.sample['seed']!r}, {exported.sample['n']}")
+    done = subprocess.run(
+        [STOCK_PYTHON, "-I", "-c", snippet],
+        cwd=exported.folder / "sample" / exported.sample["record"],
+        env=CLEAN_ENV,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert ast.literal_eval(done.stdout.strip()) == drawn_keys(exported)
