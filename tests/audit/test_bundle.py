@@ -676,3 +676,41 @@ def test_the_documented_hand_re_draw_gives_the_sample(exported):
         check=True,
     )
     assert ast.literal_eval(done.stdout.strip()) == drawn_keys(exported)
+
+
+@pytest.mark.parametrize(
+    ("where", "content"),
+    [
+        ("proof", "[1, 2]"),
+        ("proof", '{"format": "aimsflow-bundle-proof/1", "record": "x"}'),
+        ("proof", "not json"),
+        ("manifest", '{"predicate": {"files": [1]}}'),
+        (
+            "manifest",
+            '{"predicate": {"files": [], "check": "a", "period": {"label": "x"}, "record_id": "y", "ended_at": "nope"}}',
+        ),
+        ("envelope", '{"payloadType": 3}'),
+        ("seal", '{"sequence": "one", "leaves": 7}'),
+        ("witness", '{"sequence": 2, "checkpoint": 5}'),
+        ("index", "[]"),
+        ("sample", '{"predicate": {"check": "evidence_sample/sample", "summary": {"drawn": [3]}}}'),
+    ],
+)
+def test_malformed_files_give_verdicts_never_a_traceback(exported, copy, where, content):
+    key = drawn_keys(exported)[0]
+    target = {
+        "proof": copy / "proofs" / f"{key}.json",
+        "manifest": copy / key / "manifest.json",
+        "envelope": copy / key / "manifest.dsse.json",
+        "seal": copy
+        / "seals"
+        / f"{json.loads((copy / 'proofs' / f'{key}.json').read_text())['sealed_in']:08d}"
+        / "seal.json",
+        "witness": copy / "witness" / "witness.json",
+        "index": copy / "index.json",
+        "sample": copy / "sample" / exported.sample["record"] / "manifest.json",
+    }[where]
+    target.write_text(content)
+    code, report, err = verify(copy)
+    assert code == 1 and "Traceback" not in err, err
+    assert not report["ok"] and (codes(report) or report["bundle_problems"])

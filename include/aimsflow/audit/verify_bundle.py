@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import binascii
 import datetime as dt
 import hashlib
 import json
@@ -218,6 +217,8 @@ POPULATION = "population.tsv"
 KEYS_FILE = "keys/trusted_keys.json"
 WITNESS_FILE = "witness/witness.json"
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+#: What malformed input raises: reported as a problem, never a traceback.
+BROKEN = (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError)
 
 # Problem codes a verdict names (README.txt explains each).
 CODES = {
@@ -326,7 +327,7 @@ class Trust:
             env = json.loads(envelope)
             ptype, payload = env["payloadType"], base64.b64decode(env["payload"], validate=True)
             signatures = list(env["signatures"])
-        except (ValueError, KeyError, TypeError) as exc:
+        except BROKEN as exc:
             return f"malformed DSSE envelope: {exc!r}"
         if ptype != payload_type:
             return f"envelope payloadType {ptype!r}, expected {payload_type!r}"
@@ -338,7 +339,7 @@ class Trust:
         for sig in signatures:
             try:
                 key_id, raw = sig["keyid"], base64.b64decode(sig["sig"], validate=True)
-            except (KeyError, TypeError, ValueError) as exc:
+            except BROKEN as exc:
                 problems.append(f"malformed signature entry: {exc!r}")
                 continue
             if key_id not in self.keys:
@@ -407,7 +408,7 @@ class Bundle:
             doc = json.loads(body)
             sealed_at = _time(doc["sealed_at"])
             seal = Seal(sequence, doc, sealed_at)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except BROKEN as exc:
             raise Problem("seal", f"{where}: unreadable seal: {exc}") from None
         if doc.get("sequence") != sequence:
             raise Problem("seal", f"{where}: seal says sequence {doc.get('sequence')!r}")
@@ -421,7 +422,7 @@ class Bundle:
             text, origin, size, root, sigs = parse_checkpoint_note(note)
             stated = (int(doc["tree_size"]), bytes.fromhex(doc["root_hash"]), doc["checkpoint"])
             before = int(doc["tree_size_before"])
-        except (OSError, ValueError, KeyError, TypeError, binascii.Error) as exc:
+        except BROKEN as exc:
             raise Problem("seal", f"{where}: unreadable checkpoint: {exc}") from None
         if (size, root, text) != stated or size != before + len(seal.leaves):
             raise Problem("seal", f"{where}: checkpoint does not match the seal body")
@@ -437,7 +438,7 @@ class Bundle:
             doc = json.loads(self.read(WITNESS_FILE))
             sequence, note = int(doc["sequence"]), doc["checkpoint"]
             size, root = int(doc["tree_size"]), bytes.fromhex(doc["root_hash"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except BROKEN as exc:
             raise Problem("witness", f"{WITNESS_FILE}: unreadable witness state: {exc}") from None
         if not note:
             raise Problem("witness", f"{WITNESS_FILE}: the witness holds no checkpoint")
@@ -486,7 +487,7 @@ def check_record(
         listed = {str(f["path"]): (str(f["sha256"]), int(f["size"])) for f in predicate["files"]}
         ended_at = _time(predicate["ended_at"])
         placed = record_key_of(predicate)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except BROKEN as exc:
         return {}, [Problem("unreadable", f"manifest or envelope unreadable: {exc}")]
     if placed != key:
         problems.append(Problem("misplaced", f"the manifest names the record {placed}"))
@@ -514,7 +515,7 @@ def check_record(
             Problem("proof-missing", f"no proofs/{key}.json: nothing shows the record is in the log")
         )
         return predicate, problems
-    except (OSError, ValueError) as exc:
+    except BROKEN as exc:
         problems.append(Problem("proof-invalid", f"proofs/{key}.json unreadable: {exc}"))
         return predicate, problems
     try:
@@ -524,7 +525,7 @@ def check_record(
         path = [bytes.fromhex(h) for h in proof["inclusion_path"]]
         sealed_in, checkpoint_seal = proof["sealed_in"], proof["checkpoint_seal"]
         to_witness = [bytes.fromhex(h) for h in proof["consistency_to_witness"]]
-    except (ValueError, KeyError, TypeError) as exc:
+    except BROKEN as exc:
         problems.append(Problem("proof-invalid", f"proofs/{key}.json: {exc}"))
         return predicate, problems
     if proof.get("manifest_sha256") != digest.hex():
@@ -586,6 +587,16 @@ def check_record(
     return predicate, problems
 
 
+def checked_record(
+    bundle: Bundle, folder: Path, key: str, witness: Seal | Problem
+) -> tuple[dict, list[Problem]]:
+    """:func:`check_record`, with anything malformed it did not foresee reported, not raised."""
+    try:
+        return check_record(bundle, folder, key, witness)
+    except BROKEN as exc:
+        return {}, [Problem("unreadable", f"malformed record or proof: {exc!r}")]
+
+
 def sample_problems(bundle: Bundle, predicate, key: str) -> list[Problem]:
     """The sample record's own checks beyond any record's: its kind and its draw."""
     if predicate.get("check") != SAMPLE_CHECK:
@@ -611,7 +622,7 @@ def sample_problems(bundle: Bundle, predicate, key: str) -> list[Problem]:
             )
         if any(rank != rank_hash(summary["seed"], k) for k, _, _, rank in rows):
             raise ValueError("a rank hash in population.tsv is not SHA-256(seed, newline, key)")
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except BROKEN as exc:
         return [Problem("sample", f"the draw cannot be re-computed: {exc}")]
     if expected != stated:
         return [Problem("sample", "the drawn records are not what the method draws from population.tsv")]
@@ -651,7 +662,7 @@ def index_problems(root: Path, predicates: dict) -> list[Problem]:
             )
             for e in entries
         }
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except BROKEN as exc:
         return [Problem("index", f"index.json unreadable: {exc!r}")]
     problems = []
     for key in sorted(set(stated) - set(predicates)):
@@ -722,17 +733,21 @@ def verify(root: Path, args) -> dict:
     except Problem as exc:
         witness = exc
         bundle_problems.append(exc)
-    predicate, problems = check_record(bundle, root / "sample" / sample_key, sample_key, witness)
-    problems += sample_problems(bundle, predicate, sample_key) if predicate else []
-    summary = predicate.get("summary") or {}
-    drawn = {d.get("record"): d.get("manifest_sha256") for d in summary.get("drawn") or []}
+    predicate, problems = checked_record(bundle, root / "sample" / sample_key, sample_key, witness)
+    try:
+        problems += sample_problems(bundle, predicate, sample_key) if predicate else []
+        summary = predicate.get("summary") or {}
+        drawn = {str(d["record"]): d["manifest_sha256"] for d in summary.get("drawn") or []}
+    except BROKEN as exc:
+        problems.append(Problem("sample", f"the sample record's summary is malformed: {exc!r}"))
+        summary, drawn = {}, {}
     verdicts = [{"record": sample_key, "role": "sample", "problems": problems}]
     predicates = {}
     if predicate:
         predicates[sample_key] = (_sha256((root / "sample" / sample_key / MANIFEST).read_bytes()), predicate)
     keys, more_stray = record_folders(root, "records")
     for key in (f"records/{k}" for k in keys):
-        rec_predicate, problems = check_record(bundle, root / key, key, witness)
+        rec_predicate, problems = checked_record(bundle, root / key, key, witness)
         digest = _sha256((root / key / MANIFEST).read_bytes()) if rec_predicate else None
         if rec_predicate:
             predicates[key] = (digest, rec_predicate)
@@ -746,7 +761,10 @@ def verify(root: Path, args) -> dict:
         verdicts.append(
             {"record": key, "role": "drawn", "problems": [Problem("missing", "drawn, not in the bundle")]}
         )
-    bundle_problems += index_problems(root, predicates)
+    try:
+        bundle_problems += index_problems(root, predicates)
+    except BROKEN as exc:
+        bundle_problems.append(Problem("index", f"index.json cannot be compared: {exc!r}"))
     for path in stray + more_stray:
         bundle_problems.append(Problem("unreadable", f"{path}: a file outside any record folder"))
     witness_info = None
@@ -827,7 +845,7 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(args.bundle) if args.bundle else Path(__file__).resolve().parent
     try:
         report = verify(root, args)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except BROKEN as exc:
         print(f"verify_bundle: not a readable bundle at {root}: {exc}", file=sys.stderr)
         return 2
     if args.json:
