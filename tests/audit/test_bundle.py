@@ -196,10 +196,20 @@ def test_verify_bundle_runs_on_stock_python_without_site_packages(exported):
     assert (exported.folder / "verify_bundle.py").read_bytes() == Path(verify_bundle.__file__).read_bytes()
 
 
+def test_unreadable_trusted_keys_are_a_usage_error(exported, tmp_path):
+    (tmp_path / "keys.json").write_text('{"keys": [{"key_id": "k"}]}')
+    code, report, err = verify(exported.folder, "--trusted-keys", str(tmp_path / "keys.json"))
+    assert (
+        code == 2
+        and report == {}
+        and f"--trusted-keys {tmp_path / 'keys.json'}: not a trusted-keys file" in err
+    )
+
+
 def test_not_a_bundle_is_a_usage_error(tmp_path):
     shutil.copy(verify_bundle.__file__, tmp_path / "verify_bundle.py")
     code, report, err = verify(tmp_path)
-    assert code == 2 and report == {} and "not a readable bundle" in err
+    assert code == 2 and report == {} and "cannot verify" in err and "trusted_keys.json" in err
 
 
 # --- tampered bundles: one verdict each ------------------------------------------------------------
@@ -714,3 +724,30 @@ def test_malformed_files_give_verdicts_never_a_traceback(exported, copy, where, 
     code, report, err = verify(copy)
     assert code == 1 and "Traceback" not in err, err
     assert not report["ok"] and (codes(report) or report["bundle_problems"])
+
+
+def test_an_empty_sample_exports_and_verifies(aims_env, store, tmp_path):
+    """A filter that matches nothing still gives an auditable (empty) sample and bundle."""
+    code, out, _ = _cli(
+        "evidence",
+        "sample",
+        "--period",
+        "2026-Q3",
+        "--n",
+        "5",
+        "--seed",
+        "s",
+        "--ai-system",
+        "none",
+        "--json",
+    )
+    assert code == 0 and json.loads(out)["drawn"] == [] and json.loads(out)["population"]["size"] == 0
+    code, _, err = _cli(
+        "evidence", "export", "--sample", json.loads(out)["record"], "-o", str(tmp_path / "b.zip")
+    )
+    assert code == 0, err
+    with zipfile.ZipFile(tmp_path / "b.zip") as archive:
+        archive.extractall(tmp_path / "x")
+    (folder,) = (tmp_path / "x").iterdir()
+    code, report, _ = verify(folder)
+    assert code == 0 and report["summary"] == {"records": 1, "ok": 1, "failed": 0}

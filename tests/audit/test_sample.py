@@ -339,3 +339,33 @@ def test_help_documents_the_method_and_the_exit_codes(capsys):
 def test_the_status_filter_takes_the_four_statuses(store):
     sample = draw_sample(store.storage, _loaded(store), SampleRequest(Q3, "s", 100, status="warning"))
     assert {str(r.status) for r in sample.population} == {str(Status.warning)} and len(sample.drawn) == 5
+
+
+def test_a_forged_sample_cannot_hide_records_from_a_later_draw(store, capsys):
+    """--exclude-sampled reads earlier samples verified: one signed by an unknown key excludes nothing."""
+    from aimsflow.audit.sample import write_sample
+
+    loaded = _loaded(store)
+    everything = draw_sample(store.storage, loaded, SampleRequest(Q3, "forged", 100))
+    _, seed, _ = new_key("intruder")
+    forged = write_sample(store.storage, everything, Signer.from_seed_b64("intruder", seed))
+    code, out, err = run(
+        capsys,
+        "evidence",
+        "sample",
+        "--period",
+        "2026-Q3",
+        "--n",
+        "3",
+        "--seed",
+        "s",
+        "--json",
+        "--exclude-sampled",
+        "2026-Q3",
+    )
+    doc = json.loads(out)
+    assert code == 1 and forged.key in err  # reported as a folder that does not verify
+    assert doc["population"]["size"] == 25 and doc["excluded_by_earlier_samples"] == {
+        "samples": [],
+        "records": 0,
+    }

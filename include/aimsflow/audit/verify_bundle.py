@@ -690,7 +690,13 @@ def _load_trust(root: Path, args) -> tuple[Trust, dict, list[Problem]]:
     info = {"bundle_keys": KEYS_FILE, "bundle_keys_sha256": fingerprint, "pinned_by": None}
     problems = []
     if args.trusted_keys:
-        own = json.loads(Path(args.trusted_keys).read_text(encoding="utf-8"))
+        try:
+            own = json.loads(Path(args.trusted_keys).read_text(encoding="utf-8"))
+            Trust(own)
+        except BROKEN as exc:
+            raise ValueError(
+                f"--trusted-keys {args.trusted_keys}: not a trusted-keys file: {exc!r}"
+            ) from None
         info["pinned_by"] = f"--trusted-keys {args.trusted_keys}"
         theirs = {k["key_id"]: k for k in own["keys"]}
         for entry in bundle_doc["keys"]:
@@ -846,7 +852,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = verify(root, args)
     except BROKEN as exc:
-        print(f"verify_bundle: not a readable bundle at {root}: {exc}", file=sys.stderr)
+        print(f"verify_bundle: cannot verify {root}: {exc}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(report, indent=2))
