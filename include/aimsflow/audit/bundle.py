@@ -426,7 +426,12 @@ def _zip(top: str, files: dict[str, bytes], when: dt.datetime) -> bytes:
 # --- README.txt ----------------------------------------------------------------------------------
 def readme(index: dict[str, Any]) -> str:
     s, w, k = index["sample"], index["witness"], index["trusted_keys"]
-    codes = "\n".join(f"  {code:<14} {text}" for code, text in verify_bundle.CODES.items())
+    codes = "\n".join(
+        textwrap.fill(
+            text, 100, initial_indent=f"  {code:<14} ", subsequent_indent=" " * 17, break_on_hyphens=False
+        )
+        for code, text in verify_bundle.CODES.items()
+    )
     method = textwrap.fill(s["method_description"] + ".", 98, initial_indent="  ", subsequent_indent="  ")
     filters = ", ".join(f"{name} {value}" for name, value in s["filters"].items() if value) or "none"
     return f"""aimsflow evidence bundle ({BUNDLE_FORMAT})

@@ -229,8 +229,9 @@ CODES = {
     "file-unlisted": "a file in the record folder is not listed in the signed manifest",
     "signature": "the manifest's DSSE signature does not verify under a trusted key valid at the seal time",
     "proof-missing": "the record has no inclusion proof in proofs/",
-    "proof-invalid": "the inclusion proof does not lead from the record's leaf to its checkpoint's root",
-    "seal": "the seal or checkpoint the proof names does not verify, or does not list the record",
+    "proof-invalid": "the inclusion proof does not lead from the record's leaf to its checkpoint's root, or the"
+    " seal lists another manifest or another place for the record",
+    "seal": "a seal or checkpoint the proof names is missing or does not verify",
     "witness": "the record's checkpoint is not (consistent with) the one the witness accepted",
     "not-in-sample": "the record is not one the sample drew (or another version of it)",
     "sample": "the sample record's draw does not re-compute from its population and parameters",
