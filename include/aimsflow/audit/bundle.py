@@ -219,6 +219,7 @@ def export_bundle(
 ) -> ExportResult:
     """Write the bundle of sample record ``sample`` to ``out`` (zip); raises :class:`ExportRefused`
     or :class:`NotASample` with nothing written."""
+    from aimsflow.audit.frameworks import crosswalk_available
     from aimsflow.evidence.tlog import scan_log
     from aimsflow.risk.evidence import load_evidence
     from aimsflow.risk.nonconformity import current_nonconformities
@@ -309,6 +310,7 @@ def export_bundle(
             ],
         },
         "witness": witness_info,
+        "crosswalk": crosswalk_available(),
         "sample_record": traces[key],
         "records": [traces[k] for k in drawn],
     }
