@@ -751,3 +751,29 @@ def test_an_empty_sample_exports_and_verifies(aims_env, store, tmp_path):
     (folder,) = (tmp_path / "x").iterdir()
     code, report, _ = verify(folder)
     assert code == 0 and report["summary"] == {"records": 1, "ok": 1, "failed": 0}
+
+
+def test_export_refuses_records_sealed_after_the_witness_checkpoint(aims_env, store, tmp_path):
+    """An independent witness that has not seen the sample's seal yet cannot vouch for it."""
+    second = tmp_path / "second-witness"
+    code, _, err = _cli("witness", "init", "--witness", str(second))
+    assert code == 0, err
+    code, out, _ = _cli("evidence", "sample", "--period", "2026-Q3", "--n", "2", "--seed", "s", "--json")
+    key = json.loads(out)["record"]
+    code, _, err = _cli(
+        "evidence", "export", "--sample", key, "-o", str(tmp_path / "b.zip"), "--witness", str(second)
+    )
+    assert code == 1 and "after the witness's checkpoint" in err and "aimsflow witness update" in err
+    assert _cli("witness", "update", "--witness", str(second))[0] == 0
+    code, out, err = _cli(
+        "evidence",
+        "export",
+        "--sample",
+        key,
+        "-o",
+        str(tmp_path / "b.zip"),
+        "--witness",
+        str(second),
+        "--json",
+    )
+    assert code == 0 and json.loads(out)["witness"]["seal"] == 3
