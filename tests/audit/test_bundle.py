@@ -777,3 +777,36 @@ def test_export_refuses_records_sealed_after_the_witness_checkpoint(aims_env, st
         "--json",
     )
     assert code == 0 and json.loads(out)["witness"]["seal"] == 3
+
+
+def test_records_of_format_1_seals_are_proved_through_the_next_checkpoint(aims_env, make, tmp_path):
+    """A store that began before the log had checkpoints: a record of a format-1 seal is judged at
+    that seal's time and proved against the first format-2 checkpoint after it."""
+    from aimsflow.evidence.seal import Witness, seal_pending
+    from aimsflow.evidence.storage import LocalStorage
+    from tests.evidence.test_seal_log import write_format_1_seal
+
+    storage = LocalStorage(aims_env / "evidence")
+    signer = Signer.from_settings()
+    old = [make(dt.date(2026, 7, d)) for d in (1, 2)]
+    write_format_1_seal(storage, signer, dt.datetime.now(dt.UTC))
+    new = make(dt.date(2026, 7, 3))
+    seal_pending(storage, signer, Witness(), now=dt.datetime.now(dt.UTC))
+    code, out, err = _cli("evidence", "sample", "--period", "2026-Q3", "--n", "10", "--seed", "s", "--json")
+    assert code == 0, err
+    code, _, err = _cli(
+        "evidence", "export", "--sample", json.loads(out)["record"], "-o", str(tmp_path / "b.zip")
+    )
+    assert code == 0, err
+    with zipfile.ZipFile(tmp_path / "b.zip") as archive:
+        archive.extractall(tmp_path / "x")
+    (folder,) = (tmp_path / "x").iterdir()
+    code, report, err = verify(folder)
+    assert code == 0 and report["summary"]["ok"] == 4, err
+    proofs = {r.key: json.loads((folder / "proofs" / f"{r.key}.json").read_text()) for r in [*old, new]}
+    assert {(p["sealed_in"], p["checkpoint_seal"]) for k, p in proofs.items() if k != new.key} == {(1, 2)}
+    assert (proofs[new.key]["sealed_in"], proofs[new.key]["checkpoint_seal"]) == (2, 2)
+    seal_1 = json.loads((folder / "seals" / "00000001" / "seal.json").read_text())
+    assert (
+        seal_1["format"] == "aimsflow-seal/1" and not (folder / "seals" / "00000001" / "checkpoint").exists()
+    )
