@@ -29,7 +29,10 @@ import hashlib
 import json
 import sys
 
-# --- Ed25519 verification (RFC 8032, section 6) ----------------------------------------------------
+# --- BEGIN shared stdlib verification ---------------------------------------------------------------
+# Ed25519 verification (RFC 8032, section 6), RFC 6962 / RFC 9162 proofs and C2SP signed notes, with
+# the standard library only. One source: include/aimsflow/audit/verify_bundle.py (the bundle's
+# checker); `python -m aimsflow.audit.bundle --sync-scripts` copies it into scripts/verify_inclusion.py.
 P = 2**255 - 19
 Q = 2**252 + 27742317777372353535851937790883648493
 D = -121665 * pow(121666, P - 2, P) % P
@@ -98,7 +101,10 @@ def ed25519_verify(public: bytes, message: bytes, signature: bytes) -> bool:
     return _equal(_mul(s, G), _add(r, _mul(h, a)))
 
 
-# --- RFC 6962 / RFC 9162 ----------------------------------------------------------------------------
+def _node(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
 def root_from_inclusion(index: int, size: int, leaf: bytes, path: list[bytes]) -> bytes:
     """RFC 9162 section 2.1.3.2."""
     if not 0 <= index < size:
@@ -108,18 +114,54 @@ def root_from_inclusion(index: int, size: int, leaf: bytes, path: list[bytes]) -
         if sn == 0:
             raise ValueError("audit path is too long")
         if fn & 1 or fn == sn:
-            r = hashlib.sha256(b"\x01" + p + r).digest()
+            r = _node(p, r)
             while fn and not fn & 1:
                 fn, sn = fn >> 1, sn >> 1
         else:
-            r = hashlib.sha256(b"\x01" + r + p).digest()
+            r = _node(r, p)
         fn, sn = fn >> 1, sn >> 1
     if sn != 0:
         raise ValueError("audit path is too short")
     return r
 
 
-# --- C2SP signed note and checkpoint ---------------------------------------------------------------
+def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: list[bytes]):
+    """RFC 9162 section 2.1.4.2; raises ValueError unless the tree ``new_root`` extends ``old_root``."""
+    if old_size < 0 or new_size < old_size:
+        raise ValueError(f"tree size went down from {old_size} to {new_size}")
+    if old_size == 0 or old_size == new_size:
+        if proof:
+            raise ValueError(f"consistency proof from size {old_size} to {new_size} must be empty")
+        if old_size == new_size and old_root != new_root:
+            raise ValueError(f"two different roots for the same tree size {new_size}")
+        return
+    if not proof:
+        raise ValueError("empty consistency proof")
+    path = list(proof)
+    if old_size & (old_size - 1) == 0:  # a power of two: the old root is a node of the new tree
+        path.insert(0, old_root)
+    fn, sn = old_size - 1, new_size - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            raise ValueError("consistency proof is longer than needed")
+        if fn & 1 or fn == sn:
+            fr, sr = _node(c, fr), _node(c, sr)
+            while fn and not fn & 1:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = _node(sr, c)
+        fn, sn = fn >> 1, sn >> 1
+    if sn != 0:
+        raise ValueError("consistency proof is shorter than needed")
+    if fr != old_root:
+        raise ValueError(f"consistency proof does not lead to the old root (size {old_size})")
+    if sr != new_root:
+        raise ValueError(f"consistency proof does not lead to the new root (size {new_size})")
+
+
 def parse_checkpoint_note(note: str) -> tuple[str, str, int, bytes, list[tuple[str, bytes, bytes]]]:
     """(text, origin, size, root, [(key name, key hash, signature)])."""
     cut = note.rfind("\n\n")
@@ -143,6 +185,9 @@ def parse_checkpoint_note(note: str) -> tuple[str, str, int, bytes, list[tuple[s
 
 def key_hash(name: str, public: bytes) -> bytes:
     return hashlib.sha256(name.encode() + b"\n\x01" + public).digest()[:4]
+
+
+# --- END shared stdlib verification ---
 
 
 def trusted_publics(args) -> list[tuple[str | None, bytes]]:

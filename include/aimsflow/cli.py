@@ -6,6 +6,12 @@
     aimsflow evidence controls [--json]   the ISO/IEC 42001 control ids records are mapped to
     aimsflow evidence prove    RECORD [--root DIR] [--json]   inclusion proof of a sealed record
     aimsflow evidence show     RECORD [--root DIR] [--json] [--html FILE]   one record, readable
+    aimsflow evidence sample   --period P --n N --seed S [--control ID] [--framework F] [--dag ID]
+                               [--ai-system ID] [--dataset ID] [--status S] [--per-control K]
+                               [--exclude-sampled P] [--current-only] [--no-seal] [--json]
+                               draw a reproducible sample, written (and sealed) as a record
+    aimsflow evidence export   --sample RECORD -o BUNDLE.zip [--root DIR] [--witness DIR] [--json]
+                               the sample's records, proofs, keys, pages and verify_bundle.py
     aimsflow witness init      [--witness DIR] [--store DIR] [--json]   start a witness (once)
     aimsflow witness update    [--witness DIR] [--store DIR] [--json]   advance it, checking every seal
     aimsflow keys demo         create a local demo signing key outside the repo
@@ -101,6 +107,20 @@ EPILOGS = {
         "   load",
         "3  no such store, or no trusted-keys file",
     ),
+    "sample": _epilog(
+        "0  the sample was drawn, written as a record and sealed (or left pending with --no-seal)",
+        "1  the sample was written, but some record folders do not verify (left out of the population,",
+        "   listed on stderr), or it could not be sealed now (it stays pending; reason on stderr)",
+        "2  usage error: bad option, period, control id, --n/--per-control below 1, unknown framework",
+        "3  no such store, no trusted-keys file, or no signing key",
+    ),
+    "export": _epilog(
+        "0  the bundle was written (and verified with its own verify_bundle.py before it was)",
+        "1  refused, nothing written: a drawn record does not verify, is pending or changed, the log",
+        "   does not verify, or the witness does not hold the store or lags behind a drawn record",
+        "2  usage error: --sample names no sample record (a key, its folder or its manifest.json)",
+        "3  no such store, or no trusted-keys file",
+    ),
     "witness init": _epilog(
         "0  the witness started (at the store's latest checkpoint, or the empty tree)",
         "1  refused: the witness already started, or the store's log does not verify",
@@ -156,6 +176,24 @@ TOP_EPILOG = """exit codes (each command's --help lists its own):
   2  usage error: bad option or value (unknown control id, bad period, ...)
   3  could not run: no such store, no trusted-keys file, Airflow API unreachable
 Errors are one line on stderr starting with "aimsflow:"; stdout is then empty."""
+
+
+SAMPLE_DESCRIPTION = """Draw a reproducible sample of the records of a period and write it as a signed record
+(check evidence_sample/sample), sealed at once unless --no-seal.
+
+Population: the records that verify, whose period overlaps --period, matching the filters, that are
+not samples themselves, minus what samples of --exclude-sampled drew (superseded records included
+unless --current-only).
+
+Method sha256-rank/1: rank each record by SHA-256(seed, a newline, record key), lowest first (in a
+shell: printf '%s\\n%s' "$SEED" "$KEY" | sha256sum); with --per-control K, take the K lowest of every
+control in scope (all of a control that has fewer); then draw in rank order until --n are drawn.
+Same population and seed, same sample, on any machine (docs/auditing-sample-export.md)."""
+
+EXPORT_DESCRIPTION = """Pack the records a sample drew into one zip an auditor checks offline: the records as
+stored, their inclusion proofs, checkpoints and seals, the witness's checkpoint, the trusted PUBLIC
+keys, spec contents, one readable page per record, index.html/index.json (traceability), README.txt
+and verify_bundle.py (Python 3.11+, standard library only). The sample record must be sealed."""
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -372,6 +410,118 @@ def cmd_nc_show(args: argparse.Namespace) -> int:
             print(line)
     _report_untrusted(snapshot.evidence.rejected)
     return EXIT_PROBLEMS if snapshot.evidence.rejected else EXIT_OK
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from aimsflow.audit.sample import SampleError, SampleRequest, draw_sample, seal_sample, write_sample
+    from aimsflow.evidence.keys import KeyError_, Signer
+    from aimsflow.evidence.listing import load_verified
+    from aimsflow.evidence.seal import SealRefused
+    from aimsflow.progress import Progress
+
+    control = _control(args.control)
+    try:
+        period = parse_period(args.period)
+        exclude = parse_period(args.exclude_sampled) if args.exclude_sampled else None
+        request = SampleRequest(
+            period=period,
+            seed=args.seed,
+            n=args.n,
+            per_control=args.per_control,
+            control=control,
+            framework=args.framework,
+            dag=args.dag,
+            ai_system=args.ai_system,
+            dataset=args.dataset,
+            status=args.status,
+            exclude_sampled=exclude,
+            current_only=args.current_only,
+        )
+    except (ValueError, SampleError) as exc:
+        fail(str(exc))
+    storage = _storage(args)
+    keys = _trusted_keys()
+    try:
+        signer = Signer.from_settings()
+    except KeyError_ as exc:
+        fail(f"the sample is written as a signed record: {exc}", EXIT_UNAVAILABLE)
+    with Progress("reading records", enabled=args.progress) as progress:
+        progress.update(0, note="reading seals")
+        loaded = load_verified(storage, keys, progress=lambda d, t: progress.update(d, t, note=""))
+    try:
+        sample = draw_sample(storage, loaded, request)
+    except SampleError as exc:
+        fail(str(exc))
+    ref = write_sample(storage, sample, signer)
+    sealed_in, seal_problem = None, None
+    if not args.no_seal:
+        try:
+            result = seal_sample(storage, ref.key, signer)
+            refused = [r.problem for r in result.refused if r.key == ref.key]
+            if refused or not result.records_sealed or result.head is None:
+                seal_problem = refused[0] if refused else "the seal did not take the sample record in"
+            else:
+                sealed_in = result.head.sequence
+        except SealRefused as exc:
+            seal_problem = str(exc)
+    code = EXIT_PROBLEMS if loaded.rejected or seal_problem else EXIT_OK
+    summary = sample.summary()
+    if args.json:
+        doc = {"record": ref.key, "sealed_in": sealed_in, "seal_problem": seal_problem, **summary}
+        doc["untrusted_records"] = [u.as_dict() for u in loaded.rejected]
+        _print_json(doc)
+    else:
+        sealed = f"sealed in seal {sealed_in}" if sealed_in else "pending: not sealed yet"
+        print(f"sample {ref.key} ({sealed})")
+        filters = ", ".join(f"{k} {v}" for k, v in summary["filters"].items() if v and k != "period")
+        print(
+            f"population: {len(sample.population)} record(s) of {request.period.label}"
+            + (f" ({filters})" if filters else "")
+            + f"; seed {request.seed!r}, method {summary['method']}"
+        )
+        if sample.excluded_records:
+            print(
+                f"left out: {sample.excluded_records} record(s) drawn by {len(sample.excluded_samples)} earlier sample(s)"
+            )
+        for stratum in summary["strata"]:
+            short = f" (fewer than {request.per_control}: all drawn)" if stratum["short"] else ""
+            print(f"  {stratum['control']}: {stratum['drawn']} drawn of {stratum['population']}{short}")
+        print(f"drawn: {len(sample.drawn)} (rank, rank hash, record)")
+        for d in sample.drawn:
+            why = f"  (lowest of {', '.join(d['strata'])})" if d["strata"] else ""
+            print(f"  {d['rank']:>6}  {d['rank_hash'][:16]}  {d['record']}{why}")
+        print(f"export: aimsflow evidence export --sample {ref.key} -o bundle.zip")
+    if seal_problem:
+        print(f"aimsflow: the sample record is written but not sealed: {seal_problem}", file=sys.stderr)
+    _report_untrusted(loaded.rejected)
+    return code
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from aimsflow.audit.bundle import ExportRefused, NotASample, export_bundle
+    from aimsflow.evidence.witness import Witness
+
+    storage = _storage(args)
+    keys = _trusted_keys()
+    witness = Witness(Path(args.witness).resolve() if args.witness else None)
+    say = (lambda text: print(f"aimsflow: {text}", file=sys.stderr)) if args.progress else None
+    try:
+        result = export_bundle(storage, keys, witness, args.sample, Path(args.output), progress=say)
+    except NotASample as exc:
+        fail(str(exc))
+    except ExportRefused as exc:
+        fail(f"no bundle written: {exc}", EXIT_PROBLEMS)
+    if args.json:
+        _print_json(result.as_dict())
+        return EXIT_OK
+    print(f"bundle {result.path} ({result.size / 1e6:.2f} MB, SHA-256 {result.sha256})")
+    print(f"  {result.records} drawn record(s) and the sample {result.sample}, checked with verify_bundle.py")
+    print(f"  trusted keys fingerprint {result.keys_sha256}: give it to the auditor through another channel")
+    print(
+        f"verify offline: unzip {result.path.name} && cd {result.folder} && python3 -I verify_bundle.py "
+        f"--keys-sha256 {result.keys_sha256}"
+    )
+    return EXIT_OK
 
 
 def _witness_args(args: argparse.Namespace):
@@ -1006,6 +1156,63 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--html", metavar="FILE", help="also write the record as one self-contained HTML page")
     _json_arg(show)
     show.set_defaults(func=cmd_show)
+    sample = _command(
+        evidence,
+        "sample",
+        "sample",
+        help="draw a reproducible (seeded) sample of records, written as a signed record",
+        description=SAMPLE_DESCRIPTION,
+    )
+    sample.add_argument("--root", help="evidence store (default AIMSFLOW_EVIDENCE_ROOT or ./evidence)")
+    sample.add_argument(
+        "--period",
+        required=True,
+        help="the period sampled: 2026-11-25, 2026-W48, 2026-11, 2026-Q4, 2026 or A..B",
+    )
+    sample.add_argument("--n", type=int, required=True, help="how many records to draw (at least)")
+    sample.add_argument(
+        "--seed", required=True, help="any text; the same population and seed give the same sample"
+    )
+    sample.add_argument("--control", help="only records mapped to this control (e.g. A.7.4)")
+    sample.add_argument(
+        "--framework", help="only records evidencing this framework through the crosswalk (iso42001)"
+    )
+    sample.add_argument("--dag", help="only records of this DAG")
+    sample.add_argument("--ai-system", help="only records about this AI system")
+    sample.add_argument("--dataset", help="only records about this dataset")
+    sample.add_argument("--status", choices=["passed", "warning", "failed", "error"])
+    sample.add_argument(
+        "--per-control", type=int, metavar="K", help="at least K records for every control in scope"
+    )
+    sample.add_argument(
+        "--exclude-sampled", metavar="PERIOD", help="leave out what samples of this period drew"
+    )
+    sample.add_argument("--current-only", action="store_true", help="leave out superseded records")
+    sample.add_argument(
+        "--no-seal", action="store_true", help="leave the sample record pending for the next seal"
+    )
+    _json_arg(sample)
+    _progress_arg(sample)
+    sample.set_defaults(func=cmd_sample)
+
+    export = _command(
+        evidence,
+        "export",
+        "export",
+        help="pack a sample's records with proofs, keys, pages and an offline checker into a zip",
+        description=EXPORT_DESCRIPTION,
+    )
+    export.add_argument(
+        "--sample", required=True, metavar="RECORD", help="the sample record: key, folder or manifest.json"
+    )
+    export.add_argument("-o", "--output", required=True, metavar="BUNDLE.zip", help="the zip to write")
+    export.add_argument("--root", help="evidence store (default AIMSFLOW_EVIDENCE_ROOT or ./evidence)")
+    export.add_argument(
+        "--witness", help="witness folder whose checkpoint the bundle is held to (default AIMSFLOW_WITNESS)"
+    )
+    _json_arg(export)
+    export.add_argument("--progress", action="store_true", help="say what it is doing on stderr")
+    export.set_defaults(func=cmd_export)
 
     witness = sub.add_parser("witness", help="the witness of the evidence log").add_subparsers(
         dest="cmd", required=True
