@@ -30,7 +30,9 @@ def inbox(aims_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def drop(inbox: Path, document: str, content: bytes | str = b"# AI policy\n", sidecar: str | None = GOOD) -> dict:
+def drop(
+    inbox: Path, document: str, content: bytes | str = b"# AI policy\n", sidecar: str | None = GOOD
+) -> dict:
     """Put a document (and its sidecar, unless None) in the inbox, both dated an hour ago (settled)."""
     path = inbox / document
     path.write_bytes(content.encode() if isinstance(content, str) else content)
@@ -45,7 +47,9 @@ def drop(inbox: Path, document: str, content: bytes | str = b"# AI policy\n", si
     return {"document": document, "sidecar": f"{document}.evidence.yaml" if sidecar is not None else None}
 
 
-def task_context(map_index: int = 0, try_number: int = 1, hour: int = 10, day: dt.date = dt.date(2026, 11, 25)):
+def task_context(
+    map_index: int = 0, try_number: int = 1, hour: int = 10, day: dt.date = dt.date(2026, 11, 25)
+):
     """What ``run_job`` reads of a mapped task's context: a scheduled hourly run of manual_evidence."""
     start = dt.datetime.combine(day, dt.time(hour - 1), dt.UTC)
     dag_run = SimpleNamespace(
@@ -84,7 +88,9 @@ def run_drops(items: list[dict], hour: int = 10, try_number: int = 1) -> list[di
     out: list[dict | BaseException] = []
     for index, item in enumerate(items):
         try:
-            out.append(file_away(glue.run_job(task_context(index, try_number, hour), DOCUMENT, item=item), item))
+            out.append(
+                file_away(glue.run_job(task_context(index, try_number, hour), DOCUMENT, item=item), item)
+            )
         except Exception as exc:  # noqa: BLE001 - the test inspects it
             out.append(exc)
     return out
@@ -95,5 +101,9 @@ def manual_records(**filters: Any) -> list:
     from aimsflow.evidence.listing import load_summaries
     from aimsflow.evidence.storage import LocalStorage
 
-    records = [r for r in load_summaries(LocalStorage(settings.evidence_root())) if r.check == "manual_evidence/document"]
+    records = [
+        r
+        for r in load_summaries(LocalStorage(settings.evidence_root()))
+        if r.check == "manual_evidence/document"
+    ]
     return [r for r in records if all(getattr(r, k) == v for k, v in filters.items())]
