@@ -115,12 +115,20 @@ def ingest(
     Raises :class:`JobError` for a bad drop, naming every problem (file, line, field, value); its
     partial result carries the drop's files' hashes and the sidecar, and the drop stays in the inbox.
     Nothing here moves or changes a file: :func:`file_away` does, once the record verifies."""
-    from aimsflow.catalog import load_inventory
+    from aimsflow.catalog import ConfigError, load_inventory
 
     now = to_utc(now or dt.datetime.now(dt.UTC))
     inbox = _inbox(inbox)
     drop = Drop.from_item(item)
-    inventory = load_inventory(config)  # a broken catalog is an error of its own, not of the drop
+    try:
+        inventory = load_inventory(config)
+    except ConfigError as exc:  # an error of its own, not of the drop: the drop is not judged
+        raise JobError.partial(
+            f"drop {drop.name!r} not judged, left in the inbox: the catalog cannot be read: {exc}",
+            Subject(),
+            controls=(DOCUMENT_CONTROL,),
+            summary={**dict.fromkeys(INTERFACE_FIELDS), "document": drop.document, "sidecar": drop.sidecar},
+        ) from exc
     specs = [SpecRef.of_file(inventory.files["ai_systems"])]
     problems: list[str] = []
     doc_path = inbox / drop.document if drop.document else None
