@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -127,6 +128,23 @@ class StrictLoader(yaml.SafeLoader):
             raise ConstructorError(
                 None, None, f"invalid value {node.value!r}: {exc}", node.start_mark
             ) from None
+
+
+class NoAliasLoader(StrictLoader):
+    """A :class:`StrictLoader` that refuses anchors and aliases, for files people other than the
+    maintainers write (the manual evidence sidecars): an alias bomb of a few lines would expand to
+    billions of nodes. Refused while composing, before anything is expanded."""
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise ComposerError(
+                None,
+                None,
+                "anchors and aliases (& and *) are not allowed in this file: write each value out",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
 
 
 def _pos(node: Node) -> tuple[int, int]:

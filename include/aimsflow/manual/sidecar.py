@@ -12,10 +12,11 @@
     version: "1.3"                         # optional, as the document names itself
 
 It is read strictly, like every configuration file (:mod:`aimsflow.configfile`): a key given twice
-(PyYAML would keep the last one silently), a key YAML 1.1 reads as a boolean and an impossible date
-are errors with their position; so are anchors and aliases (an alias bomb of a few lines would
-expand to billions of nodes). Every problem names file, line, column, field and value, and all of a
-file's problems are reported at once.
+(PyYAML would keep the last one silently) and a key YAML 1.1 reads as a boolean are errors with their
+position; so are anchors and aliases (:class:`~aimsflow.configfile.NoAliasLoader`: an alias bomb of a
+few lines would expand to billions of nodes). Dates are read as text and checked by their field, so
+that an impossible one (``2026-02-30``) names its field. Every problem names file, line, column,
+field and value, and all of a file's problems are reported at once.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -40,7 +40,7 @@ from pydantic import (
     ValidationError,
 )
 
-from aimsflow.configfile import ConfigError, Document, StrictLoader, describe, read_mapping
+from aimsflow.configfile import ConfigError, Document, NoAliasLoader, StrictLoader, describe, read_mapping
 from aimsflow.evidence.controls import canonical_control, ordered_controls, validate_controls
 from aimsflow.periods import parse_period
 
@@ -224,7 +224,7 @@ def _valid_fields(data: Mapping[str, Any], invalid: set[str]) -> dict[str, Any]:
     return values
 
 
-class _SidecarLoader(StrictLoader):
+class _SidecarLoader(NoAliasLoader):
     """Dates stay text, so that an impossible one (``2026-02-30``) is refused by the field's own
     validator, naming the field, rather than by YAML with a position alone."""
 
@@ -251,20 +251,6 @@ def document_name(sidecar: str) -> str:
     return sidecar.removesuffix(SIDECAR_SUFFIX)
 
 
-def _no_aliases(path: Path, text: str) -> list[str]:
-    try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                mark = event.start_mark
-                return [
-                    f"{path}:{mark.line + 1}:{mark.column + 1}: anchors and aliases (& and *) are not "
-                    "allowed in a sidecar: write each value out"
-                ]
-    except yaml.YAMLError:
-        return []  # the strict loader reports the syntax error with its position
-    return []
-
-
 def load_sidecar(path: Path, ai_systems: Sequence[str]) -> Loaded:
     """Read and validate the sidecar at ``path`` against the catalog's AI system ids; never raises
     for a bad file (its problems are returned, each ``file:line:column: field: value ...: why``)."""
@@ -278,12 +264,9 @@ def load_sidecar(path: Path, ai_systems: Sequence[str]) -> Loaded:
             None, [f"{path}: {size} bytes: a sidecar is a few lines (at most {MAX_SIDECAR_BYTES} bytes)"], {}
         )
     try:
-        text = path.read_text(encoding="utf-8")
+        path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return Loaded(None, [f"{path}: cannot be read as UTF-8 text: {exc}"], {})
-    aliases = _no_aliases(path, text)
-    if aliases:
-        return Loaded(None, aliases, {})
     try:
         doc = read_mapping(path, "title, owner, controls, validity and review_date", _SidecarLoader)
     except ConfigError as exc:
