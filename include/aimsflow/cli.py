@@ -397,11 +397,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         return code
     rows = []
     for r in records:
-        subject = "/".join(
-            v
-            for v in (r.subject.get("dataset") or r.subject.get("ai_system"), r.subject.get("partition"))
-            if v
-        )
+        # a partition, or for manual evidence the document: which of a run's records is which
+        detail = r.subject.get("partition") or r.summary.get("document")
+        subject = "/".join(v for v in (r.subject.get("dataset") or r.subject.get("ai_system"), detail) if v)
         mark = " (superseded)" if r.superseded else ""
         sealed = "" if r.sealed_in else " [pending seal]"
         rows.append(
