@@ -32,3 +32,22 @@ def test_a_newer_version_in_the_same_period_supersedes_the_earlier(inbox):
     records = sorted(manual_records(), key=lambda r: r.started_at)
     assert [r.superseded for r in records] == [True, False]
     assert records[1].summary["supersedes"] == records[0].key
+
+
+def test_two_bad_drops_of_one_run_are_both_current_errors(inbox):
+    """Regression (seen in a run by hand): a lone file's error record and a bad sidecar's, both
+    without a document id, shared one verdict key, so `evidence list --status error` showed one."""
+    (inbox / "README.txt").write_text("notes")
+    from aimsflow.manual.job import scan_drops
+
+    drop(inbox, "model-card.pdf", b"%PDF", GOOD.replace("A.2.4", "A.6.2.9"))
+    run_drops(scan_drops(settle_minutes=0))
+    errors = filter_records(manual_records(), status="error")
+    assert sorted(r.summary["document_id"] for r in errors) == ["aims/ai-policy", "inbox/README.txt"]
+
+
+def test_a_fixed_drop_in_the_same_period_supersedes_its_error(inbox):
+    run_drops([drop(inbox, "policy.md", b"p", GOOD.replace("A.2.4", "A.2.44"))], hour=10)
+    run_drops([drop(inbox, "policy.md", b"p", GOOD)], hour=10, try_number=2)
+    error, passed = sorted(manual_records(), key=lambda r: r.started_at)
+    assert (str(error.status), error.superseded) == ("error", True) and not passed.superseded

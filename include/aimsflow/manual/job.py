@@ -127,7 +127,12 @@ def ingest(
             f"drop {drop.name!r} not judged, left in the inbox: the catalog cannot be read: {exc}",
             Subject(),
             controls=(DOCUMENT_CONTROL,),
-            summary={**dict.fromkeys(INTERFACE_FIELDS), "document": drop.document, "sidecar": drop.sidecar},
+            summary={
+                **dict.fromkeys(INTERFACE_FIELDS),
+                "document": drop.document,
+                "sidecar": drop.sidecar,
+                "document_id": _drop_id(drop),
+            },
         ) from exc
     specs = [SpecRef.of_file(inventory.files["ai_systems"])]
     problems: list[str] = []
@@ -178,6 +183,12 @@ def ingest(
         problems = [p.replace(f"{inbox}{os.sep}", "") for p in problems]
         partial = loaded.partial if loaded is not None else {}
         summary.update(problems=problems, left_in_inbox=drop.names(), **partial)
+        # One verdict per drop (listing's key): the document it would be, else the drop itself.
+        summary["document_id"] = (
+            document_id(partial["title"], partial.get("ai_system"))
+            if partial.get("title")
+            else _drop_id(drop)
+        )
         message = f"drop {drop.name!r} refused, left in the inbox untouched: " + "; ".join(problems)
         raise JobError.partial(
             message,
@@ -237,6 +248,11 @@ def ingest(
         specs=specs,
         message=said,
     )
+
+
+def _drop_id(drop: Drop) -> str:
+    """The verdict identity of a drop that names no document: the inbox entry itself."""
+    return f"inbox/{drop.name}"
 
 
 def _validity_label(meta: dict[str, Any]) -> str:
