@@ -332,3 +332,27 @@ def test_filing_refuses_a_record_about_another_drop(inbox):
     with pytest.raises(FilingError, match="not 'b.md'"):
         file_away(outcome, other)
     assert (inbox / "b.md").exists() and (inbox / "a.md").exists()
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"document": "../outside.txt", "sidecar": None},
+        {"document": "a.md", "sidecar": "../../outside.txt"},
+        {"document": ".ingested", "sidecar": None},
+        {"document": None, "sidecar": None},
+    ],
+    ids=["parent", "sidecar path", "hidden", "nothing"],
+)
+def test_a_tampered_task_input_is_refused_and_nothing_outside_the_inbox_is_read(inbox, item):
+    """The mapped task's input comes through XCom, which people with edit rights can change."""
+    (inbox.parent / "outside.txt").write_text("not for the evidence store")
+    (out,) = run_drops([item])
+    assert isinstance(out, JobError)
+    (rec,) = manual_records()
+    assert rec.status == Status.error and rec.controls == ["7.5.3"]
+    assert "refused the task's input" in _message(rec)
+    assert sorted(_storage().list_files(rec.key)) == ["manifest.dsse.json", "manifest.json"]  # no result file
+    with pytest.raises(FilingError):
+        file_away({"record": rec.key}, item)
+    assert (inbox.parent / "outside.txt").exists()

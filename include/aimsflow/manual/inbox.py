@@ -46,7 +46,25 @@ class Drop:
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Drop:
-        return cls(item.get("document"), item.get("sidecar"))
+        """The drop a mapped task was handed; raises ValueError unless each name is a plain file name
+        at the top of the inbox (the item comes through XCom, which people with edit rights can
+        change: a path such as ``../../etc/passwd`` must never be read into evidence, nor moved)."""
+        names = [item.get("document"), item.get("sidecar")]
+        for name in names:
+            if name is None:
+                continue
+            if (
+                not isinstance(name, str)
+                or name in ("", ".", "..")
+                or "/" in name
+                or os.sep in name
+                or "\0" in name
+                or is_hidden(name)
+            ):
+                raise ValueError(f"not the name of a file at the top of the inbox: {name!r}")
+        if names == [None, None]:
+            raise ValueError("a drop names no file")
+        return cls(*names)
 
     def names(self) -> list[str]:
         return [n for n in (self.document, self.sidecar) if n]

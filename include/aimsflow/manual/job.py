@@ -49,7 +49,7 @@ from aimsflow.manual.inbox import (
     processed_dir,
     scan_inbox,
 )
-from aimsflow.manual.sidecar import Loaded, document_name, load_sidecar, sidecar_name
+from aimsflow.manual.sidecar import MAX_SIDECAR_BYTES, Loaded, document_name, load_sidecar, sidecar_name
 from aimsflow.periods import Period, to_utc
 from aimsflow.results import DataRef, JobError, JobResult, SpecRef, Status, Subject, sha256_bytes
 
@@ -94,7 +94,7 @@ def _read(path: Path, limit: int) -> tuple[bytes | None, str | None]:
     try:
         size = path.stat().st_size
         if size > limit:
-            return None, f"{size} bytes: larger than the {limit} bytes a record takes"
+            return None, f"{size} bytes: larger than the {limit} bytes allowed"
         return path.read_bytes(), None
     except OSError as exc:
         return None, f"cannot be read: {exc.strerror or exc}"
@@ -119,7 +119,15 @@ def ingest(
 
     now = to_utc(now or dt.datetime.now(dt.UTC))
     inbox = _inbox(inbox)
-    drop = Drop.from_item(item)
+    try:
+        drop = Drop.from_item(item)
+    except ValueError as exc:
+        raise JobError.partial(
+            f"refused the task's input {item!r}: {exc}",
+            Subject(),
+            controls=(DOCUMENT_CONTROL,),
+            summary={**dict.fromkeys(INTERFACE_FIELDS), "document_id": f"inbox/{item!r}"},
+        ) from exc
     try:
         inventory = load_inventory(config)
     except ConfigError as exc:  # an error of its own, not of the drop: the drop is not judged
@@ -139,7 +147,7 @@ def ingest(
     doc_path = inbox / drop.document if drop.document else None
     side_path = inbox / drop.sidecar if drop.sidecar else None
     document, why = (None, None) if doc_path is None else _read(doc_path, MAX_DOCUMENT_BYTES)
-    sidecar_bytes, side_why = (None, None) if side_path is None else _read(side_path, 1 << 20)
+    sidecar_bytes, side_why = (None, None) if side_path is None else _read(side_path, MAX_SIDECAR_BYTES)
     for path, reason in ((doc_path, why), (side_path, side_why)):
         if reason is not None:
             problems.append(f"{path}: {reason}")
@@ -373,7 +381,10 @@ def file_away(
 
     inbox = _inbox(inbox)
     storage = _storage(storage)
-    drop = Drop.from_item(item)
+    try:
+        drop = Drop.from_item(item)
+    except ValueError as exc:
+        raise FilingError(str(exc)) from None
     key = outcome["record"]
     try:
         predicate = read_verified(storage, key, keys or TrustedKeys.load()).predicate
