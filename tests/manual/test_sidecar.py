@@ -177,6 +177,11 @@ def test_a_bad_sidecar_is_refused_naming_file_field_and_value(tmp_path, case, te
         assert fragment in joined, (case, loaded.problems)
 
 
+def test_a_bad_period_is_one_problem_not_also_a_missing_validity(tmp_path):
+    _, loaded = _load(tmp_path, _with(valid_from="period: 2026-13"))
+    assert len(loaded.problems) == 1 and "period: value '2026-13'" in loaded.problems[0]
+
+
 def test_every_problem_of_a_file_is_told_at_once(tmp_path):
     text = (
         "title: AI policy\nowner: o\ncontrols: [A.2.2, A.2.9]\nvalid_from: 2026-01-01\n"

@@ -139,10 +139,6 @@ class Sidecar(BaseModel):
     def sorted_controls(self) -> tuple[str, ...]:
         return validate_controls(self.controls)
 
-    def problems(self, ai_systems: Iterable[str]) -> list[tuple[tuple[str, ...], Any, str]]:
-        """Checks across fields and against the catalog: ``(location, value, what is wrong)``."""
-        return cross_problems(dict(self), ai_systems)
-
     def metadata(self) -> dict[str, Any]:
         """The fields a record's summary carries (dates as ISO text), validity resolved."""
         first, last = self.validity
@@ -169,7 +165,7 @@ def cross_problems(
     review = values.get("review_date")
     if period is not None and (first is not None or last is not None):
         out.append((("period",), period, "give period or valid_from/valid_to, not both"))
-    elif period is None and first is None and "valid_from" not in values.get("_invalid", ()):
+    elif period is None and first is None and not {"valid_from", "period"} & set(values.get("_invalid", ())):
         what = "valid_to without valid_from" if last is not None else "no validity"
         out.append((("valid_from",), None, f"{what}: expected valid_from (and valid_to) or period"))
     if period is not None and first is None and last is None:
