@@ -71,6 +71,7 @@ def aims_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("AIMSFLOW_EVIDENCE_ROOT", str(tmp_path / "evidence"))
     monkeypatch.setenv("AIMSFLOW_WITNESS", str(tmp_path / "witness"))
     monkeypatch.setenv("AIMSFLOW_DATA_ROOT", str(tmp_path / "data"))
+    monkeypatch.setenv("AIMSFLOW_MANUAL_INBOX", str(tmp_path / "inbox"))
     monkeypatch.setenv("AIMSFLOW_KEYS_DIR", str(tmp_path / "keys"))
     monkeypatch.setenv("AIMSFLOW_TRUSTED_KEYS", str(tmp_path / "keys" / "trusted_keys.json"))
     monkeypatch.setenv("AIMSFLOW_PSEUDONYM_KEY", "test-pseudonym-key-not-secret")

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from aimsflow import settings
-from aimsflow.cycle import RunRow, _output_to, plan_cycle
+from aimsflow.cycle import RunRow, _output_to, frequent_dags, plan_cycle
 
 
 def test_settings_overrides_are_seen_by_the_accessors_and_leave_the_environment_alone(monkeypatch):
@@ -41,6 +41,22 @@ def test_daily_dags_run_per_day_periodic_once_and_the_sealing_dag_last(dagbag):
     ]
     assert periodic == ["retention_disposal", "risk_reassessment"]  # the reassessment reads everything
     assert sealing == "evidence_seal"
+
+
+def test_polling_dags_run_once_first_not_once_a_day(dagbag):
+    """manual_evidence is hourly: it polls the inbox, so the cycle runs it once, not per day."""
+    assert frequent_dags(dagbag) == ["manual_evidence"]
+    assert "manual_evidence" not in plan_cycle(dagbag)[0]
+
+
+def test_a_polling_run_with_nothing_to_do_is_no_machinery_problem():
+    empty = RunRow("manual_evidence", "2026-11-20", "success", 1.0, may_be_empty=True)
+    assert not empty.machinery_broke and empty.status == "nothing new"
+    failed = RunRow("manual_evidence", "2026-11-20", "failed", 1.0, may_be_empty=True)
+    assert failed.machinery_broke  # a failed run without a record saying why still is
+    erred = RunRow("manual_evidence", "2026-11-20", "failed", 1.0, may_be_empty=True)
+    erred.records.update({"error": 1, "passed": 2})
+    assert erred.machinery_broke and erred.status == "error"
 
 
 @pytest.mark.parametrize(
@@ -95,6 +111,9 @@ def test_one_day_cycle_keeps_every_run_in_history_and_leaves_nothing_pending(aim
     runs = [r for r in doc["runs"] if r["run_id"]]
     assert undated_runs() == before + LEAD_IN_DAYS + len(runs)  # no earlier run was deleted
     assert [r["dag_id"] for r in runs][-3:] == ["retention_disposal", "risk_reassessment", "evidence_seal"]
+    # the inbox is polled once, first: the demo's four documents (aims_env's own inbox)
+    assert runs[0]["dag_id"] == "manual_evidence" and sum(runs[0]["records"].values()) == 4
+    assert not [r for r in runs[1:] if r["dag_id"] == "manual_evidence"]
     with create_session() as session:
         for run in runs:
             dag_run = session.query(DagRun).filter_by(dag_id=run["dag_id"], run_id=run["run_id"]).one()

@@ -50,6 +50,7 @@ def test_defaults(env):
     assert settings.trusted_keys_path() == Path.home() / ".aimsflow" / "trusted_keys.json"
     assert settings.openlineage_dir() == root / "openlineage" / "staging"
     assert settings.openlineage_root() == root / "openlineage"
+    assert settings.manual_inbox() == root / "inbox"
     assert settings.signing_key_b64() is None and settings.signing_key_id() is None
     assert settings.signing_conn_id() == "aimsflow_signing"
     assert settings.pseudonym_key() is None

@@ -15,7 +15,7 @@
     aimsflow witness init      [--witness DIR] [--store DIR] [--json]   start a witness (once)
     aimsflow witness update    [--witness DIR] [--store DIR] [--json]   advance it, checking every seal
     aimsflow keys demo         create a local demo signing key outside the repo
-    aimsflow demo generate     drop the demo source system's raw batches
+    aimsflow demo generate     drop the demo source system's raw batches and documents
     aimsflow cycle             run the governance cycle with dag.test() (what `make run` does)
     aimsflow nc list           [--status open|closed] [--json]   nonconformities (clause 10.2)
     aimsflow nc show ID        [--root DIR] [--json] [--html FILE]   one nonconformity, readable
@@ -667,11 +667,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         return code
     rows = []
     for r in records:
-        subject = "/".join(
-            v
-            for v in (r.subject.get("dataset") or r.subject.get("ai_system"), r.subject.get("partition"))
-            if v
-        )
+        # a partition, or for manual evidence the document: which of a run's records is which
+        detail = r.subject.get("partition") or r.summary.get("document")
+        subject = "/".join(v for v in (r.subject.get("dataset") or r.subject.get("ai_system"), detail) if v)
         mark = " (superseded)" if r.superseded else ""
         sealed = "" if r.sealed_in else " [pending seal]"
         rows.append(
@@ -746,11 +744,15 @@ def cmd_demo_generate(args: argparse.Namespace) -> int:
         fail(f"--end {args.end!r}: {exc}")
     batches = generate_source_batches(settings.data_root(), end=end, days=args.days, seed=args.seed)
     raw = settings.data_root() / "raw"
+    from aimsflow.demo.documents import drop_demo_documents
+
+    documents = drop_demo_documents(settings.manual_inbox(), end)
     if args.json:
         _print_json(
             {
                 "root": str(raw),
                 "end": end.isoformat(),
+                "documents": [{"path": str(d.path), "created": d.created} for d in documents],
                 "batches": [
                     {
                         "date": b.date.isoformat(),
@@ -765,6 +767,11 @@ def cmd_demo_generate(args: argparse.Namespace) -> int:
         )
         return EXIT_OK
     print(f"source system: {len(batches)} daily batches up to {end} under {raw}")
+    created = sum(d.created for d in documents)
+    print(
+        f"manual evidence inbox: {created} demo document(s) dropped, "
+        f"{len(documents) - created} dropped before, in {settings.manual_inbox()}"
+    )
     return EXIT_OK
 
 
@@ -1233,7 +1240,12 @@ def build_parser() -> argparse.ArgumentParser:
     keys_demo.set_defaults(func=cmd_keys_demo)
 
     demo = sub.add_parser("demo", help="the demo AI system").add_subparsers(dest="cmd", required=True)
-    gen = _command(demo, "generate", "demo generate", help="drop the source system's raw daily batches")
+    gen = _command(
+        demo,
+        "generate",
+        "demo generate",
+        help="drop the source system's raw daily batches and the demo documents in the inbox",
+    )
     gen.add_argument("--end", help="last day (default: yesterday, UTC)")
     gen.add_argument("--days", type=int, default=120)
     gen.add_argument("--seed", type=int, default=42)

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -129,6 +130,23 @@ class StrictLoader(yaml.SafeLoader):
             ) from None
 
 
+class NoAliasLoader(StrictLoader):
+    """A :class:`StrictLoader` that refuses anchors and aliases, for files people other than the
+    maintainers write (the manual evidence sidecars): an alias bomb of a few lines would expand to
+    billions of nodes. Refused while composing, before anything is expanded."""
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise ComposerError(
+                None,
+                None,
+                "anchors and aliases (& and *) are not allowed in this file: write each value out",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+
 def _pos(node: Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
@@ -198,9 +216,10 @@ def _syntax_problem(path: Path, exc: yaml.YAMLError) -> str:
     return f"{where}: not valid YAML: {problem}"
 
 
-def load_document(path: Path) -> Document:
+def load_document(path: Path, loader_class: type[StrictLoader] = StrictLoader) -> Document:
     """Read ``path`` strictly; raises :class:`ConfigError` with every problem found in it. The data
-    of an empty (or comment-only) file is None."""
+    of an empty (or comment-only) file is None. ``loader_class``: a :class:`StrictLoader` with other
+    constructors (the sidecar's keeps dates as text, so that an impossible one names its field)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -208,7 +227,7 @@ def load_document(path: Path) -> Document:
         raise ConfigError([f"{path}: file not found"]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot be read: {exc}"]) from None
-    loader = StrictLoader(text)
+    loader = loader_class(text)
     loader.name = str(path)  # marks (and so PyYAML's own messages) name the file
     try:
         root = loader.get_single_node()
@@ -236,9 +255,9 @@ def read_yaml(path: Path, problems: list[str]) -> Document | None:
     return doc if doc.data is not None else Document(doc.path, {}, doc.marks)
 
 
-def read_mapping(path: Path, what: str) -> Document:
+def read_mapping(path: Path, what: str, loader_class: type[StrictLoader] = StrictLoader) -> Document:
     """A YAML file whose top level must be a mapping; raises :class:`ConfigError` otherwise."""
-    doc = load_document(path)
+    doc = load_document(path, loader_class)
     if not isinstance(doc.data, dict):
         got = "an empty file" if doc.data is None else type(doc.data).__name__
         raise ConfigError([f"{doc.where(())}: value {got}: expected a mapping with {what}"])

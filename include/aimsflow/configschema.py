@@ -36,6 +36,9 @@ class ConfigFile:
     # For a file of a kind that has one file per subject (the fairness policy of each AI system):
     # the schema's name (the shipped demo file stands for the kind).
     kind: str | None = None
+    # False for a kind of file that lives outside the config folder (the sidecars staff drop in the
+    # manual evidence inbox): a schema for editors, no shipped file to name it.
+    shipped: bool = True
 
     @property
     def schema_name(self) -> str:
@@ -146,6 +149,12 @@ def _drift() -> type[BaseModel]:
     return DriftPolicy
 
 
+def _sidecar() -> type[BaseModel]:
+    from aimsflow.manual.sidecar import Sidecar
+
+    return Sidecar
+
+
 FILES: tuple[ConfigFile, ...] = (
     ConfigFile("ai_systems.yaml", _ai_systems),
     ConfigFile("certification.yaml", _certification),
@@ -158,6 +167,7 @@ FILES: tuple[ConfigFile, ...] = (
     ConfigFile("risk/register.yaml", _register),
     ConfigFile("soa.yaml", _soa),
     ConfigFile("crosswalk.yaml", _crosswalk),
+    ConfigFile("<inbox>/<document>.evidence.yaml", _sidecar, kind="manual.sidecar", shipped=False),
 )
 
 

@@ -11,7 +11,11 @@ Task output (Airflow's task logs, expected findings' tracebacks) goes to one log
 names; the console shows one line per run and the summary. The order of the DAGs comes from the job
 declarations (:func:`aimsflow.jobs.dag_order`) and the DAGs' schedules: daily and Asset-triggered
 DAGs run once per day of the window, weekly and monthly ones once for the window, and the DAG that
-seals runs last again, so that the cycle leaves no record unsealed.
+seals runs last again, so that the cycle leaves no record unsealed. DAGs scheduled more often than
+daily poll something that is there now (the manual evidence inbox, where the demo drops its
+documents): they run once, first, dated by the window's first day, so every later run reads what
+they wrote; one that finds nothing to do (an inbox emptied by an earlier cycle) writes no record,
+which is not a machinery problem.
 
 Findings (``failed`` records) are shown, not fatal: the exit code is non-zero only when the machinery
 broke (an ``error`` record, a run that failed without a record explaining it, or a store that does
@@ -50,18 +54,25 @@ class RunRow:
     run_id: str = ""
     records: Counter = field(default_factory=Counter)
     controls: set[str] = field(default_factory=set)
+    # A polling DAG (the manual evidence inbox): a successful run with nothing to do writes no record.
+    may_be_empty: bool = False
 
     @property
     def status(self) -> str:
         for status in ("error", "failed", "warning", "passed"):
             if self.records.get(status):
                 return status
-        return "no record" if self.state == "success" else f"run {self.state}"
+        if self.state == "success":
+            return "nothing new" if self.may_be_empty else "no record"
+        return f"run {self.state}"
 
     @property
     def machinery_broke(self) -> bool:
-        """An ``error`` record, no record at all, or a run that failed without a ``failed`` record
-        explaining it (a finding is not a machinery problem)."""
+        """An ``error`` record, no record at all (unless a polling run found nothing to do), or a
+        run that failed without a ``failed`` record explaining it (a finding is not a machinery
+        problem)."""
+        if not self.records and self.may_be_empty and self.state == "success":
+            return False
         if self.records.get("error") or not self.records:
             return True
         return self.state != "success" and not self.records.get("failed")
@@ -181,7 +192,9 @@ class Driver:
         self.notes = notes
         self.console = console
 
-    def run(self, dag_id: str, period: Period, label: str | None = None, **conf: Any) -> RunRow:
+    def run(
+        self, dag_id: str, period: Period, label: str | None = None, may_be_empty: bool = False, **conf: Any
+    ) -> RunRow:
         from aimsflow.evidence.listing import load_summaries
         from aimsflow.evidence.storage import LocalStorage
 
@@ -190,6 +203,7 @@ class Driver:
         with _output_to(self.log):
             dag_run = dag.test(logical_date=None, run_conf={"period": period.label, **conf})
         row = RunRow(dag_id, label or period.label, str(dag_run.state), time.monotonic() - started)
+        row.may_be_empty = may_be_empty
         row.run_id = dag_run.run_id
         for rec in load_summaries(LocalStorage(settings.evidence_root())):
             if rec.producer.get("run_id") == dag_run.run_id and rec.dag_id == dag_id:
@@ -257,13 +271,16 @@ def driver(
 
 def _schedule_kind(dag: Any) -> str:
     """``daily`` (a daily cron data interval, or Asset-triggered: it follows daily data), ``periodic``
-    (a longer cron interval) or ``manual`` (no schedule)."""
+    (a longer cron interval), ``frequent`` (more often than daily: its hour field is not one hour)
+    or ``manual`` (no schedule)."""
     timetable = dag.timetable
     timetable = getattr(timetable, "timetable", timetable)  # AssetOrTimeSchedule wraps its time part
     expression = getattr(timetable, "expression", None)
     name = type(timetable).__name__
     if expression is None:
         return "daily" if "Asset" in name else "manual"
+    if not expression.split()[1].isdigit():
+        return "frequent"
     return "daily" if expression.split()[2:] == ["*", "*", "*"] else "periodic"
 
 
@@ -277,6 +294,14 @@ def plan_cycle(bag: Any) -> tuple[list[str], list[str], str]:
     periodic = dag_order(d for d, k in kinds.items() if k == "periodic")
     (sealing,) = {j.dag_id for j in all_jobs() if j.seals}
     return daily, periodic, sealing
+
+
+def frequent_dags(bag: Any) -> list[str]:
+    """The declared DAGs scheduled more often than daily (they poll), in declaration order."""
+    from aimsflow.jobs import all_jobs, dag_order
+
+    declared = {j.dag_id for j in all_jobs()}
+    return dag_order(d for d in bag.dag_ids if d in declared and _schedule_kind(bag.get_dag(d)) == "frequent")
 
 
 def run_cycle(
@@ -298,6 +323,14 @@ def run_cycle(
     )
     for day in window:
         print(f"  {day}: {', '.join(plan.get(day, [])) or 'clean'}", file=console)
+    from aimsflow.demo.documents import drop_demo_documents
+
+    dropped = [d for d in drop_demo_documents(settings.manual_inbox(), end) if d.created]
+    if dropped:
+        print(
+            f"manual evidence inbox: dropped {len(dropped)} demo document(s) in {settings.manual_inbox()}",
+            file=console,
+        )
     with contextlib.ExitStack() as stack:
         try:
             drv = stack.enter_context(
@@ -309,6 +342,9 @@ def run_cycle(
         print(f"task logs: {drv.log}", file=console)
         daily, periodic, sealing = plan_cycle(drv.bag)
         rows: list[RunRow] = []
+        # Polling DAGs once, first (settle_minutes=0: the demo's documents were just dropped).
+        for dag_id in frequent_dags(drv.bag):
+            rows.append(drv.run(dag_id, Period.day(window[0]), may_be_empty=True, settle_minutes=0))
         if lead_in:
             prep = [drv.run(DEMO_PIPELINE, Period.day(day)) for day in lead_in]
             rows.append(_merge(prep, f"{lead_in[0]:%m-%d}..{lead_in[-1]:%m-%d} (lead-in)"))

@@ -132,6 +132,7 @@ class Options(BaseSettings):
     trusted_keys: OptionalPath = _env("AIMSFLOW_TRUSTED_KEYS", "a file", default=None)
     openlineage_dir: OptionalPath = _env("AIMSFLOW_OPENLINEAGE_DIR", "a folder", default=None)
     openlineage_root: OptionalPath = _env("AIMSFLOW_OPENLINEAGE_ROOT", "a folder", default=None)
+    manual_inbox: OptionalPath = _env("AIMSFLOW_MANUAL_INBOX", "a folder", default=None)
     signing_key: Annotated[SecretStr | None, AfterValidator(_seed)] = _env(
         "AIMSFLOW_SIGNING_KEY", "the base64 encoding of a 32-byte Ed25519 seed", default=None
     )
@@ -312,6 +313,12 @@ def openlineage_root() -> Path:
     (which holds the transport's default ``staging/``)."""
     opts = options()
     return _path(opts.openlineage_root or opts.openlineage_dir, project_root() / "openlineage")
+
+
+def manual_inbox() -> Path:
+    """``AIMSFLOW_MANUAL_INBOX``: the folder where staff drop documents with their sidecars for the
+    ``manual_evidence`` DAG (default ``inbox/``); ingested ones move to its ``.ingested/``."""
+    return _path(options().manual_inbox, project_root() / "inbox")
 
 
 def _from_file(variable: str, path: Path, check: Any) -> SecretStr:

@@ -12,6 +12,7 @@ EXPECTED_DAGS = {
     "data_provenance",
     "data_quality",
     "evidence_seal",
+    "manual_evidence",
     "nonconformity_close",
     "retention_disposal",
     "risk_reassessment",

@@ -72,7 +72,10 @@ class RecordSummary:
         return self.producer.get("dag_id")
 
     @property
-    def verdict_key(self) -> tuple[str, str, str, str, str]:
+    def verdict_key(self) -> tuple[str, str, str, str, str, str]:
+        """What one verdict is about. Records of documents (manual evidence: ``summary.document_id``)
+        are one verdict per document: two documents ingested in one run are both current, and a
+        newer version of a document supersedes the earlier one in its period."""
         s = self.subject
         return (
             self.check,
@@ -80,6 +83,7 @@ class RecordSummary:
             s.get("dataset") or "",
             s.get("partition") or "",
             self.period.label,
+            str(self.summary.get("document_id") or ""),
         )
 
     @property
@@ -260,15 +264,20 @@ def load_verified(
     progress: Callable[[int, int], None] | None = None,
     now: dt.datetime | None = None,
     workers: int | None = None,
+    only: Callable[[str], bool] | None = None,
 ) -> Loaded:
     """Every record whose DSSE signature verifies against ``keys``, judged at the time of the seal
     that covers it (else at ``now``; its own end must not lie after ``now``), with supersession marked
     among the verified records only; every other record folder is an :class:`Untrusted` finding.
     File hashes are not re-computed: that is verify's job. Batches of records are verified on
-    ``workers`` threads (default: one per CPU); the result does not depend on their number."""
+    ``workers`` threads (default: one per CPU); the result does not depend on their number.
+    ``only(key)``: read only the record folders it accepts (a reader of one check need not verify
+    the whole store); the log's problems are reported all the same."""
     now = now or dt.datetime.now(dt.UTC)
     positions, log_problems = verified_seal_positions(storage, keys)
     folders, manifests, envelopes = record_folders(storage)
+    if only is not None:
+        folders = [f for f in folders if only(f)]
 
     def verify(batch: list[str]) -> list[tuple[RecordSummary, dict[str, Any]] | Untrusted]:
         out: list[tuple[RecordSummary, dict[str, Any]] | Untrusted] = []
