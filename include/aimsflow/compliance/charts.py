@@ -56,7 +56,7 @@ class Series:
     values: Sequence[int]
 
 
-def stacked_bars(days: Sequence[str], series: Sequence[Series], label: str, unit: str = "controls") -> Markup:
+def stacked_bars(days: Sequence[str], series: Sequence[Series], label: str) -> Markup:
     """One stacked bar per day (series bottom up), a y axis of counts, day labels below."""
     width, height, left, bottom, top, right = 1100, 230, 44, 34, 12, 8
     n = max(len(days), 1)
@@ -99,10 +99,6 @@ def stacked_bars(days: Sequence[str], series: Sequence[Series], label: str, unit
                 f'<text x="{x + bar / 2:.1f}" y="{height - bottom + 16}" text-anchor="middle" '
                 f'fill="{INK}">{_e(_day_label(day))}</text>'
             )
-    parts.append(
-        f'<text x="{left - 6}" y="{top - 2 if top > 10 else 10}" text-anchor="end" fill="{INK}" '
-        f'font-size="10">{_e(unit)}</text>'
-    )
     parts.append("</svg>")
     return Markup("".join(parts))
 

@@ -220,6 +220,13 @@ class ControlCoverage:
             return "excluded"
         return "manual" if self.manual else ", ".join(self.checks)
 
+    @property
+    def deciding(self) -> Evidence | None:
+        """The requirement that sets the row's freshness and age (the oldest of the worst): its
+        ``max_age_days`` is the cadence the age is held against (a requirement may set its own)."""
+        worst = [e for e in self.evidence if e.freshness == self.freshness]
+        return max(worst, key=lambda e: -1 if e.age_days is None else e.age_days, default=None)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,

@@ -92,7 +92,9 @@ def control_view(c: ControlCoverage) -> ControlView:
         verdict_period=c.verdict.period if c.verdict else None,
         verdict_record=c.verdict.record if c.verdict else None,
         freshness=str(c.freshness),
-        age=_age(c.age_days, c.max_age_days) if c.applicable else NONE,
+        age=_age(c.age_days, c.deciding.max_age_days if c.deciding else c.max_age_days)
+        if c.applicable
+        else NONE,
         ncs=[nc.id for nc in c.nonconformities] if c.applicable else [],
         gap=c.gap,
         justification=c.justification,
@@ -236,5 +238,5 @@ def render_report_html(report: ComplianceReport) -> bytes:
         untrusted=report.untrusted,
         fresh_css=FRESHNESS_CSS,
         when=when,
-        none=NONE,
+        dash=NONE,
     )

@@ -9,9 +9,10 @@ computation called once per day.
 
 When a report judges (docs/compliance-report.md says it for people):
 
-* ``as_of = min(now, end of the period + 1 day)``. The daily jobs of a day run after it is over, so the
-  scheduled report (07:00 UTC, for yesterday) judges at its own run time, and a report of a past
-  period judges at the end of the day after it: what a scheduled report would have said at the latest.
+* ``as_of = min(now, the last moment of the day after the period)``. The daily jobs of a day run after
+  it is over, so the scheduled report (07:00 UTC, for yesterday) judges at its own run time, and a
+  report of a past period judges at the end of the day after it: on the same day a scheduled report
+  would have (a daily record of the period's last day is 1 day old), with that day's records.
 * ``known_at = now``: every record written until the report runs counts, a late re-run or backfill of
   the period included (a report is restated with what is known, and says when it was made).
 * Only records about periods that start before the period ends are read: a report of October never
@@ -53,8 +54,9 @@ if TYPE_CHECKING:
 REPORT_FORMAT = "aimsflow-compliance-report/1"
 HTML_FILE = "report.html"
 JSON_FILE = "report.json"
-#: How long after a period ends its daily jobs may still be writing its records.
-SETTLE = dt.timedelta(days=1)
+#: How long after a period ends its daily jobs may still be writing its records: the day after it
+#: (to its last moment, so that the day a past report is judged on is the day after the period).
+SETTLE = dt.timedelta(days=1, microseconds=-1)
 #: The trend covers at least this many days up to the period's last day (fewer when evidence is younger).
 TREND_DAYS = 30
 #: More days than this are sampled (the last day always kept), so a year's report stays readable.
@@ -75,6 +77,16 @@ def judged_at(end: dt.datetime, now: dt.datetime) -> dt.datetime:
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:
     return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
+def _ids(ids: Sequence[str], limit: int = 10, sep: str = ", ") -> str:
+    """``A, B, C and 4 more``: a list a sentence can hold (the tables below list them all)."""
+    shown = sep.join(ids[:limit])
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+def _days_old(days: int) -> str:
+    return "opened today" if days == 0 else f"{_plural(days, 'day')} old"
 
 
 def _day(value: dt.datetime) -> dt.date:
@@ -573,23 +585,18 @@ def report_status(
     the report hands to management: the report itself worked, so they do not fail it."""
     reasons = []
     if coverage.rejected:
-        reasons.append(
-            f"{_plural(len(coverage.rejected), 'record folder')} of the store do not verify and were not counted"
-        )
-    gaps = coverage.gaps
+        n = len(coverage.rejected)
+        reasons.append(f"{_plural(n, 'record folder')} of the store do not verify and were not counted")
+    gaps = [c.id for c in coverage.gaps]
     if gaps:
-        reasons.append(
-            f"{_plural(len(gaps), 'applicable control')} with a gap: {', '.join(c.id for c in gaps)}"
-        )
+        reasons.append(f"{_plural(len(gaps), 'applicable control')} with a gap ({_ids(gaps, 8)})")
     if open_ncs:
-        reasons.append(
-            f"{_plural(len(open_ncs), 'open nonconformity', 'open nonconformities')}: "
-            f"{', '.join(n.id for n in open_ncs)}"
-        )
+        noun = _plural(len(open_ncs), "open nonconformity", "open nonconformities")
+        reasons.append(f"{noun} ({_ids([n.id for n in open_ncs], 5)})")
     unaccepted = [r.id for r in risks.above_appetite if r.unaccepted] if risks else []
     if unaccepted:
         reasons.append(
-            f"{_plural(len(unaccepted), 'risk')} above appetite, not accepted: {', '.join(unaccepted)}"
+            f"{_plural(len(unaccepted), 'risk')} above appetite, not accepted ({_ids(unaccepted, 5)})"
         )
     if coverage.rejected:
         return Status.failed, reasons
@@ -718,8 +725,9 @@ def build_report(
 
 
 def _age_text(c: ControlCoverage) -> str:
-    if c.age_days is not None and c.max_age_days is not None and c.age_days > c.max_age_days:
-        return f"{c.id} ({_plural(c.age_days, 'day')}, max {c.max_age_days})"
+    deciding = c.deciding
+    if deciding is not None and deciding.age_days is not None and deciding.age_days > deciding.max_age_days:
+        return f"{c.id} ({_plural(deciding.age_days, 'day')}, max {deciding.max_age_days})"
     reason = (c.gap or "").split(";")[0]
     return f"{c.id} ({reason})" if reason else c.id
 
@@ -737,15 +745,19 @@ def _controls_sentence(rows: list[ControlCoverage], noun: str, excluded: int = 0
         first += f"; {len(clean)} of them without any gap"
     lines = [first + "."]
     if stale:
-        lines.append(f"{len(stale)} stale: " + "; ".join(_age_text(c) for c in stale) + ".")
+        lines.append(f"{len(stale)} stale: " + _ids([_age_text(c) for c in stale], sep="; ") + ".")
     if missing:
-        lines.append(f"{len(missing)} without passing evidence: " + ", ".join(c.id for c in missing) + ".")
+        jobs = [c.id for c in missing if not c.manual]
+        documents = [c.id for c in missing if c.manual]
+        parts = []
+        if jobs:
+            parts.append(f"no passing record for {_ids(jobs)}")
+        if documents:
+            parts.append(f"{_plural(len(documents), 'document')} never ingested for {_ids(documents)}")
+        lines.append(f"{len(missing)} without passing evidence: {'; '.join(parts)}.")
     if failing:
-        lines.append(
-            f"{len(failing)} with a failing latest verdict: "
-            + ", ".join(f"{c.id} ({c.verdict.status}, {c.verdict.period})" for c in failing if c.verdict)
-            + "."
-        )
+        shown = [f"{c.id} ({c.verdict.status}, {c.verdict.period})" for c in failing if c.verdict]
+        lines.append(f"{len(failing)} with a failing latest verdict: {_ids(shown, 6)}.")
     return lines
 
 
@@ -759,26 +771,29 @@ def summary_lines(report: ComplianceReport) -> list[str]:
             f"{_plural(len(report.untrusted), 'record folder')} of the store do not verify and were not "
             f"counted: {shown}{more}."
         )
-    if report.records_read == 0:
-        lines.append("No verified evidence in the store yet: no control is evidenced.")
     annex = report.applicable("annex_a")
     excluded = sum(1 for c in cov.annex_a if not c.applicable)
-    lines += _controls_sentence(annex, "Annex A controls", excluded)
     clauses = report.applicable("clause")
-    if clauses:
-        lines += [f"Clauses: {line}" for line in _controls_sentence(clauses, "management-system clauses")]
+    if report.records_read == 0:
+        lines.append(
+            f"No verified evidence in the store yet: none of the {len(annex)} applicable Annex A controls"
+            + (f" and {len(clauses)} management-system clauses" if clauses else "")
+            + " is evidenced."
+        )
+    else:
+        lines += _controls_sentence(annex, "Annex A controls", excluded)
+        if clauses:
+            lines += [f"Clauses: {line}" for line in _controls_sentence(clauses, "management-system clauses")]
     ncs = report.nonconformities
     if not ncs:
         lines.append("No open nonconformity.")
     elif len(ncs) == 1:
-        lines.append(
-            f"1 open nonconformity, {_plural(ncs[0].age_days, 'day')} old: {ncs[0].id} ({ncs[0].cause})."
-        )
+        lines.append(f"1 open nonconformity, {_days_old(ncs[0].age_days)}: {ncs[0].id} ({ncs[0].cause}).")
     else:
         oldest = max(n.age_days for n in ncs)
         over = sum(n.age_days > 30 for n in ncs)
         lines.append(
-            f"{len(ncs)} open nonconformities, the oldest {_plural(oldest, 'day')} old"
+            f"{len(ncs)} open nonconformities, the oldest {_days_old(oldest)}"
             + (f", {over} older than 30 days" if over else "")
             + "."
         )
