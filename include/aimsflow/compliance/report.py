@@ -32,6 +32,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from aimsflow.compliance.checks import REPORT
 from aimsflow.compliance.coverage import (
     PASSING,
     ControlCoverage,
@@ -467,12 +468,13 @@ def passing_share(
     records: Iterable[RecordSummary], days: Sequence[dt.date], known_at: dt.datetime
 ) -> dict[str, tuple[DayShare, ...]]:
     """Per DAG and day: how many of the current verdicts about that day pass (``passed`` or
-    ``warning``, as coverage counts them), of how many."""
+    ``warning``, as coverage counts them), of how many. The reports' own records are left out: a
+    report restates the others, and its ``warning`` would read as a pass."""
     wanted = set(days)
     tally: dict[str, dict[dt.date, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for r in records:
         day = last_day(r.period)
-        if r.superseded or r.ended_at > known_at or day not in wanted:
+        if r.superseded or r.ended_at > known_at or day not in wanted or r.check == REPORT.id:
             continue
         cell = tally[_dag_of(r)][day]
         cell[0] += r.status in PASSING
@@ -783,7 +785,8 @@ def summary_lines(report: ComplianceReport) -> list[str]:
     else:
         lines += _controls_sentence(annex, "Annex A controls", excluded)
         if clauses:
-            lines += [f"Clauses: {line}" for line in _controls_sentence(clauses, "management-system clauses")]
+            clause_lines = _controls_sentence(clauses, "management-system clauses")
+            lines.append("Clauses: " + " ".join(clause_lines))
     ncs = report.nonconformities
     if not ncs:
         lines.append("No open nonconformity.")
