@@ -552,3 +552,20 @@ def test_everything_on_the_page_is_escaped_and_nothing_loads_from_a_network(stor
     assert re.findall(r"https?://[^\s\"'<]+", page.replace("https://x.example/t.png", "")) == [
         "http://www.w3.org/2000/svg"
     ] * page.count("<svg")
+
+
+def test_a_period_still_running_trends_up_to_today_and_a_future_one_is_refused(known, store, config):
+    """On demand for the month while it runs: judged now, the trend stops today (no repeated future
+    days); a period that has not begun is bad input, an error naming the Param."""
+    month = Period.days(dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+    _, doc, _ = run_report(store, config, month, write=False)
+    assert doc["as_of"] == NOW.isoformat()
+    assert doc["trend"]["days"][-1] == (D + dt.timedelta(days=1)).isoformat()
+    assert doc["trend"]["days"][0] == "2026-10-13"  # at least 30 days (evidence began earlier)
+    with pytest.raises(JobError, match="Param 'period': 2026-12 starts at 2026-12-01"):
+        report(
+            Period.days(dt.date(2026, 12, 1), dt.date(2026, 12, 31)),
+            storage=store,
+            config_dir=config,
+            now=NOW,
+        )

@@ -87,6 +87,12 @@ def report(
 
     storage = _storage(storage)
     now = to_utc(now or dt.datetime.now(dt.UTC))
+    if period.start > now:
+        raise JobError(
+            f"Param 'period': {period.label} starts at {period.start.isoformat()}, after now "
+            f"({now.isoformat()}): a report covers what has happened",
+            partial_result(Subject()),
+        )
     try:
         soa = load_soa(config_dir)
         crosswalk = load_crosswalk(config_dir)

@@ -447,11 +447,11 @@ def run_history(records: Iterable[RecordSummary], period: Period, known_at: dt.d
     return out
 
 
-def trend_days(period: Period, records: Sequence[RecordSummary]) -> list[dt.date]:
+def trend_days(period: Period, records: Sequence[RecordSummary], now: dt.datetime) -> list[dt.date]:
     """The days the trend shows: at least :data:`TREND_DAYS` up to the period's last day (all of a
-    longer period), from no earlier than the first day evidence covers; sampled evenly when there are
-    more than :data:`MAX_TREND_POINTS`, the last day always kept."""
-    last = last_day(period)
+    longer period; today at the latest), from no earlier than the first day evidence covers; sampled
+    evenly when there are more than :data:`MAX_TREND_POINTS`, the last day always kept."""
+    last = min(last_day(period), _day(now))
     first = min(period.start.date(), last - dt.timedelta(days=TREND_DAYS - 1))
     covered = [r.period.start.date() for r in records]
     if covered:
@@ -697,7 +697,7 @@ def build_report(
     records = sources.loaded.records
     known_at = to_utc(sources.now)
     coverage = sources.coverage_until(period.end)
-    days = trend_days(period, [r for r in records if r.ended_at <= known_at])
+    days = trend_days(period, [r for r in records if r.ended_at <= known_at], known_at)
     points = []
     for day in days:
         end = Period.day(day).end
