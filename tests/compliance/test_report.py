@@ -569,3 +569,39 @@ def test_a_period_still_running_trends_up_to_today_and_a_future_one_is_refused(k
             config_dir=config,
             now=NOW,
         )
+
+
+def test_a_nonconformity_closed_since_the_previous_report_is_named_with_who_closed_it(
+    known, store, config, write
+):
+    run_report(store, config, Period.day(D - dt.timedelta(days=1)), NOW - dt.timedelta(days=1))
+    (bias,) = [nc for nc in current_nonconformities(store)[0] if nc.cause.check == BIAS]
+    closure = write(
+        "nonconformity_close/close",
+        D,
+        dataset=None,
+        ai_system=None,
+        controls=("10.2",),
+        dag_id="nonconformity_close",
+        task_id="close",
+        user="alice@example.com",
+        summary={
+            "nonconformity": bias.id,
+            "root_cause": "a group below the minimum size",
+            "corrective_action": "policy corrected",
+            "evidence_of_pass": known["dq_pass"],
+        },
+        ended_at=ended(D, 4),
+    ).key
+    result, doc, page = run_report(store, config)
+    changes = doc["management_review"]["changes"]
+    assert changes["nonconformities_closed"] == [
+        {
+            "id": bias.id,
+            "closed_at": ended(D, 4).isoformat(),
+            "closed_by": "alice@example.com",
+            "record": closure,
+        }
+    ]
+    assert [n["check"] for n in doc["management_review"]["open_nonconformities"]] == [DQ]
+    assert f"closed {bias.id}" in html.unescape(page) and "by alice@example.com" in html.unescape(page)
