@@ -17,7 +17,7 @@ def test_labels_are_escaped_and_every_mark_carries_its_numbers():
         'share "of" <passing>',
     )
     assert "<b>" not in svg and "&lt;b&gt;dag&lt;/b&gt;" in svg
-    assert 'aria-label="share &#34;of&#34; &lt;passing&gt;"' in svg
+    assert 'aria-label="share &quot;of&quot; &lt;passing&gt;"' in svg
     assert "<title>&lt;b&gt;dag&lt;/b&gt; 2026-11-01: 3 of 4 verdicts passing</title>" in svg
     assert "2026-11-02: no verdict</title>" in svg
     bars = charts.hbars([("<i>low</i>", 2, charts.GREEN)], "levels")

@@ -1,14 +1,16 @@
 """Inline SVG charts for HTML pages in records: no script, no font or style from a network, every text
 escaped, and a ``<title>`` on each mark so a pointer shows its numbers (no JavaScript needed). Each
-chart has its numbers in words beside it too, so nothing is read from the picture alone."""
+chart has its numbers in words beside it too, so nothing is read from the picture alone.
+
+Charts are returned as markup whose every text is already escaped here; the template inserts them
+with ``| safe`` and nothing else."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from markupsafe import Markup, escape
+from html import escape
 
 GREEN = "#1a7f37"
 LIGHT_GREEN = "#6fdd8b"
@@ -22,7 +24,7 @@ FONT = 'font-family="system-ui,-apple-system,Segoe UI,sans-serif"'
 
 
 def _e(value: object) -> str:
-    return str(escape(str(value)))
+    return escape(str(value), quote=True)
 
 
 def _ticks(top: int) -> list[int]:
@@ -56,7 +58,7 @@ class Series:
     values: Sequence[int]
 
 
-def stacked_bars(days: Sequence[str], series: Sequence[Series], label: str) -> Markup:
+def stacked_bars(days: Sequence[str], series: Sequence[Series], label: str) -> str:
     """One stacked bar per day (series bottom up), a y axis of counts, day labels below."""
     width, height, left, bottom, top, right = 1100, 230, 44, 34, 12, 8
     n = max(len(days), 1)
@@ -100,7 +102,7 @@ def stacked_bars(days: Sequence[str], series: Sequence[Series], label: str) -> M
                 f'fill="{INK}">{_e(_day_label(day))}</text>'
             )
     parts.append("</svg>")
-    return Markup("".join(parts))
+    return "".join(parts)
 
 
 def share_color(share: float | None) -> str:
@@ -127,7 +129,7 @@ class Cell:
         return self.passing / self.total if self.total else None
 
 
-def heatmap(days: Sequence[str], rows: Sequence[tuple[str, Sequence[Cell]]], label: str) -> Markup:
+def heatmap(days: Sequence[str], rows: Sequence[tuple[str, Sequence[Cell]]], label: str) -> str:
     """Rows (one per DAG) of day cells coloured by the share of passing verdicts; the share in
     percent inside a cell when it fits, the counts in its ``<title>``."""
     width, left, cell_h, gap, bottom = 1100, 170, 24, 2, 22
@@ -171,10 +173,10 @@ def heatmap(days: Sequence[str], rows: Sequence[tuple[str, Sequence[Cell]]], lab
                 f'fill="{INK}">{_e(_day_label(day))}</text>'
             )
     parts.append("</svg>")
-    return Markup("".join(parts))
+    return "".join(parts)
 
 
-def hbars(items: Sequence[tuple[str, int, str]], label: str, width: int = 520) -> Markup:
+def hbars(items: Sequence[tuple[str, int, str]], label: str, width: int = 520) -> str:
     """One horizontal bar per item (label, value, colour), the value written after the bar."""
     left, row, bar_h = 130, 26, 18
     top = max((v for _, v, _ in items), default=0) or 1
@@ -194,4 +196,4 @@ def hbars(items: Sequence[tuple[str, int, str]], label: str, width: int = 520) -
             f'<text x="{left + w + 6:.1f}" y="{y + bar_h / 2 + 4:.1f}" fill="{INK}">{value}</text></g>'
         )
     parts.append("</svg>")
-    return Markup("".join(parts))
+    return "".join(parts)
