@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from aimsflow import settings
-from aimsflow.cycle import RunRow, _output_to, frequent_dags, plan_cycle
+from aimsflow.cycle import RunRow, _output_to, frequent_dags, plan_cycle, plan_reports
 
 
 def test_settings_overrides_are_seen_by_the_accessors_and_leave_the_environment_alone(monkeypatch):
@@ -41,6 +41,8 @@ def test_daily_dags_run_per_day_periodic_once_and_the_sealing_dag_last(dagbag):
     ]
     assert periodic == ["retention_disposal", "risk_reassessment"]  # the reassessment reads everything
     assert sealing == "evidence_seal"
+    # The report reads everything, the reassessment by name: once, after the periodic DAGs.
+    assert plan_reports(dagbag) == ["compliance_report"]
 
 
 def test_polling_dags_run_once_first_not_once_a_day(dagbag):
@@ -110,10 +112,16 @@ def test_one_day_cycle_keeps_every_run_in_history_and_leaves_nothing_pending(aim
     assert doc["verify"]["ok"] and doc["verify"]["pending"] == 0
     runs = [r for r in doc["runs"] if r["run_id"]]
     assert undated_runs() == before + LEAD_IN_DAYS + len(runs)  # no earlier run was deleted
-    assert [r["dag_id"] for r in runs][-3:] == ["retention_disposal", "risk_reassessment", "evidence_seal"]
     # the inbox is polled once, first: the demo's four documents (aims_env's own inbox)
     assert runs[0]["dag_id"] == "manual_evidence" and sum(runs[0]["records"].values()) == 4
     assert not [r for r in runs[1:] if r["dag_id"] == "manual_evidence"]
+    assert [r["dag_id"] for r in runs][-4:] == [
+        "retention_disposal",
+        "risk_reassessment",
+        "compliance_report",
+        "evidence_seal",
+    ]
+    assert doc["report"] and doc["report"].endswith("/report.html") and os.path.exists(doc["report"])
     with create_session() as session:
         for run in runs:
             dag_run = session.query(DagRun).filter_by(dag_id=run["dag_id"], run_id=run["run_id"]).one()

@@ -50,7 +50,8 @@ def test_the_cycle_runs_a_dag_after_the_dags_whose_records_it_reads():
     assert order.index("data_preparation") < order.index("data_quality") < order.index("bias_assessment")
     assert order.index("data_preparation") < order.index("data_provenance")
     assert order.index("evidence_seal") < order.index("retention_disposal")  # lineage archives first
-    assert order[-1] == "risk_reassessment"  # reads everything
+    assert order.index("risk_reassessment") > order.index("evidence_seal")  # reads everything
+    assert order[-1] == "compliance_report"  # reads everything, the reassessment by name
 
 
 def test_a_cycle_among_declared_reads_is_an_error(monkeypatch):

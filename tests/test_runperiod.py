@@ -148,6 +148,18 @@ def test_manual_empty_interval_uses_infer_manual():
     assert period == parse_period("2026-W47") and calls == [RUN_AFTER]
 
 
+def test_a_manual_run_of_a_dag_scheduled_off_midnight_covers_whole_days():
+    """Bug: a manual run without a period of a DAG scheduled at 07:00 (compliance_report) took the
+    inferred interval as it was and covered 20261118T070000Z..20261119T070000Z, a period no
+    ``--period`` can name; like a scheduled run it covers the whole day."""
+    period = resolve_period(
+        run_type="manual",
+        run_after=RUN_AFTER,
+        infer_manual=lambda run_after: (at(2026, 11, 18, 7), at(2026, 11, 19, 7)),
+    )
+    assert period == Period.day(dt.date(2026, 11, 18))
+
+
 @pytest.mark.parametrize(
     "inferred",
     [None, (RUN_AFTER, RUN_AFTER), (None, None)],

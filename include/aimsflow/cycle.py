@@ -10,12 +10,13 @@ are set with :func:`aimsflow.settings.overridden`, never in ``os.environ``.
 Task output (Airflow's task logs, expected findings' tracebacks) goes to one log file that the summary
 names; the console shows one line per run and the summary. The order of the DAGs comes from the job
 declarations (:func:`aimsflow.jobs.dag_order`) and the DAGs' schedules: daily and Asset-triggered
-DAGs run once per day of the window, weekly and monthly ones once for the window, and the DAG that
-seals runs last again, so that the cycle leaves no record unsealed. DAGs scheduled more often than
-daily poll something that is there now (the manual evidence inbox, where the demo drops its
-documents): they run once, first, dated by the window's first day, so every later run reads what
-they wrote; one that finds nothing to do (an inbox emptied by an earlier cycle) writes no record,
-which is not a machinery problem.
+DAGs run once per day of the window, weekly and monthly ones once for the window, the compliance
+report once for the window's last day after them (it reads everything), and the DAG that seals runs
+last again, so that the cycle leaves no record unsealed. The summary names the report's page. DAGs
+scheduled more often than daily poll something that is there now (the manual evidence inbox, where
+the demo drops its documents): they run once, first, dated by the window's first day, so every later
+run reads what they wrote; one that finds nothing to do (an inbox emptied by an earlier cycle) writes
+no record, which is not a machinery problem.
 
 Findings (``failed`` records) are shown, not fatal: the exit code is non-zero only when the machinery
 broke (an ``error`` record, a run that failed without a record explaining it, or a store that does
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fnmatch
 import os
 import sys
 import time
@@ -56,6 +58,7 @@ class RunRow:
     controls: set[str] = field(default_factory=set)
     # A polling DAG (the manual evidence inbox): a successful run with nothing to do writes no record.
     may_be_empty: bool = False
+    keys: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -209,6 +212,7 @@ class Driver:
             if rec.producer.get("run_id") == dag_run.run_id and rec.dag_id == dag_id:
                 row.records[str(rec.status)] += 1
                 row.controls.update(rec.controls)
+                row.keys.append(rec.key)
         records = ", ".join(f"{n} {s}" for s, n in sorted(row.records.items())) or "no record"
         print(
             f"  {dag_id:<20} {row.period:<23} {row.status:<9} {records} ({row.seconds:.0f} s)",
@@ -284,13 +288,32 @@ def _schedule_kind(dag: Any) -> str:
     return "daily" if expression.split()[2:] == ["*", "*", "*"] else "periodic"
 
 
+def plan_reports(bag: Any) -> list[str]:
+    """Daily DAGs that read every other DAG's records and a periodic DAG's by name (the compliance
+    report reads the reassessment): the cycle runs them once, for the window's last day, after the
+    periodic DAGs and before the final seal, so their report covers everything the cycle wrote."""
+    from aimsflow.jobs import all_jobs, dag_order, jobs_of
+
+    declared = {j.dag_id for j in all_jobs()}
+    kinds = {d: _schedule_kind(bag.get_dag(d)) for d in bag.dag_ids if d in declared}
+    periodic = [c.id for d, k in kinds.items() if k == "periodic" for j in jobs_of(d) for c in j.checks]
+
+    def reports(d: str) -> bool:
+        reads = [p for j in jobs_of(d) for p in j.reads]
+        return "*" in reads and any(fnmatch.fnmatchcase(c, p) for p in reads if p != "*" for c in periodic)
+
+    return dag_order(d for d, k in kinds.items() if k == "daily" and reports(d))
+
+
 def plan_cycle(bag: Any) -> tuple[list[str], list[str], str]:
-    """(daily DAGs, periodic DAGs, the sealing DAG), each in the order the declarations give."""
+    """(daily DAGs, periodic DAGs, the sealing DAG), each in the order the declarations give; the
+    reporting DAGs (:func:`plan_reports`) are in none of them."""
     from aimsflow.jobs import all_jobs, dag_order
 
     declared = {j.dag_id for j in all_jobs()}
     kinds = {d: _schedule_kind(bag.get_dag(d)) for d in bag.dag_ids if d in declared}
-    daily = dag_order(d for d, k in kinds.items() if k == "daily")
+    reporting = set(plan_reports(bag))
+    daily = dag_order(d for d, k in kinds.items() if k == "daily" and d not in reporting)
     periodic = dag_order(d for d, k in kinds.items() if k == "periodic")
     (sealing,) = {j.dag_id for j in all_jobs() if j.seals}
     return daily, periodic, sealing
@@ -352,6 +375,7 @@ def run_cycle(
             rows.extend(drv.run(dag_id, Period.day(day)) for dag_id in daily)
         whole = Period.days(window[0], window[-1])
         rows.extend(drv.run(dag_id, whole) for dag_id in periodic)
+        rows.extend(drv.run(dag_id, Period.day(end)) for dag_id in plan_reports(drv.bag))
         rows.append(drv.run(sealing, Period.day(end), label=f"{end} (final seal)"))
         return _report(rows, drv, as_json)
 
@@ -384,6 +408,19 @@ def _table(rows: list[RunRow]) -> list[str]:
     return ["  ".join(str(c[i]).ljust(widths[i]) for i in range(len(head))).rstrip() for c in [head, *cells]]
 
 
+def report_page(rows: list[RunRow]) -> Path | None:
+    """The HTML page of the last compliance report the cycle wrote, if it wrote one."""
+    from aimsflow.compliance.checks import REPORT
+    from aimsflow.compliance.report import HTML_FILE
+
+    for row in reversed(rows):
+        for key in reversed(row.keys):
+            page = settings.evidence_root() / key / HTML_FILE
+            if f"/{REPORT.id}/" in key and page.is_file():
+                return page
+    return None
+
+
 def _report(rows: list[RunRow], drv: Driver, as_json: bool) -> int:
     from aimsflow.evidence.keys import TrustedKeys
     from aimsflow.evidence.seal import Witness
@@ -391,6 +428,7 @@ def _report(rows: list[RunRow], drv: Driver, as_json: bool) -> int:
     from aimsflow.evidence.verify import verify_store
 
     report = verify_store(LocalStorage(settings.evidence_root()), TrustedKeys.load(), Witness())
+    page = report_page(rows)
     broken = [r for r in rows if r.machinery_broke]
     code = 1 if broken or not report.ok else 0
     if as_json:
@@ -403,6 +441,7 @@ def _report(rows: list[RunRow], drv: Driver, as_json: bool) -> int:
             "evidence": str(settings.evidence_root()),
             "witness": str(settings.witness_dir()),
             "data": str(settings.data_root()),
+            "report": str(page) if page else None,
             "verify": {
                 "ok": report.ok,
                 "records": report.records_checked,
@@ -425,6 +464,8 @@ def _report(rows: list[RunRow], drv: Driver, as_json: bool) -> int:
     print(f"witness:   {settings.witness_dir()}")
     print(f"data:      {settings.data_root()}")
     print(f"task logs: {drv.log}")
+    if page:
+        print(f"report:    {page}   (the compliance report: open it in a browser)")
     head = f"seal {report.head.sequence}" if report.head else "no seal"
     verdict = "intact" if report.ok else f"BROKEN ({len(report.problems)} problems)"
     print(

@@ -3,8 +3,8 @@ unit-tested without a scheduler. :mod:`aimsflow.airflow_glue` feeds it from the 
 
 * scheduled and backfill runs: the run's data interval;
 * manual runs: the ``period`` Param when given, else the data interval Airflow inferred from the
-  timetable for ``run_after`` (for asset-only timetables, whose inferred interval is empty: the UTC
-  day before ``run_after``);
+  timetable for ``run_after``, floored to whole days like a scheduled one (for asset-only timetables,
+  whose inferred interval is empty: the UTC day before ``run_after``);
 * asset-triggered runs: the span of the periods carried in the consumed Asset events'
   ``extra["period"]`` (``{"start": ISO, "end": ISO}``; every producer of an Asset event fills it).
 """
@@ -89,6 +89,6 @@ def resolve_period(
         return interval
     if infer_manual is not None and (inferred := infer_manual(run_after)) is not None:
         if (found := _interval(*inferred)) is not None:
-            return found
+            return _whole_days(found)
     day = to_utc(run_after).date() - dt.timedelta(days=1)
     return Period.day(day)

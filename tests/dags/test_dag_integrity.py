@@ -8,6 +8,7 @@ from aimsflow.airflow_glue import APPROVED_TAGS
 
 EXPECTED_DAGS = {
     "bias_assessment",
+    "compliance_report",
     "data_preparation",
     "data_provenance",
     "data_quality",

@@ -9,9 +9,10 @@ moment coverage is judged at, so the same inputs always give the same coverage.
 
 Rules (docs/controls.md says them for people):
 
-* Records count once they existed at ``as_of`` (``ended_at`` not later); with ``period``, only those
-  whose period overlaps it. Among those, the current verdicts (latest run, highest try, per check,
-  subject and period) are read; a superseded record never counts.
+* Records count once they existed at ``as_of`` (``ended_at`` not later; or at ``known_at`` when
+  given); with ``period``, only those whose period overlaps it. Among those, the current verdicts
+  (latest run, highest try, per check, subject and period) are read; a superseded record never
+  counts.
 * A control's requirement is each check (or glob) the SoA lists for it, or its manual documents.
   Only records that name the control count.
 * Job evidence: the *latest verdict* is the worst status among the records of the latest day the
@@ -221,6 +222,13 @@ class ControlCoverage:
             return "excluded"
         return "manual" if self.manual else ", ".join(self.checks)
 
+    @property
+    def deciding(self) -> Evidence | None:
+        """The requirement that sets the row's freshness and age (the oldest of the worst): its
+        ``max_age_days`` is the cadence the age is held against (a requirement may set its own)."""
+        worst = [e for e in self.evidence if e.freshness == self.freshness]
+        return max(worst, key=lambda e: -1 if e.age_days is None else e.age_days, default=None)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -400,14 +408,16 @@ class Coverage:
 
 
 def _visible(
-    records: Iterable[RecordSummary], as_of: dt.datetime, period: Period | None
+    records: Iterable[RecordSummary], as_of: dt.datetime, period: Period | None, known_at: dt.datetime
 ) -> list[RecordSummary]:
-    """The records that existed at ``as_of`` (and overlap ``period``), supersession marked among
-    them only: a rerun written after ``as_of`` does not yet supersede what it later replaced."""
+    """The records that existed at ``known_at`` (and overlap ``period``), supersession marked among
+    them only: a rerun written after ``known_at`` does not yet supersede what it later replaced."""
     out = [
         replace(r)
         for r in records
-        if r.ended_at <= as_of and r.period.start <= as_of and (period is None or r.period.overlaps(period))
+        if r.ended_at <= known_at
+        and r.period.start <= as_of
+        and (period is None or r.period.overlaps(period))
     ]
     mark_superseded(out)
     return [r for r in out if not r.superseded]
@@ -481,6 +491,11 @@ def _manual_evidence(entry: SoaControl, naming: list[RecordSummary], today: dt.d
     return Evidence("manual", max_age, latest, Verdict.of(best), age, freshness, "; ".join(gaps) or None, doc)
 
 
+def is_open_at(nc: Nonconformity, as_of: dt.datetime) -> bool:
+    """Opened by ``as_of`` and not closed by then: the one rule of which nonconformities are open."""
+    return nc.opened_at <= as_of and (nc.closure is None or nc.closure.closed_at > as_of)
+
+
 def _open_nonconformities(
     control: str,
     ledger: Sequence[Nonconformity],
@@ -490,7 +505,7 @@ def _open_nonconformities(
 ) -> tuple[OpenNonconformity, ...]:
     out = []
     for nc in ledger:
-        if nc.opened_at > as_of or (nc.closure is not None and nc.closure.closed_at <= as_of):
+        if not is_open_at(nc, as_of):
             continue
         present = [known[k] for k in nc.records if k in known]
         touches = (
@@ -572,16 +587,19 @@ def compute_coverage(
     ledger: Iterable[Nonconformity],
     as_of: dt.datetime,
     period: Period | None = None,
+    known_at: dt.datetime | None = None,
 ) -> Coverage:
     """Coverage of every control of ``soa`` at ``as_of`` from the verified records of ``loaded``
     (its ``rejected`` folders are carried along, never read), with the open nonconformities of
     ``ledger`` (the risk package's :func:`~aimsflow.risk.nonconformity.latest_ledger` or
     :func:`~aimsflow.risk.nonconformity.current_nonconformities`); ``period`` narrows the records to
-    those whose period overlaps it."""
+    those whose period overlaps it. ``known_at`` (default ``as_of``) is when the records must have
+    existed by: a report judging a past moment from the records known when it runs (the compliance
+    report: records of a day are written the day after) passes a later ``known_at``."""
     as_of = to_utc(as_of)
     today = as_of.date()
     naming: dict[str, list[RecordSummary]] = defaultdict(list)  # control -> current records naming it
-    for r in _visible(loaded.records, as_of, period):
+    for r in _visible(loaded.records, as_of, period, to_utc(known_at) if known_at else as_of):
         for control in r.controls:
             naming[control].append(r)
     known = {r.key: r for r in loaded.records}

@@ -61,6 +61,7 @@ CLAUSES: dict[str, str] = {
     "8.4": "AI system impact assessment (operation)",
     "9.1": "Monitoring, measurement, analysis and evaluation",
     "9.2": "Internal audit",
+    "9.3": "Management review",
     "10.2": "Nonconformity and corrective action",
 }
 

@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from aimsflow.compliance.checks import REPORT as COMPLIANCE_REPORT
 from aimsflow.evidence.listing import RecordSummary, Untrusted, load_verified, read_record_file
 from aimsflow.evidence.storage import Storage
 from aimsflow.evidence.trust import UntrustedRecord
@@ -31,9 +32,10 @@ CLOSURE = Check(
 )
 REASSESS_CHECK = REASSESSMENT.id
 CLOSE_CHECK = CLOSURE.id
-# Checks of the risk process itself: never signals, never causes of nonconformities (they would feed
-# themselves: a failed reassessment would open a nonconformity that raises a risk that fails it).
-SELF_CHECKS = frozenset({REASSESS_CHECK, CLOSE_CHECK})
+# Checks of the risk process itself, and the compliance report that aggregates every other record:
+# never signals, never causes of nonconformities (they would feed themselves: a failed reassessment
+# would open a nonconformity that raises a risk that fails it; a report restates other records).
+SELF_CHECKS = frozenset({REASSESS_CHECK, CLOSE_CHECK, COMPLIANCE_REPORT.id})
 
 SNAPSHOT_FILE = "register.json"
 DIFF_FILE = "diff.json"
