@@ -12,14 +12,21 @@ Read-only: GET routes only. Ids in requests are looked up among verified record 
 names their signed manifests list (:mod:`aimsflow.ui.views`); anything else is a 404.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: FastAPI reads the routes' annotations (Annotated
+# dependencies and query parameters) at runtime, from this module's globals.
+from typing import Annotated, Any
+from urllib.parse import quote
 
-from typing import TYPE_CHECKING, Annotated, Any
+from airflow.api_fastapi.app import get_auth_manager
+from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
+from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag, requires_authenticated
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from aimsflow.evidence.keys import KeyError_
+from aimsflow.evidence.trust import UntrustedRecord
 from aimsflow.ui import pages, views
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
 
 #: Where the plugin mounts the app in the API server (below the API's own base path).
 URL_PREFIX = "/aimsflow"
@@ -43,15 +50,7 @@ REASONS = {400: "Bad request", 401: "Not logged in", 403: "Forbidden", 404: "Not
 
 def create_app() -> FastAPI:
     """The app; Airflow (its auth manager, metadata DB) must be configured in this process."""
-    from airflow.api_fastapi.app import get_auth_manager
-    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
-    from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag, requires_authenticated
-    from fastapi import Depends, FastAPI, HTTPException, Query, Request
-    from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import HTMLResponse, JSONResponse, Response
-
-    from aimsflow.evidence.keys import KeyError_
-    from aimsflow.evidence.trust import UntrustedRecord
+    from fastapi import FastAPI
 
     app = FastAPI(
         title="aimsflow evidence",
@@ -155,7 +154,7 @@ def create_app() -> FastAPI:
             got.content,
             media_type=media_type,
             headers={
-                "Content-Disposition": f"{disposition}; filename*=UTF-8''{_quote(got.filename)}",
+                "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(got.filename, safe='')}",
                 "Content-Security-Policy": FILE_CSP,
             },
         )
@@ -189,9 +188,3 @@ def create_app() -> FastAPI:
         return Response(ICON_SVG, media_type="image/svg+xml")
 
     return app
-
-
-def _quote(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name, safe="")
