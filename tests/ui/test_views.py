@@ -62,7 +62,16 @@ def test_history_includes_the_superseded_try(store, evidence):
 def test_filters(store, evidence, params, names):
     view = views.record_list(evidence, views.parse_filters(params))
     assert keys_of(view.rows) == {store.key(n) for n in names}
-    assert sum(view.counts.values()) == len(names)
+    assert view.matching == len(names)
+
+
+def test_the_status_filter_keeps_the_counts_of_every_status(store, evidence):
+    """The status cards switch between statuses: filtering by one leaves the others' counts shown."""
+    view = views.record_list(evidence, views.parse_filters({"status": "error", "dag": "bias_assessment"}))
+    assert keys_of(view.rows) == {store.key("assess")}
+    assert view.counts == {"passed": 0, "warning": 0, "failed": 0, "error": 1}
+    view = views.record_list(evidence, views.parse_filters({"status": "warning"}))
+    assert view.matching == 1 and view.counts == {"passed": 3, "warning": 1, "failed": 0, "error": 1}
 
 
 @pytest.mark.parametrize(
@@ -233,17 +242,17 @@ def test_a_symlinked_record_folder_is_not_served(store, evidence, tmp_path):
 # --- the records of a run or a task -----------------------------------------------------------------------
 
 
-def test_run_evidence_lists_every_try_of_the_run_and_verifies_each(store, evidence):
+def test_run_evidence_lists_every_try_of_the_run_in_the_order_they_ran_and_verifies_each(store, evidence):
     run = views.run_evidence(evidence, "data_quality", RUN)
     assert [(r.row.task_id, r.row.map_index, r.row.try_number) for r in run.records] == [
-        ("profile", -1, 1),
         ("validate", 0, 1),
         ("validate", 1, 1),
         ("validate", 1, 2),
+        ("profile", -1, 1),
     ]
     assert run.counts == {"passed": 2, "warning": 1, "failed": 1, "error": 0}
     assert run.verified_count == 4
-    assert [r.row.superseded for r in run.records] == [False, False, True, False]
+    assert [r.row.superseded for r in run.records] == [False, True, False, False]
 
 
 def test_task_evidence_narrows_to_the_task_and_map_index(store, evidence):
@@ -341,7 +350,7 @@ def test_values_from_records_are_escaped(aims_env):
     from aimsflow.evidence.keys import Signer
     from aimsflow.evidence.storage import LocalStorage
     from aimsflow.results import Status
-    from tests.ui.conftest import write
+    from tests.ui.records import write
 
     storage = LocalStorage(settings.evidence_root())
     ref = write(
@@ -370,7 +379,7 @@ def test_a_secret_that_reached_a_record_is_not_shown(aims_env, monkeypatch):
     from aimsflow.evidence.keys import Signer
     from aimsflow.evidence.storage import LocalStorage
     from aimsflow.results import Status
-    from tests.ui.conftest import write
+    from tests.ui.records import write
 
     secret = settings.signing_key_b64()
     assert secret and len(secret) > 20

@@ -61,8 +61,11 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def _page(template: str, evidence: Evidence | None, section: str, **context: Any) -> str:
-    """A page in the common frame: the store's untrusted objects on every page (never hidden)."""
+def _page(
+    template: str, evidence: Evidence | None, section: str, untrusted: list | None = None, **context: Any
+) -> str:
+    """A page in the common frame: the store's untrusted objects on every page (never hidden;
+    ``untrusted``: those the page does not list itself)."""
     from aimsflow.evidence.redact import redact_text, secret_values
 
     pending = None if evidence is None else sum(r.sealed_in is None for r in evidence.records)
@@ -71,7 +74,7 @@ def _page(template: str, evidence: Evidence | None, section: str, **context: Any
         .get_template(template)
         .render(
             section=section,
-            untrusted=[] if evidence is None else evidence.untrusted,
+            untrusted=untrusted if untrusted is not None else [] if evidence is None else evidence.untrusted,
             read_at="" if evidence is None else when(evidence.read_at) + " UTC",
             pending=pending,
             **context,
@@ -128,7 +131,8 @@ def record_page(evidence: Evidence, view: RecordDetail | UntrustedDetail) -> str
 
 def run_page(evidence: Evidence, view: RunEvidence) -> str:
     title = f"Evidence of {view.task_id or view.run_id}"
-    return _page("ui_run.html.j2", evidence, "run", title=title, view=view)
+    others = [u for u in evidence.untrusted if u not in view.untrusted]
+    return _page("ui_run.html.j2", evidence, "run", untrusted=others, title=title, view=view)
 
 
 def error_page(status_code: int, reason: str, message: str, login_url: str | None = None) -> str:

@@ -250,7 +250,7 @@ class RecordList:
     filters: Filters
     rows: list[RecordRow]  # this page
     matching: int  # rows matching the filters, all pages
-    counts: dict[str, int]  # matching rows per status
+    counts: dict[str, int]  # rows per status matching every filter but the status (cards to switch by)
     page: int
     pages: int
     total_verified: int
@@ -275,21 +275,22 @@ def filter_options(evidence: Evidence) -> dict[str, list[str]]:
 
 def record_list(evidence: Evidence, filters: Filters, page_size: int = PAGE_SIZE) -> RecordList:
     """The verified records matching ``filters`` (current verdicts unless ``history``), newest period
-    first, one page of them, with counts per status over every match."""
-    matched = filter_records(
+    first, one page of them; the counts per status cover every page and every status (the status
+    filter picks one of them)."""
+    every_status = filter_records(
         evidence.records,
         control=filters.control,
         dag=filters.dag,
         check=filters.check,
         ai_system=filters.ai_system,
         dataset=filters.dataset,
-        status=filters.status,
         period=parse_period(filters.period) if filters.period else None,
         history=filters.history,
     )
     # filter_records sorts oldest first; people read the latest first.
-    matched.sort(key=lambda r: (r.period.start, r.period.end, r.ended_at), reverse=True)
-    rows = [_row(evidence, r) for r in matched]
+    every_status.sort(key=lambda r: (r.period.start, r.period.end, r.ended_at), reverse=True)
+    all_rows = [_row(evidence, r) for r in every_status]
+    rows = [row for row in all_rows if filters.status is None or row.status == filters.status]
     pages = max(1, -(-len(rows) // page_size))
     if filters.page > pages:
         raise NotFound(f"page {filters.page} of {pages}")
@@ -298,7 +299,7 @@ def record_list(evidence: Evidence, filters: Filters, page_size: int = PAGE_SIZE
         filters=filters,
         rows=rows[start : start + page_size],
         matching=len(rows),
-        counts=status_counts(rows),
+        counts=status_counts(all_rows),
         page=filters.page,
         pages=pages,
         total_verified=len(evidence.records),
@@ -601,9 +602,8 @@ def run_evidence(
         )
 
     found = [r for r in evidence.records if r.producer.get("kind") == "task" and mine(r.producer)]
-    found.sort(
-        key=lambda r: (r.producer.get("task_id") or "", r.producer.get("map_index", -1), r.order, r.key)
-    )
+    # In the order the tasks ran (every try of a task where it ran), as the run's grid shows them.
+    found.sort(key=lambda r: (r.started_at, r.producer.get("map_index", -1), r.key))
     rows = [_row(evidence, r) for r in found]
     records = [RunRecord(row, _check_files(evidence, row.key)) for row in rows]
     untrusted = [
