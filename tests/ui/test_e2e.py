@@ -276,6 +276,7 @@ def test_compliance_staff_see_the_evidence_in_the_airflow_ui(server, browser):
     assert attention.first.get_attribute("data-status") == "error"  # worst first
     compliance_png = shot(page, "compliance")
     if os.environ.get("AIMSFLOW_DOCS_SCREENSHOT"):
+        (PROJECT / "docs" / "img").mkdir(exist_ok=True)
         shutil.copyfile(compliance_png, PROJECT / "docs" / "img" / "compliance.png")
 
     # The record list, filtered as a person does it: pick a status, press Filter.
