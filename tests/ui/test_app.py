@@ -167,6 +167,28 @@ def test_downloads(store, client):
     assert attached.headers["content-disposition"] == "attachment; filename*=UTF-8''page.html"
     manifest = client.get(url("file", key=store.key("v0"), name="manifest.json", download="1"))
     assert manifest.content == (folder / "manifest.json").read_bytes()
+    assert inline.headers["content-type"] == "text/html; charset=utf-8"
+
+
+def test_text_files_are_shown_as_text_and_binaries_downloaded(store, client):
+    from aimsflow.evidence.keys import Signer
+    from aimsflow.results import Status
+    from tests.ui.records import write
+
+    files = {"report.md": b"# Risks\n", "data.parquet": b"PAR1", "table.csv": b"a,b\n1,2\n"}
+    key = write(
+        store.storage,
+        Signer.from_settings(),
+        check="data_quality/validate",
+        status=Status.passed,
+        controls=("A.7.4",),
+        files=files,
+    ).key
+    shown = {name: client.get(url("file", key=key, name=name)) for name in files}
+    assert shown["report.md"].headers["content-type"] == "text/plain; charset=utf-8"
+    assert shown["table.csv"].headers["content-disposition"].startswith("inline")
+    assert shown["data.parquet"].headers["content-disposition"].startswith("attachment")
+    assert {n: r.content for n, r in shown.items()} == files
 
 
 def test_the_proof_is_the_one_the_cli_prints(store, client, capsys):

@@ -148,7 +148,11 @@ def create_app() -> FastAPI:
     ) -> Response:
         got = views.download(evidence, key, name)
         inline = not download and got.media_type.startswith(INLINE_TYPES)
-        media_type = got.media_type + ("; charset=utf-8" if got.media_type.startswith("text/") else "")
+        media_type = got.media_type
+        if inline and media_type.startswith("text/") and media_type != "text/html":
+            media_type = "text/plain"  # Markdown, CSV, ...: shown as text, not offered as a download
+        if media_type.startswith("text/"):
+            media_type += "; charset=utf-8"
         disposition = "inline" if inline else "attachment"
         return Response(
             got.content,
