@@ -274,6 +274,7 @@ def test_compliance_staff_see_the_evidence_in_the_airflow_ui(server, browser):
     attention = frame.locator("#attention tbody tr")
     assert attention.count() == sum(1 for r in current if str(r.status) != "passed")
     assert attention.first.get_attribute("data-status") == "error"  # worst first
+    check_coverage(server, frame)
     compliance_png = shot(page, "compliance")
     if os.environ.get("AIMSFLOW_DOCS_SCREENSHOT"):
         (PROJECT / "docs" / "img").mkdir(exist_ok=True)
@@ -341,6 +342,36 @@ def test_compliance_staff_see_the_evidence_in_the_airflow_ui(server, browser):
     assert sum(cards(frame).values()) == len(run_records)
     shot(page, "run-evidence-forged")
     page.close()
+
+
+def check_coverage(server: Server, frame) -> None:
+    """The coverage cards and rows as shown equal what ``load_coverage`` (the CLI's and the report's
+    computation) gives for the same moment; without the module the page says it is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec("aimsflow.compliance.coverage") is None:
+        assert "aimsflow.compliance.coverage" in frame.locator("#coverage-missing").inner_text()
+        return
+    from aimsflow.compliance.coverage import load_coverage
+    from aimsflow.evidence.keys import TrustedKeys
+    from aimsflow.evidence.storage import LocalStorage
+
+    judged = frame.locator("#coverage-summary").inner_text()
+    moment = dt.datetime.strptime(judged.split("judged at ")[1][:16], "%Y-%m-%d %H:%M").replace(tzinfo=dt.UTC)
+    keys = TrustedKeys.load(server.root / "keys" / "trusted_keys.json")
+    coverage = load_coverage(LocalStorage(server.store), keys, as_of=moment + dt.timedelta(seconds=59))
+    numbers = frame.locator("#coverage-cards .n")
+    shown = {
+        numbers.nth(i).get_attribute("data-coverage"): int(numbers.nth(i).inner_text())
+        for i in range(numbers.count())
+    }
+    assert shown == {k: coverage.summary()[k] for k in shown} and len(shown) == 5
+    rows = frame.locator("#coverage tr[data-control]")
+    assert rows.count() == len(coverage.controls)
+    for c in coverage.controls:
+        assert frame.locator(f'#coverage tr[data-control="{c.id}"]').get_attribute("data-freshness") == str(
+            c.freshness
+        )
 
 
 def forge_claiming(server: Server, run_id: str) -> str:

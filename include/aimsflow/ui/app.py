@@ -127,8 +127,9 @@ def create_app() -> FastAPI:
         return response
 
     @app.get("/", response_class=HTMLResponse)
-    def compliance(evidence: EvidenceDep) -> HTMLResponse:
-        return html(pages.compliance_page(evidence, views.overview(evidence), views.coverage_view(evidence)))
+    def compliance(evidence: EvidenceDep, framework: Annotated[str, Query()] = "") -> HTMLResponse:
+        coverage = views.coverage_view(evidence, framework or None)
+        return html(pages.compliance_page(evidence, views.overview(evidence), coverage))
 
     @app.get("/records", response_class=HTMLResponse)
     def records(request: Request, evidence: EvidenceDep) -> HTMLResponse:

@@ -651,11 +651,41 @@ def overview(evidence: Evidence, attention_limit: int = 15) -> Overview:
 # --- coverage (aimsflow.compliance.coverage: the one computation) -------------------------------------------
 
 
-def coverage_view(evidence: Evidence) -> Any | None:
-    """Coverage per control and framework, as :func:`aimsflow.compliance.coverage.compute_coverage`
-    computes it for the CLI and the report too; None where that module is not installed."""
+@dataclass
+class CoverageView:
+    """Coverage as :func:`aimsflow.compliance.coverage.load_coverage` computes it for the CLI
+    (``aimsflow soa``) and the report too, and which framework's view to show."""
+
+    framework: str
+    frameworks: list[tuple[str, str]]  # (name, title), the ISO/IEC 42001 base first
+    coverage: Any = None  # aimsflow.compliance.coverage.Coverage
+    rows: list[Any] = field(default_factory=list)  # ControlCoverage (base) or FrameworkItemCoverage
+    summary: dict[str, int] = field(default_factory=dict)
+    error: str | None = None  # the SoA or crosswalk does not load: say so, show the rest
+
+    @property
+    def base(self) -> bool:
+        return self.framework == self.frameworks[0][0] if self.frameworks else True
+
+
+def coverage_view(evidence: Evidence, framework: str | None = None) -> CoverageView | None:
+    """Coverage per control (or per item of another framework), judged at the moment the store was
+    read; None where :mod:`aimsflow.compliance.coverage` is not installed. An unknown framework is a
+    :class:`BadRequest`; a Statement of Applicability or crosswalk that does not load is shown as
+    the error it is (the rest of the page still renders)."""
     try:
-        from aimsflow.compliance.coverage import compute_coverage  # noqa: F401
+        from aimsflow.compliance.coverage import load_coverage
     except ImportError:
         return None
-    return None  # wired when the coverage module lands (issue 13, point 2)
+    from aimsflow.configfile import ConfigError
+
+    try:
+        coverage = load_coverage(evidence.storage, evidence.keys, as_of=evidence.read_at)
+    except ConfigError as exc:
+        return CoverageView(framework or "", [], error=str(exc))
+    names = [(name, coverage.crosswalk.title(name)) for name in coverage.frameworks]
+    chosen = framework or names[0][0]
+    if chosen not in dict(names):
+        raise BadRequest(f"framework={chosen!r} is not one of {', '.join(n for n, _ in names)}")
+    rows = list(coverage.controls) if chosen == names[0][0] else coverage.by_framework(chosen)
+    return CoverageView(chosen, names, coverage, rows, coverage.summary())
