@@ -20,7 +20,15 @@ from tests.ui.records import write
 
 PROJECT = Path(__file__).resolve().parents[2]
 
-DAYS = (dt.date(2026, 11, 24), dt.date(2026, 11, 25), dt.date(2026, 11, 26))
+TODAY = dt.datetime.now(dt.UTC).date()
+#: The last three days, so the daily checks' evidence is fresh as the Statement of Applicability asks.
+DAYS = tuple(TODAY - dt.timedelta(days=n) for n in (3, 2, 1))
+#: Documents staff dropped in the manual-evidence inbox: (controls, title, owner, file).
+DOCUMENTS = (
+    (("A.2.2", "A.2.3", "A.2.4"), "AI policy", "Chief Risk Officer", "ai-policy.pdf"),
+    (("A.3.2", "A.10.2"), "AI roles and responsibilities", "Head of Data Science", "raci.xlsx"),
+    (("A.5.2", "A.5.3", "A.5.4", "A.5.5"), "Impact assessment: loan approval", "AI Ethics Board", "aiia.pdf"),
+)
 
 
 def helper_records(storage: LocalStorage, signer: Signer) -> int:
@@ -86,12 +94,48 @@ def helper_records(storage: LocalStorage, signer: Signer) -> int:
         status=Status.error,
         controls=("6.1.2", "8.2"),
         dataset=None,
-        run_id="manual__2026-11-27T09:00:00+00:00",
+        run_id=f"manual__{TODAY}T09:00:00+00:00",
         day=DAYS[-1],
-        run_after="2026-11-27T09:00:00+00:00",
+        run_after=f"{TODAY}T09:00:00+00:00",
         message="risk/register.yaml: risks[3].owner: field required",
     )
     return n + 1
+
+
+def manual_documents(storage: LocalStorage, signer: Signer) -> int:
+    """Manual evidence as the ``manual_evidence`` DAG records it (summary fields of the shared
+    interface), valid this year, reviewed next year."""
+    from aimsflow.periods import Period
+
+    for i, (controls, title, owner, document) in enumerate(DOCUMENTS):
+        # Each document valid from another day of this year: records of one check, subject (the AI
+        # system) and period label supersede each other, documents must not.
+        start = dt.datetime(TODAY.year, 1, 1 + 7 * i, tzinfo=dt.UTC)
+        year = Period(start, dt.datetime(TODAY.year + 1, 1, 1, tzinfo=dt.UTC))
+        summary = {
+            "title": title,
+            "owner": owner,
+            "document": document,
+            "document_sha256": "0" * 64,
+            "review_date": f"{TODAY.year + 1}-01-31",
+            "valid_from": start.date().isoformat(),
+            "valid_to": f"{TODAY.year}-12-31",
+            "ai_system": "loan_approval",
+        }
+        write(
+            storage,
+            signer,
+            check="manual_evidence/document",
+            status=Status.passed,
+            controls=controls,
+            dataset=None,
+            summary=summary,
+            period=year,
+            command="manual_evidence",
+            message=f"{title} ({owner})",
+            files={document: b"%PDF-1.7 stand-in for the document\n"},
+        )
+    return len(DOCUMENTS)
 
 
 def main() -> None:
@@ -102,7 +146,7 @@ def main() -> None:
     from aimsflow.evidence.witness import Witness, init_witness
 
     init_witness(Witness(settings.witness_dir()), storage, TrustedKeys.load(), settings.log_origin())
-    written = helper_records(storage, signer)
+    written = helper_records(storage, signer) + manual_documents(storage, signer)
     dag = DagBag(str(PROJECT / "dags")).get_dag("evidence_seal")
     run = dag.test(run_conf={"period": DAYS[-1].isoformat()})
     pending = write(
@@ -116,8 +160,8 @@ def main() -> None:
         controls=("A.7.4",),
         dataset="loan_training_set",
         day=DAYS[-1],
-        run_id="manual__2026-11-27T10:00:00+00:00",
-        run_after="2026-11-27T10:00:00+00:00",
+        run_id=f"manual__{TODAY}T10:00:00+00:00",
+        run_after=f"{TODAY}T10:00:00+00:00",
     )
     print(
         json.dumps(

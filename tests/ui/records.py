@@ -31,20 +31,27 @@ def write(
     files: dict[str, bytes] | None = None,
     message: str = "",
     run_after: str = "2026-11-20T00:00:00+00:00",
+    summary: dict | None = None,
+    period: Period | None = None,
+    command: str = "acquisition",
 ) -> RecordRef:
+    """A signed record of ``check`` for ``day`` (or ``period``), by a task try of ``dag_id`` or, without
+    one, by a command."""
     result = JobResult(
         check=check,
         subject=Subject("loan_approval", dataset, day.isoformat() if dataset else None),
         status=status,
         controls=controls,
-        summary={"rows": 396, "expectations_failed": 0 if status == Status.passed else 2},
+        summary=summary
+        if summary is not None
+        else {"rows": 396, "expectations_failed": 0 if status == Status.passed else 2},
         message=message or f"{check} {status}",
         files=files
         if files is not None
         else {"summary.json": b'{"rows": 396}\n', "report/page.html": b"<p>ok"},
     )
     if dag_id is None:
-        producer = Producer.command_run("acquisition", user="alice")
+        producer = Producer.command_run(command, user="alice")
     else:
         producer = Producer(
             kind="task",
@@ -58,4 +65,5 @@ def write(
             run_after=run_after,
         )
     now = dt.datetime.now(dt.UTC)
-    return write_record(storage, result, RunContext(Period.day(day), producer, now, now), signer)
+    context = RunContext(period or Period.day(day), producer, now, now)
+    return write_record(storage, result, context, signer)

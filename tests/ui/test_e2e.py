@@ -30,6 +30,7 @@ from urllib.parse import quote
 
 import pytest
 
+import aimsflow
 from tests.conftest import PROJECT
 
 pytestmark = pytest.mark.slow
@@ -92,7 +93,9 @@ def _environment(root: Path, port: int, password_file: Path) -> dict[str, str]:
     return {
         **keep,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "PYTHONPATH": os.pathsep.join([str(PROJECT / "include"), str(PROJECT)]),
+        # The aimsflow this test imports (the checkout's include/, or another PYTHONPATH's), so the
+        # server renders with the very code the expectations are computed with.
+        "PYTHONPATH": os.pathsep.join([str(Path(aimsflow.__file__).resolve().parents[1]), str(PROJECT)]),
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"),
