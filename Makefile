@@ -28,7 +28,7 @@ export AIMSFLOW_OPENLINEAGE_DIR ?= $(CURDIR)/openlineage/staging
 export GX_ANALYTICS_ENABLED := false
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help install run retention up test test-fast lint format bench lock clean schemas mutation
+.PHONY: help install run retention up test test-fast lint format bench lock clean schemas mutation browser
 help:
 	@echo "make run    set up everything, run the governance cycle for the last DAYS=$(DAYS) days, print where the evidence is"
 	@echo "make test   ruff + the whole test suite (what CI runs)"
@@ -88,8 +88,21 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest -q
+
+# The end-to-end UI test (tests/ui/test_e2e.py) drives Debian's chromium through Playwright (never a
+# browser Playwright would download): installed here when missing, as root with apt (CI, a fresh machine).
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+	    echo "installing Debian's chromium (apt) for the end-to-end UI test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core > /dev/null; \
+	  else \
+	    echo "$(CHROMIUM) is missing: install Debian's chromium (apt-get install chromium) for tests/ui/test_e2e.py" >&2; exit 1; \
+	  fi; \
+	fi
 
 test-fast: lint
 	$(BIN)/python -m pytest -q -m "not slow"

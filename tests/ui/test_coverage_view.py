@@ -1,0 +1,79 @@
+"""The coverage on the Compliance page is :func:`aimsflow.compliance.coverage.load_coverage`'s, rendered
+and never recomputed: every number and row shown is compared with the Coverage the CLI prints."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from aimsflow.ui import pages, views
+
+coverage_module = pytest.importorskip("aimsflow.compliance.coverage")
+
+
+@pytest.fixture
+def evidence(store):
+    return views.read_evidence()
+
+
+def expected(evidence):
+    return coverage_module.load_coverage(evidence.storage, evidence.keys, as_of=evidence.read_at)
+
+
+def test_the_page_shows_the_coverage_the_cli_computes(store, evidence):
+    coverage = expected(evidence)
+    view = views.coverage_view(evidence)
+    assert view.error is None and view.framework == "iso42001" and view.base
+    assert view.summary == coverage.summary()
+    assert [(c.id, c.freshness) for c in view.rows] == [(c.id, c.freshness) for c in coverage.controls]
+    html = pages.compliance_page(evidence, views.overview(evidence), view)
+    shown = dict(re.findall(r'data-coverage="(\w+)">(\d+)<', html))
+    assert {k: int(v) for k, v in shown.items()} == {
+        k: coverage.summary()[k]
+        for k in ("fresh", "stale", "missing", "failing", "with_open_nonconformities")
+    }
+    rows = re.findall(r'<tr data-control="([^"]+)" data-freshness="(\w+)">', html)
+    assert rows == [(c.id, str(c.freshness)) for c in coverage.annex_a] + [
+        (c.id, str(c.freshness)) for c in coverage.controls if c.kind != "annex_a"
+    ]
+    # The test store evidences A.7.4 (data_quality records): its row links the latest verdict's record.
+    latest = coverage.control("A.7.4").verdict
+    assert latest is not None and f'title="{latest.record}"' in html
+
+
+def test_every_framework_view_is_the_crosswalk_aggregation(store, evidence):
+    coverage = expected(evidence)
+    for name in coverage.frameworks[1:]:
+        view = views.coverage_view(evidence, name)
+        assert not view.base and view.framework == name
+        items = coverage.by_framework(name)
+        assert [(r.item, r.freshness, r.verdict) for r in view.rows] == [
+            (r.item, r.freshness, r.verdict) for r in items
+        ]
+        html = pages.compliance_page(evidence, views.overview(evidence), view)
+        assert re.findall(r'<tr data-item="([^"]+)" data-freshness="(\w+)">', html) == [
+            (r.item, str(r.freshness)) for r in items
+        ]
+
+
+def test_an_unknown_framework_is_a_bad_request(store, evidence):
+    with pytest.raises(views.BadRequest, match="framework='iso9001'"):
+        views.coverage_view(evidence, "iso9001")
+
+
+def test_a_statement_of_applicability_that_does_not_load_is_shown_and_the_rest_renders(
+    store, evidence, tmp_path, monkeypatch
+):
+    from aimsflow import settings
+
+    config = tmp_path / "config"
+    shutil.copytree(settings.config_dir(), config)
+    soa = config / "soa.yaml"
+    soa.write_text(soa.read_text().replace("A.2.2", "A.99.9", 1))
+    monkeypatch.setenv("AIMSFLOW_CONFIG_DIR", str(config))
+    view = views.coverage_view(evidence)
+    assert view.error and "A.99.9" in view.error
+    html = pages.compliance_page(evidence, views.overview(evidence), view)
+    assert "Coverage cannot be computed" in html and 'data-status="passed">3<' in html
