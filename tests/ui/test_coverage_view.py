@@ -8,9 +8,8 @@ import shutil
 
 import pytest
 
+from aimsflow.compliance import coverage as coverage_module
 from aimsflow.ui import pages, views
-
-coverage_module = pytest.importorskip("aimsflow.compliance.coverage")
 
 
 @pytest.fixture

@@ -668,15 +668,11 @@ class CoverageView:
         return self.framework == self.frameworks[0][0] if self.frameworks else True
 
 
-def coverage_view(evidence: Evidence, framework: str | None = None) -> CoverageView | None:
+def coverage_view(evidence: Evidence, framework: str | None = None) -> CoverageView:
     """Coverage per control (or per item of another framework), judged at the moment the store was
-    read; None where :mod:`aimsflow.compliance.coverage` is not installed. An unknown framework is a
-    :class:`BadRequest`; a Statement of Applicability or crosswalk that does not load is shown as
-    the error it is (the rest of the page still renders)."""
-    try:
-        from aimsflow.compliance.coverage import load_coverage
-    except ImportError:
-        return None
+    read. An unknown framework is a :class:`BadRequest`; a Statement of Applicability or crosswalk
+    that does not load is shown as the error it is (the rest of the page still renders)."""
+    from aimsflow.compliance.coverage import load_coverage
     from aimsflow.configfile import ConfigError
 
     try:
