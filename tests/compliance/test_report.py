@@ -605,3 +605,37 @@ def test_a_nonconformity_closed_since_the_previous_report_is_named_with_who_clos
     ]
     assert [n["check"] for n in doc["management_review"]["open_nonconformities"]] == [DQ]
     assert f"closed {bias.id}" in html.unescape(page) and "by alice@example.com" in html.unescape(page)
+
+
+def test_the_cli_and_the_ui_show_the_numbers_of_the_report(known, store, config, capsys, monkeypatch):
+    """Issue 13 point 7, across renderers: `aimsflow soa --json` and the UI's Compliance page, judged
+    at the report's moment, show what the report shows (and what the records give, derived by hand
+    in EXPECTED_CONTROLS): the same freshness, verdicts, ages, cadences, nonconformities and counts."""
+    from aimsflow.cli import main
+    from aimsflow.ui import pages, views
+
+    _, doc, page = run_report(store, config)
+    report = numbers_from_json(doc, page)
+    assert report == numbers_from_html(doc, page)
+
+    monkeypatch.setenv("AIMSFLOW_CONFIG_DIR", str(config))
+    capsys.readouterr()
+    code = main(["soa", "--json", "--as-of", NOW.isoformat()])
+    cli = numbers_from_coverage_dict(json.loads(capsys.readouterr().out))
+    assert code == 1  # gaps: stale and failing controls
+    assert cli == report
+
+    evidence = views.read_evidence(now=NOW)
+    view = views.coverage_view(evidence)
+    html = pages.compliance_page(evidence, views.overview(evidence), view)
+    rows = dict(re.findall(r'<tr data-control="([^"]+)" data-freshness="(\w+)">', html))
+    assert {c: rows[c] for c in report["controls"]} == {
+        c: row["freshness"] for c, row in report["controls"].items()
+    }
+    shown = {k: int(v) for k, v in re.findall(r'data-coverage="(\w+)">(\d+)<', html)}
+    assert {k: shown[k] for k in ("fresh", "stale", "missing", "failing")} == {
+        k: report["summary"][k] for k in ("fresh", "stale", "missing", "failing")
+    }
+    for cid, row in EXPECTED_CONTROLS.items():
+        if cid in report["controls"]:
+            assert {k: report["controls"][cid][k] for k in row} == row
