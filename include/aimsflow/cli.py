@@ -25,6 +25,8 @@
                                [--agreement REF] [--received-at T] [--json]   external data (A.7.3)
     aimsflow soa               [--framework F] [--as-of DATE] [--period P] [--json]   the Statement of
                                Applicability with live status, per control or per framework
+    aimsflow oscal export      --period P -o AR.json [--as-of DATE] [--root DIR] [--json]   OSCAL
+                               assessment results of the period, with the plan, SSP, profile and catalog
     aimsflow completion bash|zsh   print a shell completion script
     aimsflow --version
 
@@ -166,6 +168,16 @@ EPILOGS = {
         "   nonconformities (each listed under gaps), or record folders that do not verify (not read)",
         "2  usage error: bad option, --as-of or --period, unknown --framework, or an invalid",
         "   soa.yaml or crosswalk.yaml (every problem on stderr)",
+        "3  no such store, or no trusted-keys file",
+    ),
+    "oscal export": _epilog(
+        "0  written: the assessment results and the documents they import (whatever the findings say:",
+        "   a not-satisfied control is a finding of the assessment, not a failure of the export)",
+        "1  written, but some record folders do not verify against the trusted keys: they were not read",
+        "   (listed on stderr, and in the results' remarks)",
+        "2  usage error: bad option, --period or --as-of (before the period), an invalid soa.yaml or",
+        "   crosswalk.yaml, an SoA with no applicable Annex A control, or a file of a document's name",
+        "   that is not this store's (nothing written)",
         "3  no such store, or no trusted-keys file",
     ),
 }
@@ -1088,6 +1100,74 @@ def cmd_soa(args: argparse.Namespace) -> int:
     return code
 
 
+OSCAL_DESCRIPTION = """Write the assessment of one period as OSCAL Assessment Results (JSON, OSCAL 1.2.1), and
+beside it the documents they import, each linking the next: assessment-plan.json -> ssp.json (a stub)
+-> iso42001-soa-profile.json (the SoA) -> iso42001-annex-a-catalog.json (the 38 Annex A controls).
+
+One result for the period: the SoA's applicable Annex A controls as reviewed controls; one
+observation per verified record those controls count (method TEST for a job's record, EXAMINE for a
+manual document), with when it was collected, when it expires (its cadence, a document's review
+date) and its manifest's SHA-256; one finding per control, satisfied or not-satisfied as `aimsflow
+soa` judges it at --as-of. The same store and period give the same identifiers (docs/auditing.md)."""
+
+
+def cmd_oscal_export(args: argparse.Namespace) -> int:
+    from aimsflow.audit.oscal import OscalRefused, export_oscal
+    from aimsflow.configfile import ConfigError
+    from aimsflow.tables import terminal_width
+
+    as_of = _as_of(args.as_of)
+    try:
+        period = parse_period(args.period)
+    except ValueError as exc:
+        fail(str(exc))
+    storage = _storage(args)
+    keys = _trusted_keys()
+    try:
+        result = export_oscal(storage, keys, period, Path(args.output), as_of=as_of)
+    except OscalRefused as exc:
+        fail(f"nothing written: {exc}")
+    except ConfigError as exc:
+        print("aimsflow: the Statement of Applicability or the crosswalk is invalid:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    code = EXIT_PROBLEMS if result.rejected else EXIT_OK
+    if args.json:
+        _print_json(result.as_dict())
+        _report_untrusted(result.rejected)
+        return code
+    width = terminal_width()
+    counts = result.observations
+    print(
+        f"OSCAL assessment results of {period.label}, as of {result.as_of:%Y-%m-%d %H:%M} UTC: {result.path}"
+    )
+    print(
+        f"  1 result: {len(result.reviewed)} reviewed controls; findings {len(result.satisfied)} satisfied, "
+        f"{len(result.not_satisfied)} not satisfied"
+    )
+    print(
+        f"  {sum(counts.values())} observations: {counts['TEST']} TEST (job records), "
+        f"{counts['EXAMINE']} EXAMINE (manual documents)"
+    )
+    print("imports, each the next:")
+    for f in result.files[1:]:
+        print(f"  {f.path} ({f.state})")
+    if result.not_satisfied:
+        print(f"not satisfied ({len(result.not_satisfied)}):")
+        undocumented = [c for c, gap in result.not_satisfied if gap == f"no document ingested for {c}"]
+        if undocumented:
+            text = f"no document ingested for {len(undocumented)} manual controls: {', '.join(undocumented)}"
+            for line in _wrapped("  ", text, width):
+                print(line)
+        for control, gap in result.not_satisfied:
+            if control not in undocumented:
+                for line in _wrapped(f"  {control:<8} ", gap, width):
+                    print(line)
+    _report_untrusted(result.rejected)
+    return code
+
+
 def _command(sub, name: str, epilog_key: str, **kwargs) -> argparse.ArgumentParser:
     return sub.add_parser(
         name, epilog=EPILOGS[epilog_key], formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs
@@ -1306,6 +1386,31 @@ def build_parser() -> argparse.ArgumentParser:
     _period_args(soa)
     _json_arg(soa)
     soa.set_defaults(func=cmd_soa)
+
+    oscal = sub.add_parser("oscal", help="OSCAL documents for assessment tools").add_subparsers(
+        dest="cmd", required=True
+    )
+    oscal_export = _command(
+        oscal,
+        "export",
+        "oscal export",
+        help="a period's assessment results as OSCAL, with the plan, SSP, profile and catalog they import",
+        description=OSCAL_DESCRIPTION,
+    )
+    oscal_export.add_argument(
+        "--period",
+        required=True,
+        help="the period assessed: 2026-11-25, 2026-W48, 2026-11, 2026-Q4, 2026 or A..B",
+    )
+    oscal_export.add_argument(
+        "-o", "--output", required=True, metavar="AR.json", help="the assessment results file to write"
+    )
+    oscal_export.add_argument(
+        "--as-of", help="judge freshness at this date (end of that UTC day) or date and time (default now)"
+    )
+    oscal_export.add_argument("--root", help="evidence store (default AIMSFLOW_EVIDENCE_ROOT or ./evidence)")
+    _json_arg(oscal_export)
+    oscal_export.set_defaults(func=cmd_oscal_export)
 
     completion = _command(sub, "completion", "completion", help="print a shell completion script")
     completion.add_argument("shell", choices=["bash", "zsh"])
