@@ -1112,6 +1112,8 @@ soa` judges it at --as-of. The same store and period give the same identifiers (
 
 
 def cmd_oscal_export(args: argparse.Namespace) -> int:
+    import textwrap
+
     from aimsflow.audit.oscal import OscalRefused, export_oscal
     from aimsflow.configfile import ConfigError
     from aimsflow.tables import terminal_width
@@ -1150,9 +1152,15 @@ def cmd_oscal_export(args: argparse.Namespace) -> int:
         f"  {sum(counts.values())} observations: {counts['TEST']} TEST (job records), "
         f"{counts['EXAMINE']} EXAMINE (manual documents)"
     )
-    print("imports, each the next:")
-    for f in result.files[1:]:
-        print(f"  {f.path} ({f.state})")
+    imported = ", ".join(f"{f.path.name} ({f.state})" for f in result.files[1:])
+    for line in textwrap.wrap(
+        imported,
+        width=max(width or 100, 60),
+        initial_indent="imports, each the next, beside it: ",
+        subsequent_indent="  ",
+        break_on_hyphens=False,
+    ):
+        print(line)
     if result.not_satisfied:
         print(f"not satisfied ({len(result.not_satisfied)}):")
         undocumented = [c for c, gap in result.not_satisfied if gap == f"no document ingested for {c}"]
