@@ -120,7 +120,8 @@ EPILOGS = {
         "0  the bundle was written (and verified with its own verify_bundle.py before it was)",
         "1  refused, nothing written: a drawn record does not verify, is pending or changed, the log",
         "   does not verify, or the witness does not hold the store or lags behind a drawn record",
-        "2  usage error: --sample names no sample record (a key, its folder or its manifest.json)",
+        "2  usage error: --sample names no sample record (a key, its folder or its manifest.json), or",
+        "   the crosswalk does not load",
         "3  no such store, or no trusted-keys file",
     ),
     "witness init": _epilog(
@@ -511,6 +512,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from aimsflow.audit.bundle import ExportRefused, NotASample, export_bundle
+    from aimsflow.configfile import ConfigError
     from aimsflow.evidence.witness import Witness
 
     storage = _storage(args)
@@ -521,6 +523,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         result = export_bundle(storage, keys, witness, args.sample, Path(args.output), progress=say)
     except NotASample as exc:
         fail(str(exc))
+    except ConfigError as exc:
+        fail(f"the configuration does not load: {'; '.join(exc.problems)}")
     except ExportRefused as exc:
         fail(f"no bundle written: {exc}", EXIT_PROBLEMS)
     if args.json:
