@@ -333,7 +333,11 @@ def export_bundle(
     pages = {k: t["page"] for k, t in traces.items()}
     for rec_key, trace in traces.items():
         files[trace["page"]] = record_page_html(snapshot, rec_key, trace, pages).encode()
-    files["index.html"] = _render("bundle_index.html.j2", title=f"Evidence sample {key}", index=index)
+    crosswalk = snapshot.crosswalk
+    frameworks = {name: crosswalk.title(name).split(" (")[0] for name in crosswalk.names} if crosswalk else {}
+    files["index.html"] = _render(
+        "bundle_index.html.j2", title=f"Evidence sample {key}", index=index, frameworks=frameworks
+    )
     files["README.txt"] = readme(index).encode()
     files[SCRIPT] = Path(verify_bundle.__file__).read_bytes()
 
