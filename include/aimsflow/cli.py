@@ -201,7 +201,7 @@ unless --current-only).
 Method sha256-rank/1: rank each record by SHA-256(seed, a newline, record key), lowest first (in a
 shell: printf '%s\\n%s' "$SEED" "$KEY" | sha256sum); with --per-control K, take the K lowest of every
 control in scope (all of a control that has fewer); then draw in rank order until --n are drawn.
-Same population and seed, same sample, on any machine (docs/auditing-sample-export.md)."""
+Same population and seed, same sample, on any machine (docs/auditing.md)."""
 
 EXPORT_DESCRIPTION = """Pack the records a sample drew into one zip an auditor checks offline: the records as
 stored, their inclusion proofs, checkpoints and seals, the witness's checkpoint, the trusted PUBLIC
@@ -322,7 +322,8 @@ def cmd_prove(args: argparse.Namespace) -> int:
         _print_json(proof.as_dict())
         return EXIT_OK
     print(f"record:     {proof.record}")
-    print(f"leaf:       {proof.leaf_index} (data: manifest SHA-256 {proof.manifest_sha256})")
+    print(f"leaf:       {proof.leaf_index}")
+    print(f"leaf data:  {proof.manifest_sha256} (SHA-256 of its manifest.json)")
     print(f"tree size:  {proof.tree_size} (checkpoint of seal {proof.seal})")
     print("audit path:")
     for node in proof.path:
@@ -330,9 +331,9 @@ def cmd_prove(args: argparse.Namespace) -> int:
     print("checkpoint:")
     for line in proof.checkpoint.splitlines():
         print(f"  {line}")
-    print(
-        "check it anywhere: --json > proof.json, then python3 -I scripts/verify_inclusion.py proof.json MANIFEST"
-    )
+    print("check it anywhere, with the record's manifest.json (standard library only):")
+    print("  aimsflow evidence prove RECORD --json > proof.json")
+    print("  python3 -I scripts/verify_inclusion.py proof.json path/to/RECORD/manifest.json")
     return EXIT_OK
 
 
@@ -341,6 +342,28 @@ period, status and message, the run (DAG, run id, task, try, who triggered it), 
 their SHA-256, code version, OpenLineage run id, what it superseded or was superseded by, the
 nonconformity it opened or closed, its seal, and its files (hashed again). Text shortens hashes to 12
 digits; --json and --html give them whole. A record whose signature does not verify is not shown."""
+
+
+NC_SHOW_DESCRIPTION = """One nonconformity (ISO/IEC 42001 10.2) as a person reads it: its cause (check and
+subject), the controls of its failing records, every occurrence with its record and failing re-runs,
+its closure (who, when, in which run, root cause, corrective action) and the later passing run it was
+closed on, or for an open one the later passing run that would close it. Read from the verified
+records only."""
+
+VERIFY_DESCRIPTION = """Check the evidence store as an auditor would: every record's files against its
+signed manifest, every signature against the trusted keys (valid at the time of the seal that took
+the record in), the log's seals, checkpoints and inclusion, and the witness's checkpoint against the
+log. Needs only the verify-only install (pip install 'aimsflow[verify]')."""
+
+PROVE_DESCRIPTION = """Print the RFC 6962 inclusion proof of a sealed record against the log's latest
+checkpoint: its leaf (the SHA-256 of its manifest.json), the tree size, the audit path and that signed
+checkpoint. Check it anywhere with python3 -I scripts/verify_inclusion.py (standard library only)."""
+
+SOA_DESCRIPTION = """The Statement of Applicability (include/config/soa.yaml) with each control's live
+status: applicable or excluded (with the justification), what evidences it, the latest verdict,
+freshness against its max_age_days, open nonconformities, and every gap in words; with --framework,
+per item of another framework through the crosswalk. The numbers are the one coverage computation
+every renderer shows (the OSCAL findings too)."""
 
 
 def _write_html(path: str, page: str) -> None:
@@ -427,10 +450,12 @@ def cmd_nc_show(args: argparse.Namespace) -> int:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     from aimsflow.audit.sample import SampleError, SampleRequest, draw_sample, seal_sample, write_sample
+    from aimsflow.evidence.controls import ordered_controls
     from aimsflow.evidence.keys import KeyError_, Signer
     from aimsflow.evidence.listing import load_verified
     from aimsflow.evidence.seal import SealRefused
     from aimsflow.progress import Progress
+    from aimsflow.tables import terminal_width
 
     control = _control(args.control)
     try:
@@ -499,11 +524,17 @@ def cmd_sample(args: argparse.Namespace) -> int:
         for stratum in summary["strata"]:
             short = f" (fewer than {request.per_control}: all drawn)" if stratum["short"] else ""
             print(f"  {stratum['control']}: {stratum['drawn']} drawn of {stratum['population']}{short}")
-        print(f"drawn: {len(sample.drawn)} (rank, rank hash, record)")
+        print(f"drawn: {len(sample.drawn)} (rank, record; rank hashes in --json and the sample record)")
+        width = terminal_width()
+        order = {c: i for i, c in enumerate(ordered_controls())}
         for d in sample.drawn:
-            why = f"  (lowest of {', '.join(d['strata'])})" if d["strata"] else ""
-            print(f"  {d['rank']:>6}  {d['rank_hash'][:16]}  {d['record']}{why}")
-        print(f"export: aimsflow evidence export --sample {ref.key} -o bundle.zip")
+            print(f"  {d['rank']:>6}  {d['record']}")
+            if d["strata"]:
+                strata = sorted(d["strata"], key=lambda c: order.get(c, len(order)))
+                for line in _wrapped(" " * 10 + "lowest of ", ", ".join(strata), width):
+                    print(line)
+        print("export it:")
+        print(f"  aimsflow evidence export --sample {ref.key} -o bundle.zip")
     if seal_problem:
         print(f"aimsflow: the sample record is written but not sealed: {seal_problem}", file=sys.stderr)
     _report_untrusted(loaded.rejected)
@@ -530,13 +561,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(result.as_dict())
         return EXIT_OK
-    print(f"bundle {result.path} ({result.size / 1e6:.2f} MB, SHA-256 {result.sha256})")
-    print(f"  {result.records} drawn record(s) and the sample {result.sample}, checked with verify_bundle.py")
-    print(f"  trusted keys fingerprint {result.keys_sha256}: give it to the auditor through another channel")
-    print(
-        f"verify offline: unzip {result.path.name} && cd {result.folder} && python3 -I verify_bundle.py "
-        f"--keys-sha256 {result.keys_sha256}"
-    )
+    checked = result.verdict["summary"]
+    print(f"bundle {result.path} ({result.size / 1e6:.2f} MB)")
+    print(f"  sha256       {result.sha256}")
+    print(f"  sample       {result.sample} ({result.records} drawn record(s))")
+    print(f"  self-check   verify_bundle.py: {checked['ok']} of {checked['records']} records OK")
+    print(f"  keys         fingerprint {result.keys_sha256}")
+    print("               give it to the auditor through another channel than the bundle")
+    print("verify offline:")
+    print(f"  unzip {result.path.name} && cd {result.folder}")
+    print(f"  python3 -I verify_bundle.py --keys-sha256 {result.keys_sha256}")
     return EXIT_OK
 
 
@@ -1180,7 +1214,20 @@ def cmd_oscal_export(args: argparse.Namespace) -> int:
     return code
 
 
+def _paragraphs(text: str, width: int = 100) -> str:
+    """A --help description: each paragraph of ``text`` filled to ``width`` (the source's own line
+    breaks would give a short first line after the usage)."""
+    import textwrap
+
+    return "\n\n".join(
+        textwrap.fill(" ".join(p.split()), width, break_on_hyphens=False, break_long_words=False)
+        for p in text.strip().split("\n\n")
+    )
+
+
 def _command(sub, name: str, epilog_key: str, **kwargs) -> argparse.ArgumentParser:
+    if "description" in kwargs:
+        kwargs["description"] = _paragraphs(kwargs["description"])
     return sub.add_parser(
         name, epilog=EPILOGS[epilog_key], formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs
     )
@@ -1199,7 +1246,13 @@ def build_parser() -> argparse.ArgumentParser:
     evidence = sub.add_parser("evidence", help="verify and list evidence records").add_subparsers(
         dest="cmd", required=True
     )
-    verify = _command(evidence, "verify", "verify", help="check hashes, signatures, seals and the witness")
+    verify = _command(
+        evidence,
+        "verify",
+        "verify",
+        help="check hashes, signatures, seals and the witness",
+        description=VERIFY_DESCRIPTION,
+    )
     verify.add_argument("--root", help="evidence store (default AIMSFLOW_EVIDENCE_ROOT or ./evidence)")
     verify.add_argument("--witness", help="witness folder to hold the store to (default AIMSFLOW_WITNESS)")
     _period_args(verify)
@@ -1227,7 +1280,13 @@ def build_parser() -> argparse.ArgumentParser:
     _json_arg(controls)
     controls.set_defaults(func=cmd_controls)
 
-    prove = _command(evidence, "prove", "prove", help="inclusion proof of a sealed record in the log")
+    prove = _command(
+        evidence,
+        "prove",
+        "prove",
+        help="inclusion proof of a sealed record in the log",
+        description=PROVE_DESCRIPTION,
+    )
     prove.add_argument("record", help="record key (records/<period>/<check>/<id>) or its folder")
     prove.add_argument("--root", help="evidence store (default AIMSFLOW_EVIDENCE_ROOT or ./evidence)")
     _json_arg(prove)
@@ -1349,6 +1408,7 @@ def build_parser() -> argparse.ArgumentParser:
         "show",
         "nc show",
         help="one nonconformity: cause, occurrences and their records, closure, the later passing run",
+        description=NC_SHOW_DESCRIPTION,
     )
     nc_show.add_argument("id", help="nonconformity id (aimsflow nc list), e.g. NC-20261125-3f2a1b")
     nc_show.add_argument("--root", help="evidence store (default AIMSFLOW_EVIDENCE_ROOT or ./evidence)")
@@ -1385,7 +1445,11 @@ def build_parser() -> argparse.ArgumentParser:
     record.set_defaults(func=cmd_acquisition_record)
 
     soa = _command(
-        sub, "soa", "soa", help="the Statement of Applicability with live status, per control or framework"
+        sub,
+        "soa",
+        "soa",
+        help="the Statement of Applicability with live status, per control or framework",
+        description=SOA_DESCRIPTION,
     )
     soa.add_argument("--root", help="evidence store (default AIMSFLOW_EVIDENCE_ROOT or ./evidence)")
     soa.add_argument(
@@ -1393,7 +1457,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="iso42001 (default: one row per control), iso27001, eu_ai_act or nist_ai_rmf (crosswalk.yaml)",
     )
     soa.add_argument(
-        "--as-of", help="judge freshness at this date (end of that UTC day) or date and time (default now)"
+        "--as-of",
+        metavar="DATE",
+        help="judge freshness at this date (end of that UTC day) or date and time (default now)",
     )
     _period_args(soa)
     _json_arg(soa)
@@ -1418,7 +1484,9 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", required=True, metavar="AR.json", help="the assessment results file to write"
     )
     oscal_export.add_argument(
-        "--as-of", help="judge freshness at this date (end of that UTC day) or date and time (default now)"
+        "--as-of",
+        metavar="DATE",
+        help="judge freshness at this date (end of that UTC day) or date and time (default now)",
     )
     oscal_export.add_argument("--root", help="evidence store (default AIMSFLOW_EVIDENCE_ROOT or ./evidence)")
     _json_arg(oscal_export)
