@@ -1199,6 +1199,9 @@ def cmd_oscal_export(args: argparse.Namespace) -> int:
         break_on_hyphens=False,
     ):
         print(line)
+    if result.satisfied:
+        for line in _wrapped("satisfied: ", ", ".join(result.satisfied), width):
+            print(line)
     if result.not_satisfied:
         print(f"not satisfied ({len(result.not_satisfied)}):")
         undocumented = [c for c, gap in result.not_satisfied if gap == f"no document ingested for {c}"]

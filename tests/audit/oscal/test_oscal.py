@@ -410,6 +410,7 @@ def test_the_command_text_json_and_exit_codes(store, records, write, forger, tmp
     assert lines[0] == f"OSCAL assessment results of 2026-10, as of 2026-10-11 12:00 UTC: {out}"
     assert lines[1] == "  1 result: 5 reviewed controls; findings 2 satisfied, 3 not satisfied"
     assert lines[2] == "  5 observations: 3 TEST (job records), 2 EXAMINE (manual documents)"
+    assert lines[5] == "satisfied: A.2.2, A.7.4"
     assert lines[3:5] == [
         f"imports, each the next, beside it: {oscal.AP_FILE} (written), {oscal.SSP_FILE} (written),",
         f"  {oscal.PROFILE_FILE} (written), {oscal.CATALOG_FILE} (written)",
