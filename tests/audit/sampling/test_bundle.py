@@ -716,8 +716,8 @@ def test_stdlib_note_key_hash_matches_the_log_code():
 
 
 def test_the_documented_hand_re_draw_gives_the_sample(exported):
-    """docs/auditing-sample-export.md's Python re-draw, run on the bundle's population.tsv."""
-    text = (PROJECT / "docs" / "auditing-sample-export.md").read_text()
+    """docs/auditing.md's Python re-draw, run on the bundle's population.tsv."""
+    text = (PROJECT / "docs" / "auditing.md").read_text()
     snippet = text.split("Re-drawing in Python")[1].split("```python\n", 1)[1].split("```", 1)[0]
     documented = 'seed, n = "Q3 audit, ref 4711", 25'
     assert documented in snippet
