@@ -36,8 +36,8 @@ Links to records (``relevant-evidence``, back-matter ``rlinks``) are record keys
 root of the evidence store (or of an export bundle, which keeps the same layout): the rlink names the
 record's ``manifest.json`` with its SHA-256, the leaf data of the record in the evidence log.
 
-The package never imports an OSCAL library: the documents are plain JSON, so the verify-only install
-can write them too.
+The package never imports an OSCAL library: the documents are plain JSON built here;
+compliance-trestle is a test dependency only (the tests load every document with its models).
 """
 
 from __future__ import annotations
