@@ -25,6 +25,8 @@
                                [--agreement REF] [--received-at T] [--json]   external data (A.7.3)
     aimsflow soa               [--framework F] [--as-of DATE] [--period P] [--json]   the Statement of
                                Applicability with live status, per control or per framework
+    aimsflow oscal export      --period P -o AR.json [--as-of DATE] [--root DIR] [--json]   OSCAL
+                               assessment results of the period, with the plan, SSP, profile and catalog
     aimsflow completion bash|zsh   print a shell completion script
     aimsflow --version
 
@@ -118,7 +120,8 @@ EPILOGS = {
         "0  the bundle was written (and verified with its own verify_bundle.py before it was)",
         "1  refused, nothing written: a drawn record does not verify, is pending or changed, the log",
         "   does not verify, or the witness does not hold the store or lags behind a drawn record",
-        "2  usage error: --sample names no sample record (a key, its folder or its manifest.json)",
+        "2  usage error: --sample names no sample record (a key, its folder or its manifest.json), or",
+        "   the crosswalk does not load",
         "3  no such store, or no trusted-keys file",
     ),
     "witness init": _epilog(
@@ -168,6 +171,16 @@ EPILOGS = {
         "   soa.yaml or crosswalk.yaml (every problem on stderr)",
         "3  no such store, or no trusted-keys file",
     ),
+    "oscal export": _epilog(
+        "0  written: the assessment results and the documents they import (whatever the findings say:",
+        "   a not-satisfied control is a finding of the assessment, not a failure of the export)",
+        "1  written, but some record folders do not verify against the trusted keys: they were not read",
+        "   (listed on stderr, and in the results' remarks)",
+        "2  usage error: bad option, --period or --as-of (before the period), an invalid soa.yaml or",
+        "   crosswalk.yaml, an SoA with no applicable Annex A control, or a file of a document's name",
+        "   that is not this store's (nothing written)",
+        "3  no such store, or no trusted-keys file",
+    ),
 }
 
 TOP_EPILOG = """exit codes (each command's --help lists its own):
@@ -188,7 +201,7 @@ unless --current-only).
 Method sha256-rank/1: rank each record by SHA-256(seed, a newline, record key), lowest first (in a
 shell: printf '%s\\n%s' "$SEED" "$KEY" | sha256sum); with --per-control K, take the K lowest of every
 control in scope (all of a control that has fewer); then draw in rank order until --n are drawn.
-Same population and seed, same sample, on any machine (docs/auditing-sample-export.md)."""
+Same population and seed, same sample, on any machine (docs/auditing.md)."""
 
 EXPORT_DESCRIPTION = """Pack the records a sample drew into one zip an auditor checks offline: the records as
 stored, their inclusion proofs, checkpoints and seals, the witness's checkpoint, the trusted PUBLIC
@@ -309,7 +322,8 @@ def cmd_prove(args: argparse.Namespace) -> int:
         _print_json(proof.as_dict())
         return EXIT_OK
     print(f"record:     {proof.record}")
-    print(f"leaf:       {proof.leaf_index} (data: manifest SHA-256 {proof.manifest_sha256})")
+    print(f"leaf:       {proof.leaf_index}")
+    print(f"leaf data:  {proof.manifest_sha256} (SHA-256 of its manifest.json)")
     print(f"tree size:  {proof.tree_size} (checkpoint of seal {proof.seal})")
     print("audit path:")
     for node in proof.path:
@@ -317,9 +331,9 @@ def cmd_prove(args: argparse.Namespace) -> int:
     print("checkpoint:")
     for line in proof.checkpoint.splitlines():
         print(f"  {line}")
-    print(
-        "check it anywhere: --json > proof.json, then python3 -I scripts/verify_inclusion.py proof.json MANIFEST"
-    )
+    print("check it anywhere, with the record's manifest.json (standard library only):")
+    print("  aimsflow evidence prove RECORD --json > proof.json")
+    print("  python3 -I scripts/verify_inclusion.py proof.json path/to/RECORD/manifest.json")
     return EXIT_OK
 
 
@@ -328,6 +342,28 @@ period, status and message, the run (DAG, run id, task, try, who triggered it), 
 their SHA-256, code version, OpenLineage run id, what it superseded or was superseded by, the
 nonconformity it opened or closed, its seal, and its files (hashed again). Text shortens hashes to 12
 digits; --json and --html give them whole. A record whose signature does not verify is not shown."""
+
+
+NC_SHOW_DESCRIPTION = """One nonconformity (ISO/IEC 42001 10.2) as a person reads it: its cause (check and
+subject), the controls of its failing records, every occurrence with its record and failing re-runs,
+its closure (who, when, in which run, root cause, corrective action) and the later passing run it was
+closed on, or for an open one the later passing run that would close it. Read from the verified
+records only."""
+
+VERIFY_DESCRIPTION = """Check the evidence store as an auditor would: every record's files against its
+signed manifest, every signature against the trusted keys (valid at the time of the seal that took
+the record in), the log's seals, checkpoints and inclusion, and the witness's checkpoint against the
+log. Needs only the verify-only install (pip install 'aimsflow[verify]')."""
+
+PROVE_DESCRIPTION = """Print the RFC 6962 inclusion proof of a sealed record against the log's latest
+checkpoint: its leaf (the SHA-256 of its manifest.json), the tree size, the audit path and that signed
+checkpoint. Check it anywhere with python3 -I scripts/verify_inclusion.py (standard library only)."""
+
+SOA_DESCRIPTION = """The Statement of Applicability (include/config/soa.yaml) with each control's live
+status: applicable or excluded (with the justification), what evidences it, the latest verdict,
+freshness against its max_age_days, open nonconformities, and every gap in words; with --framework,
+per item of another framework through the crosswalk. The numbers are the one coverage computation
+every renderer shows (the OSCAL findings too)."""
 
 
 def _write_html(path: str, page: str) -> None:
@@ -414,10 +450,12 @@ def cmd_nc_show(args: argparse.Namespace) -> int:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     from aimsflow.audit.sample import SampleError, SampleRequest, draw_sample, seal_sample, write_sample
+    from aimsflow.evidence.controls import ordered_controls
     from aimsflow.evidence.keys import KeyError_, Signer
     from aimsflow.evidence.listing import load_verified
     from aimsflow.evidence.seal import SealRefused
     from aimsflow.progress import Progress
+    from aimsflow.tables import terminal_width
 
     control = _control(args.control)
     try:
@@ -486,11 +524,17 @@ def cmd_sample(args: argparse.Namespace) -> int:
         for stratum in summary["strata"]:
             short = f" (fewer than {request.per_control}: all drawn)" if stratum["short"] else ""
             print(f"  {stratum['control']}: {stratum['drawn']} drawn of {stratum['population']}{short}")
-        print(f"drawn: {len(sample.drawn)} (rank, rank hash, record)")
+        print(f"drawn: {len(sample.drawn)} (rank, record; rank hashes in --json and the sample record)")
+        width = terminal_width()
+        order = {c: i for i, c in enumerate(ordered_controls())}
         for d in sample.drawn:
-            why = f"  (lowest of {', '.join(d['strata'])})" if d["strata"] else ""
-            print(f"  {d['rank']:>6}  {d['rank_hash'][:16]}  {d['record']}{why}")
-        print(f"export: aimsflow evidence export --sample {ref.key} -o bundle.zip")
+            print(f"  {d['rank']:>6}  {d['record']}")
+            if d["strata"]:
+                strata = sorted(d["strata"], key=lambda c: order.get(c, len(order)))
+                for line in _wrapped(" " * 10 + "lowest of ", ", ".join(strata), width):
+                    print(line)
+        print("export it:")
+        print(f"  aimsflow evidence export --sample {ref.key} -o bundle.zip")
     if seal_problem:
         print(f"aimsflow: the sample record is written but not sealed: {seal_problem}", file=sys.stderr)
     _report_untrusted(loaded.rejected)
@@ -499,6 +543,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from aimsflow.audit.bundle import ExportRefused, NotASample, export_bundle
+    from aimsflow.configfile import ConfigError
     from aimsflow.evidence.witness import Witness
 
     storage = _storage(args)
@@ -509,18 +554,23 @@ def cmd_export(args: argparse.Namespace) -> int:
         result = export_bundle(storage, keys, witness, args.sample, Path(args.output), progress=say)
     except NotASample as exc:
         fail(str(exc))
+    except ConfigError as exc:
+        fail(f"the configuration does not load: {'; '.join(exc.problems)}")
     except ExportRefused as exc:
         fail(f"no bundle written: {exc}", EXIT_PROBLEMS)
     if args.json:
         _print_json(result.as_dict())
         return EXIT_OK
-    print(f"bundle {result.path} ({result.size / 1e6:.2f} MB, SHA-256 {result.sha256})")
-    print(f"  {result.records} drawn record(s) and the sample {result.sample}, checked with verify_bundle.py")
-    print(f"  trusted keys fingerprint {result.keys_sha256}: give it to the auditor through another channel")
-    print(
-        f"verify offline: unzip {result.path.name} && cd {result.folder} && python3 -I verify_bundle.py "
-        f"--keys-sha256 {result.keys_sha256}"
-    )
+    checked = result.verdict["summary"]
+    print(f"bundle {result.path} ({result.size / 1e6:.2f} MB)")
+    print(f"  sha256       {result.sha256}")
+    print(f"  sample       {result.sample} ({result.records} drawn record(s))")
+    print(f"  self-check   verify_bundle.py: {checked['ok']} of {checked['records']} records OK")
+    print(f"  keys         fingerprint {result.keys_sha256}")
+    print("               give it to the auditor through another channel than the bundle")
+    print("verify offline:")
+    print(f"  unzip {result.path.name} && cd {result.folder}")
+    print(f"  python3 -I verify_bundle.py --keys-sha256 {result.keys_sha256}")
     return EXIT_OK
 
 
@@ -1095,7 +1145,99 @@ def cmd_soa(args: argparse.Namespace) -> int:
     return code
 
 
+OSCAL_DESCRIPTION = """Write the assessment of one period as OSCAL Assessment Results (JSON, OSCAL 1.2.1), and
+beside it the documents they import, each linking the next: assessment-plan.json -> ssp.json (a stub)
+-> iso42001-soa-profile.json (the SoA) -> iso42001-annex-a-catalog.json (the 38 Annex A controls).
+
+One result for the period: the SoA's applicable Annex A controls as reviewed controls; one
+observation per verified record those controls count (method TEST for a job's record, EXAMINE for a
+manual document), with when it was collected, when it expires (its cadence, a document's review
+date) and its manifest's SHA-256; one finding per control, satisfied or not-satisfied as `aimsflow
+soa` judges it at --as-of. The same store and period give the same identifiers (docs/auditing.md)."""
+
+
+def cmd_oscal_export(args: argparse.Namespace) -> int:
+    import textwrap
+
+    from aimsflow.audit.oscal import OscalRefused, export_oscal
+    from aimsflow.configfile import ConfigError
+    from aimsflow.tables import terminal_width
+
+    as_of = _as_of(args.as_of)
+    try:
+        period = parse_period(args.period)
+    except ValueError as exc:
+        fail(str(exc))
+    storage = _storage(args)
+    keys = _trusted_keys()
+    try:
+        result = export_oscal(storage, keys, period, Path(args.output), as_of=as_of)
+    except OscalRefused as exc:
+        fail(f"nothing written: {exc}")
+    except ConfigError as exc:
+        print("aimsflow: the Statement of Applicability or the crosswalk is invalid:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    code = EXIT_PROBLEMS if result.rejected else EXIT_OK
+    if args.json:
+        _print_json(result.as_dict())
+        _report_untrusted(result.rejected)
+        return code
+    width = terminal_width()
+    counts = result.observations
+    print(
+        f"OSCAL assessment results of {period.label}, as of {result.as_of:%Y-%m-%d %H:%M} UTC: {result.path}"
+    )
+    print(
+        f"  1 result: {len(result.reviewed)} reviewed controls; findings {len(result.satisfied)} satisfied, "
+        f"{len(result.not_satisfied)} not satisfied"
+    )
+    print(
+        f"  {sum(counts.values())} observations: {counts['TEST']} TEST (job records), "
+        f"{counts['EXAMINE']} EXAMINE (manual documents)"
+    )
+    imported = ", ".join(f"{f.path.name} ({f.state})" for f in result.files[1:])
+    for line in textwrap.wrap(
+        imported,
+        width=max(width or 100, 60),
+        initial_indent="imports, each the next, beside it: ",
+        subsequent_indent="  ",
+        break_on_hyphens=False,
+    ):
+        print(line)
+    if result.satisfied:
+        for line in _wrapped("satisfied: ", ", ".join(result.satisfied), width):
+            print(line)
+    if result.not_satisfied:
+        print(f"not satisfied ({len(result.not_satisfied)}):")
+        undocumented = [c for c, gap in result.not_satisfied if gap == f"no document ingested for {c}"]
+        if undocumented:
+            text = f"no document ingested for {len(undocumented)} manual controls: {', '.join(undocumented)}"
+            for line in _wrapped("  ", text, width):
+                print(line)
+        for control, gap in result.not_satisfied:
+            if control not in undocumented:
+                for line in _wrapped(f"  {control:<8} ", gap, width):
+                    print(line)
+    _report_untrusted(result.rejected)
+    return code
+
+
+def _paragraphs(text: str, width: int = 100) -> str:
+    """A --help description: each paragraph of ``text`` filled to ``width`` (the source's own line
+    breaks would give a short first line after the usage)."""
+    import textwrap
+
+    return "\n\n".join(
+        textwrap.fill(" ".join(p.split()), width, break_on_hyphens=False, break_long_words=False)
+        for p in text.strip().split("\n\n")
+    )
+
+
 def _command(sub, name: str, epilog_key: str, **kwargs) -> argparse.ArgumentParser:
+    if "description" in kwargs:
+        kwargs["description"] = _paragraphs(kwargs["description"])
     return sub.add_parser(
         name, epilog=EPILOGS[epilog_key], formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs
     )
@@ -1114,7 +1256,13 @@ def build_parser() -> argparse.ArgumentParser:
     evidence = sub.add_parser("evidence", help="verify and list evidence records").add_subparsers(
         dest="cmd", required=True
     )
-    verify = _command(evidence, "verify", "verify", help="check hashes, signatures, seals and the witness")
+    verify = _command(
+        evidence,
+        "verify",
+        "verify",
+        help="check hashes, signatures, seals and the witness",
+        description=VERIFY_DESCRIPTION,
+    )
     verify.add_argument("--root", help="evidence store (default AIMSFLOW_EVIDENCE_ROOT or ./evidence)")
     verify.add_argument("--witness", help="witness folder to hold the store to (default AIMSFLOW_WITNESS)")
     _period_args(verify)
@@ -1142,7 +1290,13 @@ def build_parser() -> argparse.ArgumentParser:
     _json_arg(controls)
     controls.set_defaults(func=cmd_controls)
 
-    prove = _command(evidence, "prove", "prove", help="inclusion proof of a sealed record in the log")
+    prove = _command(
+        evidence,
+        "prove",
+        "prove",
+        help="inclusion proof of a sealed record in the log",
+        description=PROVE_DESCRIPTION,
+    )
     prove.add_argument("record", help="record key (records/<period>/<check>/<id>) or its folder")
     prove.add_argument("--root", help="evidence store (default AIMSFLOW_EVIDENCE_ROOT or ./evidence)")
     _json_arg(prove)
@@ -1269,6 +1423,7 @@ def build_parser() -> argparse.ArgumentParser:
         "show",
         "nc show",
         help="one nonconformity: cause, occurrences and their records, closure, the later passing run",
+        description=NC_SHOW_DESCRIPTION,
     )
     nc_show.add_argument("id", help="nonconformity id (aimsflow nc list), e.g. NC-20261125-3f2a1b")
     nc_show.add_argument("--root", help="evidence store (default AIMSFLOW_EVIDENCE_ROOT or ./evidence)")
@@ -1305,7 +1460,11 @@ def build_parser() -> argparse.ArgumentParser:
     record.set_defaults(func=cmd_acquisition_record)
 
     soa = _command(
-        sub, "soa", "soa", help="the Statement of Applicability with live status, per control or framework"
+        sub,
+        "soa",
+        "soa",
+        help="the Statement of Applicability with live status, per control or framework",
+        description=SOA_DESCRIPTION,
     )
     soa.add_argument("--root", help="evidence store (default AIMSFLOW_EVIDENCE_ROOT or ./evidence)")
     soa.add_argument(
@@ -1313,11 +1472,40 @@ def build_parser() -> argparse.ArgumentParser:
         help="iso42001 (default: one row per control), iso27001, eu_ai_act or nist_ai_rmf (crosswalk.yaml)",
     )
     soa.add_argument(
-        "--as-of", help="judge freshness at this date (end of that UTC day) or date and time (default now)"
+        "--as-of",
+        metavar="DATE",
+        help="judge freshness at this date (end of that UTC day) or date and time (default now)",
     )
     _period_args(soa)
     _json_arg(soa)
     soa.set_defaults(func=cmd_soa)
+
+    oscal = sub.add_parser("oscal", help="OSCAL documents for assessment tools").add_subparsers(
+        dest="cmd", required=True
+    )
+    oscal_export = _command(
+        oscal,
+        "export",
+        "oscal export",
+        help="a period's assessment results as OSCAL, with the plan, SSP, profile and catalog they import",
+        description=OSCAL_DESCRIPTION,
+    )
+    oscal_export.add_argument(
+        "--period",
+        required=True,
+        help="the period assessed: 2026-11-25, 2026-W48, 2026-11, 2026-Q4, 2026 or A..B",
+    )
+    oscal_export.add_argument(
+        "-o", "--output", required=True, metavar="AR.json", help="the assessment results file to write"
+    )
+    oscal_export.add_argument(
+        "--as-of",
+        metavar="DATE",
+        help="judge freshness at this date (end of that UTC day) or date and time (default now)",
+    )
+    oscal_export.add_argument("--root", help="evidence store (default AIMSFLOW_EVIDENCE_ROOT or ./evidence)")
+    _json_arg(oscal_export)
+    oscal_export.set_defaults(func=cmd_oscal_export)
 
     completion = _command(sub, "completion", "completion", help="print a shell completion script")
     completion.add_argument("shell", choices=["bash", "zsh"])

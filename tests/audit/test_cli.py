@@ -1,5 +1,6 @@
 """``aimsflow evidence show`` and ``aimsflow nc show``, run in-process: text, --json and --html from one
-view, and the documented exit codes."""
+view, and the documented exit codes; every auditor command's --help, --json and exit codes, as the
+auditors' guide and the README state them."""
 
 from __future__ import annotations
 
@@ -132,25 +133,92 @@ def test_nc_show_flags_folders_that_do_not_verify(capsys, scenario, write, forge
     assert forged.key in err and "do not verify" in err
 
 
-def test_help_documents_the_exit_codes(capsys):
-    for argv in (["evidence", "show", "--help"], ["nc", "show", "--help"]):
-        with pytest.raises(SystemExit) as exc:
-            main(argv)
-        assert exc.value.code == 0
-        out = capsys.readouterr().out
-        assert "--json" in out and "--html FILE" in out
-        for code in ("0  ", "1  ", "2  ", "3  "):
-            assert f"\n  {code}" in out, (argv, code)
+#: The auditor's commands (issue 14, point 6) and their EPILOGS key.
+AUDITOR_COMMANDS = {
+    "evidence show": "show",
+    "nc show": "nc show",
+    "evidence sample": "sample",
+    "evidence export": "export",
+    "oscal export": "oscal export",
+    "soa": "soa",
+    "evidence verify": "verify",
+    "evidence prove": "prove",
+}
 
 
-def test_the_auditing_doc_states_the_exit_codes_the_commands_use():
-    """docs/auditing.md quotes each command's exit codes as --help prints them: they cannot drift."""
+def help_text(capsys, command: str) -> str:
+    with pytest.raises(SystemExit) as exc:
+        main([*command.split(), "--help"])
+    assert exc.value.code == 0
+    return capsys.readouterr().out
+
+
+def exit_codes(text: str) -> dict[int, str]:
+    """The exit codes a --help lists under "exit codes:", each with its text (continuations joined)."""
+    codes: dict[int, str] = {}
+    block = text.split("\nexit codes:\n", 1)[1]
+    for line in block.splitlines():
+        if line[:2] == "  " and line[2:3].isdigit() and line[3:5] == "  ":
+            codes[int(line[2])] = line[5:]
+        elif line.startswith("     ") and codes:
+            last = max(codes)
+            codes[last] += " " + line.strip()
+        elif line.strip():
+            break
+    return codes
+
+
+def test_every_auditor_command_has_help_json_and_documented_exit_codes(capsys):
+    for command in AUDITOR_COMMANDS:
+        text = help_text(capsys, command)
+        usage, after = text.split("\n\n", 1)
+        assert usage.startswith(f"usage: aimsflow {command} ") and "[--json]" in usage, command
+        description = after.split("\n\n", 1)[0]
+        assert not description.startswith(("positional arguments:", "options:")), f"{command}: no description"
+        assert max(map(len, text.splitlines())) <= 100, command
+        codes = exit_codes(text)
+        # every auditor command can succeed, find a problem, be misused (argparse: 2) and find no store
+        assert sorted(codes) == [0, 1, 2, 3], (command, codes)
+        assert all(t.strip() for t in codes.values()), (command, codes)
+        assert "usage error" in codes[2] and "no such store" in codes[3], command
+    assert exit_codes(help_text(capsys, "oscal export"))[1].startswith("written, but some record folders")
+
+
+def test_the_auditors_guide_quotes_every_commands_exit_codes():
+    """docs/auditing.md quotes each auditor command's exit codes as --help prints them: they cannot
+    drift."""
+    import re
+
     from aimsflow import settings
     from aimsflow.cli import EPILOGS
 
     doc = (settings.project_root() / "docs" / "auditing.md").read_text(encoding="utf-8")
-    assert f"aimsflow evidence show RECORD:\n{EPILOGS['show']}\n```" in doc
-    assert f"aimsflow nc show ID:\n{EPILOGS['nc show']}\n```" in doc
+    for command, key in AUDITOR_COMMANDS.items():
+        quoted = re.search(rf"```\naimsflow {command}[^\n]*:\n{re.escape(EPILOGS[key])}\n```", doc)
+        assert quoted, (
+            f"docs/auditing.md does not quote the exit codes of `aimsflow {command}` as --help has them"
+        )
+
+
+def test_the_readme_has_a_section_for_auditors_with_the_exact_commands():
+    from aimsflow import settings
+
+    readme = (settings.project_root() / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## For auditors\n", 1)[1].split("\n## ", 1)[0]
+    for command in (
+        "aimsflow evidence sample --period",
+        "aimsflow evidence export --sample",
+        "python3 -I verify_bundle.py --keys-sha256",
+        "aimsflow oscal export --period",
+        "docs/auditing.md",
+    ):
+        assert command in section, command
+    # the output shown is real output: the sample the export packs, the bundle the verifier reads
+    key = section.split("aimsflow evidence export --sample ", 1)[1].split()[0]
+    assert key.startswith("records/") and f"sample {key} (sealed in seal " in section
+    assert f"SAMPLE OK     {key}" in section and "OK: every record verifies" in section
+    # a newcomer still needs exactly two set-up commands
+    assert readme.count("make run") >= 1 and "make test" in readme
 
 
 def test_a_crosswalk_that_does_not_load_is_a_usage_error(capsys, scenario, monkeypatch):

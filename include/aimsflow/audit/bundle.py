@@ -11,11 +11,14 @@
 * ``witness/witness.json`` the witness's accepted checkpoint; ``keys/trusted_keys.json`` the trusted
   public keys with their validity windows (public only: the entries are rebuilt field by field);
 * ``specs/sha256/<hex>`` the content of every spec a packed record names;
-* ``index.html``, ``index.json`` and ``pages/`` (one page per record): the traceability of each record
-  (:mod:`aimsflow.audit.trace`); ``README.txt``; and ``verify_bundle.py``, the stdlib-only checker
-  (:mod:`aimsflow.audit.verify_bundle`, copied byte for byte).
+* ``index.html`` and ``index.json``: the traceability of each record (:mod:`aimsflow.audit.trace`);
+  ``pages/``: one page per record, the page of ``aimsflow evidence show --html``
+  (:mod:`aimsflow.audit.show`, :mod:`aimsflow.audit.html`) with links to the bundle's index, the
+  record's packed files, spec contents and proof; ``README.txt``; and ``verify_bundle.py``, the
+  stdlib-only checker (:mod:`aimsflow.audit.verify_bundle`, copied byte for byte).
 
-Only verified records are packed, and the export refuses rather than pack a record that is pending,
+The store is read once (:func:`aimsflow.audit.show.read_store`: verified records, the verified log,
+the nonconformity ledger). Only verified records are packed, and the export refuses rather than pack a record that is pending,
 a log that does not verify or a witness that does not hold the store. Before the zip is written the
 bundle is checked with verify_bundle's own code: a bundle that would not verify is never handed out.
 The zip is deterministic: the same store, sample and witness give the same bytes.
@@ -42,6 +45,7 @@ from aimsflow.audit.verify_bundle import PROOF_FORMAT, SAMPLE_CHECK
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from aimsflow.audit.show import StoreSnapshot
     from aimsflow.evidence.keys import TrustedKeys
     from aimsflow.evidence.listing import RecordSummary
     from aimsflow.evidence.storage import Storage
@@ -95,15 +99,28 @@ class ExportResult:
 
 
 # --- the human-readable pages -----------------------------------------------------------------------
-def record_page_html(storage: Storage, key: str, keys: TrustedKeys, trace: dict[str, Any]) -> str:
-    """The bundle's readable page of one record. Interim: rendered from the bundle's trace; to be
-    switched to ``aimsflow.audit.html.render_record_page(aimsflow.audit.show.describe_record(...))``
-    when ``evidence show`` lands (the only place the bundle renders a record page)."""
-    from aimsflow.render import render_html
+def record_page_html(snapshot: StoreSnapshot, key: str, trace: dict[str, Any], pages: dict[str, str]) -> str:
+    """The bundle's readable page of one record: the ``evidence show`` page of the record, described
+    from the store read once (``snapshot``), linking the pages of the other records the bundle holds
+    (``pages``: record key -> page), its index, packed files, spec contents and proof."""
+    from aimsflow.audit.html import BundleLinks, render_record_page
+    from aimsflow.audit.show import describe_record
 
-    return render_html(
-        "bundle_record.html.j2", title=f"{trace['check']} — {trace['record']}", t=trace
-    ).decode()
+    view = describe_record(snapshot.storage, key, snapshot.keys, snapshot=snapshot)
+    links = BundleLinks(
+        index="../index.html",
+        folder=f"../{trace['stored_at']}",
+        proof=f"../proofs/{key}.json",
+        checkpoint_seal=int(trace["sealed"]["checkpoint_seal"]),
+        specs=frozenset(s["sha256"] for s in trace["specs"] if s.get("file")),
+        spec_folder="../specs/sha256",
+    )
+
+    def record_href(other: str) -> str | None:
+        page = pages.get(other)
+        return page.removeprefix("pages/") if page else None
+
+    return render_record_page(view, record_href=record_href, bundle=links)
 
 
 def _page_name(key: str) -> str:
@@ -213,21 +230,20 @@ def export_bundle(
     sample: str,
     out: Path,
     *,
-    evidence: Evidence | None = None,
+    snapshot: StoreSnapshot | None = None,
     now: dt.datetime | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> ExportResult:
     """Write the bundle of sample record ``sample`` to ``out`` (zip); raises :class:`ExportRefused`
     or :class:`NotASample` with nothing written."""
     from aimsflow.audit.frameworks import crosswalk_available
-    from aimsflow.evidence.tlog import scan_log
-    from aimsflow.risk.evidence import load_evidence
-    from aimsflow.risk.nonconformity import current_nonconformities
+    from aimsflow.audit.show import read_store
 
     say = progress or (lambda _: None)
     key = resolve_sample(storage, sample)
     say("reading and verifying the store")
-    evidence = evidence or load_evidence(storage, keys)
+    snapshot = snapshot or read_store(storage, keys)
+    evidence = snapshot.evidence
     by_key = {r.key: r for r in evidence.records}
     sample_rec = by_key.get(key)
     if sample_rec is None:
@@ -248,8 +264,7 @@ def export_bundle(
         if manifests[rec_key] != stated[rec_key]:
             raise ExportRefused(f"drawn record {rec_key}: its manifest is not the one the sample drew")
 
-    say("reading the log")
-    scan = scan_log(storage, keys)
+    scan = snapshot.scan
     if scan.problems or not scan.complete:
         obj, problem = scan.problems[0] if scan.problems else ("seals", "incomplete")
         raise ExportRefused(f"the log does not verify ({obj}: {problem}): run `aimsflow evidence verify`")
@@ -259,7 +274,7 @@ def export_bundle(
     placed = {k: _place(scan, k, witnessed) for k in [key, *drawn]}
     proofs = {k: _proof(scan, k, manifests[k], placed[k], witnessed) for k in [key, *drawn]}
 
-    ledger, _, _ = current_nonconformities(storage, evidence)
+    ledger = snapshot.ledger
     files: dict[str, bytes] = {}
     spec_blobs: set[str] = set()
     for rec_key in [key, *drawn]:
@@ -315,9 +330,14 @@ def export_bundle(
         "records": [traces[k] for k in drawn],
     }
     files["index.json"] = (json.dumps(index, indent=2, ensure_ascii=False) + "\n").encode()
+    pages = {k: t["page"] for k, t in traces.items()}
     for rec_key, trace in traces.items():
-        files[trace["page"]] = record_page_html(storage, rec_key, keys, trace).encode()
-    files["index.html"] = _render("bundle_index.html.j2", title=f"Evidence sample {key}", index=index)
+        files[trace["page"]] = record_page_html(snapshot, rec_key, trace, pages).encode()
+    crosswalk = snapshot.crosswalk
+    frameworks = {name: crosswalk.title(name).split(" (")[0] for name in crosswalk.names} if crosswalk else {}
+    files["index.html"] = _render(
+        "bundle_index.html.j2", title=f"Evidence sample {key}", index=index, frameworks=frameworks
+    )
     files["README.txt"] = readme(index).encode()
     files[SCRIPT] = Path(verify_bundle.__file__).read_bytes()
 

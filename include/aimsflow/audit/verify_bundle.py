@@ -810,18 +810,26 @@ def verify(root: Path, args) -> dict:
 
 
 def print_report(report: dict) -> None:
+    """The report in lines of at most 100 characters (but for record keys, which are never cut)."""
     s = report["sample"]
-    print(
-        f"sample {s['record']}: seed {s['seed']!r}, {s['drawn']} of {s['population']} drawn ({s['method']})"
-    )
+    print(f"sample        {s['record']}")
+    print(f"              seed {s['seed']!r}, {s['drawn']} of {s['population']} drawn ({s['method']})")
     t = report["trust"]
-    pin = t["pinned_by"] or "NOT PINNED: pass --trusted-keys YOUR_COPY or --keys-sha256 FINGERPRINT"
-    print(f"trusted keys: {t['bundle_keys']} sha256 {t['bundle_keys_sha256']} ({pin})")
+    print(f"trusted keys  {t['bundle_keys']}")
+    print(f"              sha256 {t['bundle_keys_sha256']}")
+    pinned = t["pinned_by"] or ""
+    if pinned.startswith("--keys-sha256"):
+        print("              pinned by --keys-sha256 (the fingerprint you were given)")
+    elif pinned:
+        print(f"              pinned by {pinned}")
+    else:
+        print("              NOT PINNED: pass --trusted-keys YOUR_COPY or --keys-sha256 FINGERPRINT")
     w = report["witness"]
     if w:
         print(
-            f"witness: seal {w['seal']}, tree size {w['tree_size']}, root {w['root_hash']} ({w['checkpoint_time']})"
+            f"witness       seal {w['seal']}, tree size {w['tree_size']}, checkpoint of {w['checkpoint_time']}"
         )
+        print(f"              root {w['root_hash']}")
     for v in report["records"]:
         label = ("SAMPLE " if v["role"] == "sample" else "") + ("OK" if v["ok"] else "FAILED")
         print(f"{label:<14}{v['record']}")

@@ -423,6 +423,29 @@ def _visible(
     return [r for r in out if not r.superseded]
 
 
+def current_records(
+    records: Iterable[RecordSummary], as_of: dt.datetime, period: Period | None = None
+) -> list[RecordSummary]:
+    """The records coverage reads at ``as_of``: those that existed then (and overlap ``period``), the
+    current verdict of each check, subject and period among them (for renderers that list the
+    evidence beside the coverage, e.g. the OSCAL observations)."""
+    return _visible(records, to_utc(as_of), period)
+
+
+def fresh_until(record: RecordSummary, max_age_days: int) -> dt.date:
+    """The last UTC day ``record`` is fresh evidence under a cadence of ``max_age_days`` by the rules
+    above: a job record until ``max_age_days`` after the last day it covers; a manual document also
+    no later than its review date and the last day of its validity. From the next day on it is stale
+    (``as_of`` on that day judges it stale; the last instant of this day, fresh)."""
+    if record.check == MANUAL_CHECK:
+        doc = Document.of(record)
+        days = [doc.valid_from + dt.timedelta(days=max_age_days), doc.valid_to]
+        if doc.review_date is not None:
+            days.append(doc.review_date)
+        return min(days)
+    return last_day(record.period) + dt.timedelta(days=max_age_days)
+
+
 def _latest_verdict(records: list[RecordSummary]) -> Verdict | None:
     """The worst status among the records of the latest day covered (several datasets a day)."""
     if not records:
@@ -620,20 +643,22 @@ def load_coverage(
     as_of: dt.datetime | None = None,
     period: Period | None = None,
     config: Any = None,
+    evidence: Any = None,
 ) -> Coverage:
     """Coverage of an evidence store: the one way every renderer (CLI, report, UI) reads it, so they
     show the same numbers. Records are read verified (:func:`~aimsflow.risk.evidence.load_evidence`);
     the nonconformities are the current ledger (the latest recorded one, then every later occurrence
     and closure: what ``aimsflow nc list`` shows); the SoA and crosswalk come from ``config`` (default
-    the configured folder). Raises :class:`~aimsflow.configfile.ConfigError` for a bad SoA or
-    crosswalk."""
+    the configured folder); ``evidence``, the store as :func:`~aimsflow.risk.evidence.load_evidence`
+    already read it (a caller that lists the records too reads the store once). Raises
+    :class:`~aimsflow.configfile.ConfigError` for a bad SoA or crosswalk."""
     from aimsflow.compliance.crosswalk import load_crosswalk
     from aimsflow.compliance.soa import load_soa
     from aimsflow.risk.evidence import load_evidence
     from aimsflow.risk.nonconformity import current_nonconformities
 
     soa, crosswalk = load_soa(config), load_crosswalk(config)
-    evidence = load_evidence(storage, keys)
+    evidence = evidence if evidence is not None else load_evidence(storage, keys)
     ledger, _, _ = current_nonconformities(storage, evidence)
     loaded = Loaded(evidence.records, evidence.rejected, evidence.predicates)
     return compute_coverage(loaded, soa, crosswalk, ledger, as_of or dt.datetime.now(dt.UTC), period)

@@ -619,6 +619,51 @@ def test_every_page_of_the_index_exists_and_links_back(exported):
             assert (exported.folder / trace["stored_at"] / f["path"]).is_file()
 
 
+def test_a_record_page_is_the_evidence_show_page_and_every_link_resolves_in_the_bundle(exported):
+    """One readable page per record: the bundle's pages are ``evidence show --html``'s page of the
+    record (with the bundle's links), and every link on them leads to a file of the bundle."""
+    import re
+    from html import unescape
+
+    from aimsflow.audit.html import BundleLinks, render_record_page
+    from aimsflow.audit.show import describe_record, read_store
+    from aimsflow.evidence.keys import TrustedKeys
+
+    index = json.loads((exported.folder / "index.json").read_text())
+    traces = [index["sample_record"], *index["records"]]
+    pages = {t["record"]: t["page"] for t in traces}
+    for trace in traces:
+        path = exported.folder / trace["page"]
+        page = path.read_text()
+        hrefs = {unescape(h) for h in re.findall(r'href="([^"]+)"', page)}
+        assert "../index.html" in hrefs and f"../proofs/{trace['record']}.json" in hrefs
+        assert f"../{trace['stored_at']}/manifest.json" in hrefs
+        assert {f"../{trace['stored_at']}/{f['path']}" for f in trace["files"]} <= hrefs
+        assert {f"../{s['file']}" for s in trace["specs"] if s["file"]} <= hrefs
+        for href in hrefs:
+            assert (path.parent / href).resolve().is_file(), (trace["page"], href)
+        # the same view as `evidence show`, rendered by the same template
+        assert "aimsflow evidence record" in page and "The run" in page and "Seal and signature" in page
+        for fact in (trace["record"], trace["manifest_sha256"], *(c["id"] for c in trace["controls"])):
+            assert fact in unescape(page.replace("<wbr>", "")), fact
+    # Rendered from the store, the page is byte for byte the one packed (no second template).
+    storage = exported.store.storage
+    snapshot = read_store(storage, TrustedKeys.load())
+    trace = index["records"][0]
+    view = describe_record(storage, trace["record"], snapshot.keys, snapshot=snapshot)
+    links = BundleLinks(
+        "../index.html",
+        f"../{trace['stored_at']}",
+        f"../proofs/{trace['record']}.json",
+        trace["sealed"]["checkpoint_seal"],
+        frozenset(s["sha256"] for s in trace["specs"] if s["file"]),
+        "../specs/sha256",
+    )
+    href = {k: p.removeprefix("pages/") for k, p in pages.items()}.get
+    expected = render_record_page(view, record_href=href, bundle=links)
+    assert (exported.folder / trace["page"]).read_text() == expected
+
+
 # --- one source for the stdlib code ---------------------------------------------------------------------
 def test_scripts_verify_inclusion_carries_the_same_stdlib_block():
     script = (PROJECT / "scripts" / "verify_inclusion.py").read_text()
@@ -671,8 +716,8 @@ def test_stdlib_note_key_hash_matches_the_log_code():
 
 
 def test_the_documented_hand_re_draw_gives_the_sample(exported):
-    """docs/auditing-sample-export.md's Python re-draw, run on the bundle's population.tsv."""
-    text = (PROJECT / "docs" / "auditing-sample-export.md").read_text()
+    """docs/auditing.md's Python re-draw, run on the bundle's population.tsv."""
+    text = (PROJECT / "docs" / "auditing.md").read_text()
     snippet = text.split("Re-drawing in Python")[1].split("```python\n", 1)[1].split("```", 1)[0]
     documented = 'seed, n = "Q3 audit, ref 4711", 25'
     assert documented in snippet

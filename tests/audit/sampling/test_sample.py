@@ -219,12 +219,18 @@ def test_the_sample_is_written_sealed_and_verifies(store, capsys):
     code, out, _ = run(
         capsys, "evidence", "sample", "--period", "2026-Q3", "--n", "2", "--seed", "x", "--per-control", "1"
     )
-    assert (
-        code == 0
-        and "sealed in seal 4" in out
-        and "A.5.4: " in out
-        and "export: aimsflow evidence export --sample" in out
-    )
+    assert code == 0 and "sealed in seal 4" in out and "A.5.4: " in out
+    lines = out.splitlines()
+    assert lines[-2:] == [
+        "export it:",
+        f"  aimsflow evidence export --sample {lines[0].split()[1]} -o bundle.zip",
+    ]
+    # each drawn record on a line of its own (rank, key); the controls it was drawn for below it,
+    # in the controls' order
+    drawn = lines.index(next(line for line in lines if line.startswith("drawn: ")))
+    first = lines[drawn + 1].split()
+    assert first[0] == "1" and first[1].startswith("records/") and len(first) == 2
+    assert lines[drawn + 2].startswith(" " * 10 + "lowest of ")
 
 
 def test_sample_records_are_never_in_the_population(store, capsys):
