@@ -424,12 +424,16 @@ def _visible(
 
 
 def current_records(
-    records: Iterable[RecordSummary], as_of: dt.datetime, period: Period | None = None
+    records: Iterable[RecordSummary],
+    as_of: dt.datetime,
+    period: Period | None = None,
+    known_at: dt.datetime | None = None,
 ) -> list[RecordSummary]:
-    """The records coverage reads at ``as_of``: those that existed then (and overlap ``period``), the
-    current verdict of each check, subject and period among them (for renderers that list the
-    evidence beside the coverage, e.g. the OSCAL observations)."""
-    return _visible(records, to_utc(as_of), period)
+    """The records coverage reads at ``as_of``: those that existed at ``known_at`` (default
+    ``as_of``) and overlap ``period``, the current verdict of each check, subject and period among
+    them (for renderers that list the evidence beside the coverage, e.g. the OSCAL observations)."""
+    as_of = to_utc(as_of)
+    return _visible(records, as_of, period, to_utc(known_at) if known_at else as_of)
 
 
 def fresh_until(record: RecordSummary, max_age_days: int) -> dt.date:
