@@ -207,7 +207,7 @@ def read_entry(inbox_fd: int, name: str, limit: int) -> tuple[bytes | None, str 
 
 
 def _sha256_entry(inbox_fd: int, name: str) -> str | None:
-    with _opened_file(inbox_fd, name) as (fd, _, why):
+    with _opened_file(inbox_fd, name) as (fd, _, _why):
         if fd is None:
             return None
         digest = hashlib.sha256()
@@ -234,11 +234,9 @@ def hashes(inbox: Path, drop: Drop) -> tuple[str | None, str | None]:
     """SHA-256 of the drop's document and sidecar as they lie in the inbox (None: absent, or not a
     regular file)."""
     try:
-        with opened_inbox(inbox) as inbox_fd:
-            return tuple(  # type: ignore[return-value]
-                None if name is None else _sha256_entry(inbox_fd, name)
-                for name in (drop.document, drop.sidecar)
-            )
+        with opened_inbox(inbox) as fd:
+            document = None if drop.document is None else _sha256_entry(fd, drop.document)
+            return document, None if drop.sidecar is None else _sha256_entry(fd, drop.sidecar)
     except OSError:
         return None, None
 
