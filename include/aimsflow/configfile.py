@@ -216,17 +216,21 @@ def _syntax_problem(path: Path, exc: yaml.YAMLError) -> str:
     return f"{where}: not valid YAML: {problem}"
 
 
-def load_document(path: Path, loader_class: type[StrictLoader] = StrictLoader) -> Document:
+def load_document(
+    path: Path, loader_class: type[StrictLoader] = StrictLoader, *, text: str | None = None
+) -> Document:
     """Read ``path`` strictly; raises :class:`ConfigError` with every problem found in it. The data
     of an empty (or comment-only) file is None. ``loader_class``: a :class:`StrictLoader` with other
-    constructors (the sidecar's keeps dates as text, so that an impossible one names its field)."""
+    constructors (the sidecar's keeps dates as text, so that an impossible one names its field).
+    ``text``: the file's content as the caller read it (then ``path`` only names it in messages)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([f"{path}: file not found"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{path}: cannot be read: {exc}"]) from None
+    if text is None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError([f"{path}: file not found"]) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError([f"{path}: cannot be read: {exc}"]) from None
     loader = loader_class(text)
     loader.name = str(path)  # marks (and so PyYAML's own messages) name the file
     try:
@@ -255,9 +259,11 @@ def read_yaml(path: Path, problems: list[str]) -> Document | None:
     return doc if doc.data is not None else Document(doc.path, {}, doc.marks)
 
 
-def read_mapping(path: Path, what: str, loader_class: type[StrictLoader] = StrictLoader) -> Document:
+def read_mapping(
+    path: Path, what: str, loader_class: type[StrictLoader] = StrictLoader, *, text: str | None = None
+) -> Document:
     """A YAML file whose top level must be a mapping; raises :class:`ConfigError` otherwise."""
-    doc = load_document(path, loader_class)
+    doc = load_document(path, loader_class, text=text)
     if not isinstance(doc.data, dict):
         got = "an empty file" if doc.data is None else type(doc.data).__name__
         raise ConfigError([f"{doc.where(())}: value {got}: expected a mapping with {what}"])

@@ -6,7 +6,18 @@ import os
 
 import pytest
 
-from aimsflow.manual.inbox import Drop, entry_problem, hashes, move_out, scan_inbox
+from aimsflow.manual.inbox import (
+    Drop,
+    FilingError,
+    entry_problem,
+    hashes,
+    is_filed,
+    move_out,
+    opened_inbox,
+    processed_area_problems,
+    read_entry,
+    scan_inbox,
+)
 from aimsflow.results import sha256_bytes
 
 
@@ -95,3 +106,82 @@ def test_moving_out_keeps_bytes_and_times_and_never_replaces(tmp_path):
     with pytest.raises(FileExistsError, match="never replaced"):
         move_out(tmp_path, Drop("a.md", None), "document.0.try1-abc")
     assert (target / "a.md").read_bytes() == b"doc" and (tmp_path / "a.md").read_bytes() == b"again"
+
+
+# --- links and non-regular files (review finding 2) ----------------------------------------------
+
+
+def test_reading_an_entry_checks_the_descriptor_it_reads(tmp_path):
+    _touch(tmp_path / "a.md", b"doc")
+    (tmp_path / "secret").write_bytes(b"key")
+    os.symlink(tmp_path / "secret", tmp_path / "link.md")
+    os.mkfifo(tmp_path / "fifo.md")
+    with opened_inbox(tmp_path) as fd:
+        assert read_entry(fd, "a.md", 3) == (b"doc", None)
+        assert read_entry(fd, "a.md", 2) == (None, "3 bytes: larger than the 2 bytes allowed")
+        assert read_entry(fd, "link.md", 100)[1].startswith("a symbolic link")
+        assert read_entry(fd, "fifo.md", 100) == (None, "not a regular file")  # and does not block
+        assert read_entry(fd, "absent.md", 100) == (None, "gone from the inbox while it was read")
+    assert hashes(tmp_path, Drop("link.md", "fifo.md")) == (None, None)
+
+
+def test_an_entry_swapped_for_a_fifo_after_its_look_is_refused_not_waited_on(tmp_path, monkeypatch):
+    """The look (lstat) sees a file; a FIFO is in its place when it is opened: opened without
+    blocking, refused on its descriptor's fstat."""
+    _touch(tmp_path / "a.md", b"doc")
+    real_lstat = os.lstat
+
+    def lstat(path, *args, **kwargs):
+        result = real_lstat(path, *args, **kwargs)
+        os.unlink("a.md", dir_fd=kwargs["dir_fd"])
+        os.mkfifo("a.md", dir_fd=kwargs["dir_fd"])
+        return result
+
+    with opened_inbox(tmp_path) as fd:
+        monkeypatch.setattr(os, "lstat", lstat)
+        assert read_entry(fd, "a.md", 100) == (None, "not a regular file")
+
+
+@pytest.mark.parametrize("at", [".ingested", ".ingested/document.0.try1-abc"])
+def test_moving_out_never_goes_through_a_link(tmp_path, at):
+    inbox, elsewhere = tmp_path / "inbox", tmp_path / "dags"
+    inbox.mkdir()
+    elsewhere.mkdir()
+    (inbox / at).parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(elsewhere, inbox / at)
+    _touch(inbox / "a.md", b"doc")
+    _touch(inbox / "a.md.evidence.yaml", b"side")
+    with pytest.raises(
+        FilingError, match=f"{at}: a symbolic link: .* \\(to '{elsewhere}'\\): the drop stays"
+    ):
+        move_out(inbox, Drop("a.md", "a.md.evidence.yaml"), "document.0.try1-abc")
+    assert (
+        list(elsewhere.iterdir()) == []
+        and (inbox / "a.md").exists()
+        and (inbox / "a.md.evidence.yaml").exists()
+    )
+    assert not is_filed(inbox, "document.0.try1-abc", "a.md")
+    with opened_inbox(inbox) as fd:
+        assert [p.split(": ")[0] for p in processed_area_problems(fd, inbox)] == [str(inbox / at)]
+
+
+def test_moving_out_refuses_a_processed_area_that_is_no_folder(tmp_path):
+    _touch(tmp_path / ".ingested", b"not a folder")
+    _touch(tmp_path / "a.md", b"doc")
+    with pytest.raises(FilingError, match=r"\.ingested: not a folder"):
+        move_out(tmp_path, Drop("a.md", None), "document.0.try1-abc")
+    assert (tmp_path / "a.md").read_bytes() == b"doc"
+    with opened_inbox(tmp_path) as fd:
+        assert processed_area_problems(fd, tmp_path) == [
+            f"{tmp_path / '.ingested'}: not a folder; remove it (filing creates the folder)"
+        ]
+
+
+def test_a_real_processed_area_has_no_problem_and_files(tmp_path):
+    with opened_inbox(tmp_path) as fd:
+        assert processed_area_problems(fd, tmp_path) == []  # absent: filing creates it
+    _touch(tmp_path / "a.md", b"doc")
+    move_out(tmp_path, Drop("a.md", None), "document.0.try1-abc")
+    assert is_filed(tmp_path, "document.0.try1-abc", "a.md")
+    with opened_inbox(tmp_path) as fd:
+        assert processed_area_problems(fd, tmp_path) == []

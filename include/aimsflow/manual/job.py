@@ -42,11 +42,14 @@ from aimsflow.manual.history import REPORT_AGAIN_AFTER, History, document_id, lo
 from aimsflow.manual.inbox import (
     MAX_DOCUMENT_BYTES,
     Drop,
-    entry_problem,
+    FilingError,
     hashes,
+    is_filed,
     last_change,
     move_out,
-    processed_dir,
+    opened_inbox,
+    processed_area_problems,
+    read_entry,
     scan_inbox,
 )
 from aimsflow.manual.sidecar import MAX_SIDECAR_BYTES, Loaded, document_name, load_sidecar, sidecar_name
@@ -83,21 +86,28 @@ def _inbox(inbox: Path | None) -> Path:
 
 
 def _data_ref(path: Path, data: bytes) -> DataRef:
-    return DataRef(path.resolve().as_uri(), sha256_bytes(data), len(data))
+    # The inbox resolved (the operator's link), the file's own name as read: a link swapped in for
+    # it since is not followed here either.
+    return DataRef((path.parent.resolve() / path.name).as_uri(), sha256_bytes(data), len(data))
 
 
-def _read(path: Path, limit: int) -> tuple[bytes | None, str | None]:
-    """The file's bytes, or why they cannot be had."""
-    why = entry_problem(path)
-    if why is not None:
-        return None, why
+def _read_drop(
+    inbox: Path, drop: Drop
+) -> tuple[bytes | None, str | None, bytes | None, str | None, list[str]]:
+    """The drop's document and sidecar, each ``(bytes, why not)``, read once without following a
+    link, and the processed area's problems (a link where a drop would be filed)."""
     try:
-        size = path.stat().st_size
-        if size > limit:
-            return None, f"{size} bytes: larger than the {limit} bytes allowed"
-        return path.read_bytes(), None
+        with opened_inbox(inbox) as fd:
+            document, why = (
+                read_entry(fd, drop.document, MAX_DOCUMENT_BYTES) if drop.document else (None, None)
+            )
+            sidecar, side_why = (
+                read_entry(fd, drop.sidecar, MAX_SIDECAR_BYTES) if drop.sidecar else (None, None)
+            )
+            return document, why, sidecar, side_why, processed_area_problems(fd, inbox)
     except OSError as exc:
-        return None, f"cannot be read: {exc.strerror or exc}"
+        gone = f"cannot be read: the inbox cannot be opened: {exc.strerror or exc}"
+        return None, gone if drop.document else None, None, gone if drop.sidecar else None, []
 
 
 def ingest(
@@ -146,8 +156,7 @@ def ingest(
     problems: list[str] = []
     doc_path = inbox / drop.document if drop.document else None
     side_path = inbox / drop.sidecar if drop.sidecar else None
-    document, why = (None, None) if doc_path is None else _read(doc_path, MAX_DOCUMENT_BYTES)
-    sidecar_bytes, side_why = (None, None) if side_path is None else _read(side_path, MAX_SIDECAR_BYTES)
+    document, why, sidecar_bytes, side_why, area_problems = _read_drop(inbox, drop)
     for path, reason in ((doc_path, why), (side_path, side_why)):
         if reason is not None:
             problems.append(f"{path}: {reason}")
@@ -163,8 +172,9 @@ def ingest(
         )
     loaded: Loaded | None = None
     if side_path is not None and side_why is None:
-        loaded = load_sidecar(side_path, list(inventory.ai_systems))
+        loaded = load_sidecar(side_path, list(inventory.ai_systems), data=sidecar_bytes)
         problems.extend(loaded.problems)
+    problems.extend(area_problems)
 
     summary: dict[str, Any] = {f: None for f in INTERFACE_FIELDS}
     summary.update(
@@ -337,13 +347,25 @@ def scan_drops(
                 done is not None
                 and changed is not None
                 and changed <= done.ended_at
-                and not (processed_dir(inbox, done.record_id) / drop.document).exists()
+                and not is_filed(inbox, done.record_id, drop.document)
             ):
-                target = move_out(inbox, drop, done.record_id)
-                log.warning(
-                    "%s: record %s was written but the drop stayed: moved to %s", drop.name, done.key, target
-                )
-                continue
+                try:
+                    target = move_out(inbox, drop, done.record_id)
+                except FilingError as exc:  # its task writes the error record naming the link
+                    log.error(
+                        "%s: record %s was written but the drop stayed, and cannot move: %s",
+                        drop.name,
+                        done.key,
+                        exc,
+                    )
+                else:
+                    log.warning(
+                        "%s: record %s was written but the drop stayed: moved to %s",
+                        drop.name,
+                        done.key,
+                        target,
+                    )
+                    continue
         reported = history.reported(doc_sha, side_sha, now - REPORT_AGAIN_AFTER)
         if reported is not None:
             log.warning(
@@ -358,10 +380,6 @@ def scan_drops(
         out.append(drop.as_item())
     log.info("%d drop(s) to ingest of %d in %s", len(out), len(drops), inbox)
     return out
-
-
-class FilingError(RuntimeError):
-    """The record just written does not verify or is not about this drop: the drop stays."""
 
 
 def file_away(
@@ -400,6 +418,8 @@ def file_away(
     if hashes(inbox, drop) != (summary.get("document_sha256"), summary.get("sidecar_sha256")):
         log.warning("%s changed after it was read for %s: left in the inbox for the next run", drop.name, key)
         return {**outcome, "filed_to": None}
+    # Raises FilingError (the drop stays) when .ingested or its record folder is a link or no folder:
+    # the task fails and its retry's record is an error naming the link (processed_area_problems).
     target = move_out(inbox, drop, predicate["record_id"])
     log.info("%s filed to %s (record %s)", drop.name, target, key)
     return {**outcome, "filed_to": str(target)}

@@ -247,12 +247,14 @@ def document_name(sidecar: str) -> str:
     return sidecar.removesuffix(SIDECAR_SUFFIX)
 
 
-def load_sidecar(path: Path, ai_systems: Sequence[str]) -> Loaded:
+def load_sidecar(path: Path, ai_systems: Sequence[str], data: bytes | None = None) -> Loaded:
     """Read and validate the sidecar at ``path`` against the catalog's AI system ids; never raises
-    for a bad file (its problems are returned, each ``file:line:column: field: value ...: why``)."""
+    for a bad file (its problems are returned, each ``file:line:column: field: value ...: why``).
+    ``data``: the sidecar's bytes as the caller read them (the job reads a drop's files once, without
+    following a link, and parses exactly what it hashes and stores); ``path`` then only names it."""
     path = Path(path)
     try:
-        size = path.stat().st_size
+        size = path.stat().st_size if data is None else len(data)
     except OSError as exc:
         return Loaded(None, [f"{path}: cannot be read: {exc.strerror or exc}"], {})
     if size > MAX_SIDECAR_BYTES:
@@ -260,11 +262,17 @@ def load_sidecar(path: Path, ai_systems: Sequence[str]) -> Loaded:
             None, [f"{path}: {size} bytes: a sidecar is a few lines (at most {MAX_SIDECAR_BYTES} bytes)"], {}
         )
     try:
-        path.read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = path.read_bytes() if data is None else data
+    except OSError as exc:
         return Loaded(None, [f"{path}: cannot be read as UTF-8 text: {exc}"], {})
     try:
-        doc = read_mapping(path, "title, owner, controls, validity and review_date", _SidecarLoader)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Loaded(None, [f"{path}: cannot be read as UTF-8 text: {exc}"], {})
+    try:
+        doc = read_mapping(
+            path, "title, owner, controls, validity and review_date", _SidecarLoader, text=text
+        )
     except ConfigError as exc:
         return Loaded(None, list(exc.problems), {})
     sidecar: Sidecar | None = None
