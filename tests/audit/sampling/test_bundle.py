@@ -942,7 +942,10 @@ def test_export_signs_the_file_list_with_a_key_the_auditor_can_check(aims_env, s
     monkeypatch.setenv("AIMSFLOW_SIGNING_KEY_ID", "stranger")
     code, _, err = _cli("evidence", "export", "--sample", key, "-o", str(out_zip))
     assert code == 1 and not out_zip.exists()
-    assert "the signing key cannot sign bundle.json so that the auditor can check it (signed by unknown key" in err
+    assert (
+        "the signing key cannot sign bundle.json so that the auditor can check it (signed by unknown key"
+        in err
+    )
     monkeypatch.delenv("AIMSFLOW_SIGNING_KEY")
     monkeypatch.setenv("AIMSFLOW_SIGNING_CONN_ID", "no_such_connection")
     code, _, err = _cli("evidence", "export", "--sample", key, "-o", str(out_zip))
