@@ -979,7 +979,7 @@ def print_report(report: dict) -> None:
     for v in report["records"]:
         good = "OK" if pinned else "UNPINNED"  # never a plain OK against the bundle's own keys
         label = ("SAMPLE " if v["role"] == "sample" else "") + (good if v["ok"] else "FAILED")
-        print(f"{label:<14}{v['record']}")
+        print(f"{label:<{14 if pinned else 16}}{v['record']}")
         for p in v["problems"]:
             print(f"    {p['code']}: {p['message']}")
     for p in report["bundle_problems"]:
@@ -990,7 +990,7 @@ def print_report(report: dict) -> None:
         "NOT PINNED": "NOT PINNED: every record verifies, but only against the bundle's own keys",
     }.get(report["verdict"], "FAILED")
     print(
-        f"{verdict} ({n['records']} records: {n['ok']} OK, {n['failed']} failed; "
+        f"{verdict} ({n['records']} records: {n['ok']} {'OK' if pinned else 'verify'}, {n['failed']} failed; "
         f"{len(report['bundle_problems'])} bundle problem(s))"
     )
     if report["verdict"] == "NOT PINNED":

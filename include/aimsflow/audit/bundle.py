@@ -548,7 +548,7 @@ def readme(index: dict[str, Any]) -> str:
     s, w, k = index["sample"], index["witness"], index["trusted_keys"]
     codes = "\n".join(
         textwrap.fill(
-            text, 100, initial_indent=f"  {code:<14} ", subsequent_indent=" " * 17, break_on_hyphens=False
+            text, 100, initial_indent=f"  {code:<15} ", subsequent_indent=" " * 18, break_on_hyphens=False
         )
         for code, text in verify_bundle.CODES.items()
     )
@@ -595,8 +595,8 @@ or, with your own copy of the organisation's trusted keys:
   python3 -I verify_bundle.py --trusted-keys YOUR_COPY/trusted_keys.json
 Compare the witness line above with a checkpoint you hold, if you run your own witness.
 
-It prints one verdict per record (OK, or FAILED with a reason per line), the sample's verdict and
-a summary. Exit status:
+It prints one verdict per record (OK; UNPINNED when the keys are not pinned; or FAILED with a reason
+per line), the sample's verdict and a summary. Exit status:
   0  OK: every record, the sample and the bundle verify against the keys you pinned
   1  FAILED: something did not verify (each reason printed)
   2  usage error, or the folder is not a readable bundle
