@@ -119,10 +119,12 @@ EPILOGS = {
     "export": _epilog(
         "0  the bundle was written (and verified with its own verify_bundle.py before it was)",
         "1  refused, nothing written: a drawn record does not verify, is pending or changed, the log",
-        "   does not verify, or the witness does not hold the store or lags behind a drawn record",
+        "   does not verify, or the witness does not hold the store or lags behind a drawn record,",
+        "   a spec blob is a symbolic link, missing or changed, or the signing key is not a trusted",
+        "   key valid at the witness's checkpoint",
         "2  usage error: --sample names no sample record (a key, its folder or its manifest.json), or",
         "   the crosswalk does not load",
-        "3  no such store, or no trusted-keys file",
+        "3  no such store, no trusted-keys file, or no signing key (it signs the bundle's file list)",
     ),
     "witness init": _epilog(
         "0  the witness started (at the store's latest checkpoint, or the empty tree)",
@@ -544,6 +546,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from aimsflow.audit.bundle import ExportRefused, NotASample, export_bundle
     from aimsflow.configfile import ConfigError
+    from aimsflow.evidence.keys import KeyError_
     from aimsflow.evidence.witness import Witness
 
     storage = _storage(args)
@@ -558,6 +561,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         fail(f"the configuration does not load: {'; '.join(exc.problems)}")
     except ExportRefused as exc:
         fail(f"no bundle written: {exc}", EXIT_PROBLEMS)
+    except KeyError_ as exc:
+        fail(f"no bundle written: the bundle's file list is signed: {exc}", EXIT_UNAVAILABLE)
     if args.json:
         _print_json(result.as_dict())
         return EXIT_OK
@@ -567,7 +572,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     print(f"  sample       {result.sample} ({result.records} drawn record(s))")
     print(f"  self-check   verify_bundle.py: {checked['ok']} of {checked['records']} records OK")
     print(f"  keys         fingerprint {result.keys_sha256}")
-    print("               give it to the auditor through another channel than the bundle")
+    print(f"  checker      verify_bundle.py sha256 {result.checker_sha256}")
+    print("               give both to the auditor through another channel than the bundle")
     print("verify offline:")
     print(f"  unzip {result.path.name} && cd {result.folder}")
     print(f"  python3 -I verify_bundle.py --keys-sha256 {result.keys_sha256}")

@@ -10,12 +10,17 @@
 * ``seals/<n>/`` the seals (body, envelope, checkpoint note) those proofs and the witness name;
 * ``witness/witness.json`` the witness's accepted checkpoint; ``keys/trusted_keys.json`` the trusted
   public keys with their validity windows (public only: the entries are rebuilt field by field);
-* ``specs/sha256/<hex>`` the content of every spec a packed record names;
+* ``specs/sha256/<hex>`` the content of every spec a packed record names (the export refuses a blob
+  that is a symbolic link or whose content does not hash to its name);
 * ``index.html`` and ``index.json``: the traceability of each record (:mod:`aimsflow.audit.trace`);
   ``pages/``: one page per record, the page of ``aimsflow evidence show --html``
   (:mod:`aimsflow.audit.show`, :mod:`aimsflow.audit.html`) with links to the bundle's index, the
   record's packed files, spec contents and proof; ``README.txt``; and ``verify_bundle.py``, the
-  stdlib-only checker (:mod:`aimsflow.audit.verify_bundle`, copied byte for byte).
+  stdlib-only checker (:mod:`aimsflow.audit.verify_bundle`, copied byte for byte);
+* ``bundle.json``: every other file with its SHA-256 and size, and ``bundle.dsse.json``: its DSSE
+  envelope, signed with the organisation's signing key, which must be a trusted key valid at the
+  witness's checkpoint (the latest verified time in the bundle; so the same input, the same bytes).
+  It binds what the auditor reads (README.txt, index.html, pages/) to the pinned keys.
 
 The store is read once (:func:`aimsflow.audit.show.read_store`: verified records, the verified log,
 the nonconformity ledger). Only verified records are packed, and the export refuses rather than pack a record that is pending,
@@ -40,13 +45,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aimsflow.audit import verify_bundle
-from aimsflow.audit.verify_bundle import PROOF_FORMAT, SAMPLE_CHECK
+from aimsflow.audit.verify_bundle import (
+    BUNDLE_ENVELOPE,
+    BUNDLE_MANIFEST,
+    BUNDLE_MANIFEST_FORMAT,
+    BUNDLE_PAYLOAD_TYPE,
+    PROOF_FORMAT,
+    SAMPLE_CHECK,
+)
+from aimsflow.evidence.dsse import sign_envelope
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from aimsflow.audit.show import StoreSnapshot
-    from aimsflow.evidence.keys import TrustedKeys
+    from aimsflow.evidence.keys import Signer, TrustedKeys
     from aimsflow.evidence.listing import RecordSummary
     from aimsflow.evidence.storage import Storage
     from aimsflow.evidence.tlog import LogScan, SealEntry
@@ -79,6 +92,7 @@ class ExportResult:
     witness: dict[str, Any]
     sample: str
     verdict: dict[str, Any]
+    checker_sha256: str
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -89,6 +103,7 @@ class ExportResult:
             "sample": self.sample,
             "records": self.records,
             "trusted_keys_sha256": self.keys_sha256,
+            "checker_sha256": self.checker_sha256,
             "witness": self.witness,
             "self_check": {
                 "verified": self.verdict["ok"],
@@ -222,6 +237,68 @@ def _witnessed(witness: Witness, scan: LogScan) -> WitnessState:
     return state
 
 
+def read_spec_blob(storage: Storage, sha: str, path: str, record: str) -> bytes:
+    """The content of spec blob ``sha``: a regular file (never followed through a symbolic link) whose
+    SHA-256 is its name; else :class:`ExportRefused`. A store writer could otherwise swap a blob for a
+    link to any file the exporting user can read (the signing key) and have it packed."""
+    from aimsflow.evidence.specs import blob_key
+
+    try:
+        key = blob_key(sha)
+    except ValueError as exc:
+        raise ExportRefused(f"{record}: spec {path}: {exc}") from None
+    where = f"{record}: spec {path} ({key})"
+    local = getattr(storage, "path", None)
+    if local is None:  # an object store holds no links
+        if not storage.exists(key):
+            raise ExportRefused(f"{where} is missing from the store: run `aimsflow evidence verify`")
+        data = storage.get(key)
+    else:
+        import stat
+
+        try:
+            fd = os.open(local(key), os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            raise ExportRefused(
+                f"{where} is missing from the store: run `aimsflow evidence verify`"
+            ) from None
+        except OSError as exc:  # ELOOP: the blob is a symbolic link
+            kind = "a symbolic link" if os.path.islink(local(key)) else f"unreadable ({exc.strerror})"
+            raise ExportRefused(
+                f"{where} is {kind}, not the spec's content: run `aimsflow evidence verify`"
+            ) from None
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise ExportRefused(f"{where} is not a regular file: run `aimsflow evidence verify`")
+            data = fh.read()
+    if hashlib.sha256(data).hexdigest() != sha:
+        raise ExportRefused(
+            f"{where}: its content does not hash to its name (changed in the store): run `aimsflow evidence verify`"
+        )
+    return data
+
+
+def _signer(signer: Signer | None) -> Signer:
+    from aimsflow.evidence.keys import Signer
+
+    return signer or Signer.from_settings()
+
+
+def bundle_manifest(files: dict[str, bytes], sample: str, witness: dict[str, Any]) -> bytes:
+    """bundle.json: every file of the bundle with its SHA-256 and size, for the sample and witness."""
+    doc = {
+        "format": BUNDLE_MANIFEST_FORMAT,
+        "bundle_format": BUNDLE_FORMAT,
+        "sample": sample,
+        "witness": witness,
+        "files": [
+            {"path": rel, "sha256": hashlib.sha256(files[rel]).hexdigest(), "size": len(files[rel])}
+            for rel in sorted(files)
+        ],
+    }
+    return (json.dumps(doc, indent=1) + "\n").encode()
+
+
 # --- the bundle ----------------------------------------------------------------------------------
 def export_bundle(
     storage: Storage,
@@ -233,13 +310,16 @@ def export_bundle(
     snapshot: StoreSnapshot | None = None,
     now: dt.datetime | None = None,
     progress: Callable[[str], None] | None = None,
+    signer: Signer | None = None,
 ) -> ExportResult:
     """Write the bundle of sample record ``sample`` to ``out`` (zip); raises :class:`ExportRefused`
-    or :class:`NotASample` with nothing written."""
+    or :class:`NotASample` with nothing written, :class:`aimsflow.evidence.keys.KeyError_` without a
+    signing key (``signer``, default the configured one: it signs bundle.json)."""
     from aimsflow.audit.frameworks import crosswalk_available
     from aimsflow.audit.show import read_store
 
     say = progress or (lambda _: None)
+    signer = _signer(signer)
     key = resolve_sample(storage, sample)
     say("reading and verifying the store")
     snapshot = snapshot or read_store(storage, keys)
@@ -279,10 +359,10 @@ def export_bundle(
     spec_blobs: set[str] = set()
     for rec_key in [key, *drawn]:
         for spec in evidence.predicates[rec_key].get("specs") or []:
-            blob = f"specs/sha256/{spec.get('sha256')}"
-            if storage.exists(blob):
-                files[blob] = storage.get(blob)
-                spec_blobs.add(str(spec.get("sha256")))
+            sha = str(spec.get("sha256"))
+            if sha not in spec_blobs:
+                files[f"specs/sha256/{sha}"] = read_spec_blob(storage, sha, str(spec.get("path")), rec_key)
+                spec_blobs.add(sha)
     traces = {}
     for rec_key in [key, *drawn]:
         where = f"sample/{rec_key}" if rec_key == key else rec_key
@@ -340,6 +420,20 @@ def export_bundle(
     )
     files["README.txt"] = readme(index).encode()
     files[SCRIPT] = Path(verify_bundle.__file__).read_bytes()
+    body = bundle_manifest(
+        files, key, {"seal": state.sequence, "tree_size": witnessed, "root_hash": state.root_hash.hex()}
+    )
+    # Judged at the witness's checkpoint: the latest time the bundle proves, and a fixed one (same bytes).
+    signed_at = next(e for e in scan.entries if e.sequence == state.sequence).sealed_at
+    problem = keys.check(signer.key_id, body, signer.sign(body), signed_at)
+    if problem:
+        raise ExportRefused(
+            f"the signing key cannot sign {BUNDLE_MANIFEST} so that the auditor can check it ({problem}; "
+            f"it must be a trusted key valid at the witness's checkpoint, {signed_at.isoformat()}): seal, "
+            "`aimsflow witness update`, and export again"
+        )
+    files[BUNDLE_MANIFEST] = body
+    files[BUNDLE_ENVELOPE] = sign_envelope(body, signer, BUNDLE_PAYLOAD_TYPE)
 
     top = f"aimsflow-bundle-{sample_rec.record_id}"
     say("checking the bundle with verify_bundle.py")
@@ -349,7 +443,7 @@ def export_bundle(
             path = root / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
-        verdict = verify_bundle.verify(root, _NoPin())
+        verdict = verify_bundle.verify(root, _Pinned(keys_sha))
     if not verdict["ok"]:
         broken = [v for v in verdict["records"] if not v["ok"]] + verdict["bundle_problems"]
         raise ExportRefused(f"the bundle would not verify: {json.dumps(broken)[:2000]}")
@@ -370,12 +464,16 @@ def export_bundle(
         witness_info,
         key,
         verdict,
+        hashlib.sha256(files[SCRIPT]).hexdigest(),
     )
 
 
-class _NoPin:
-    trusted_keys = None
-    keys_sha256 = None
+@dataclass(frozen=True)
+class _Pinned:
+    """The self-check's arguments: the keys pinned to the store's own trusted keys."""
+
+    keys_sha256: str
+    trusted_keys: None = None
 
 
 def _trace(
@@ -450,7 +548,7 @@ def readme(index: dict[str, Any]) -> str:
     s, w, k = index["sample"], index["witness"], index["trusted_keys"]
     codes = "\n".join(
         textwrap.fill(
-            text, 100, initial_indent=f"  {code:<14} ", subsequent_indent=" " * 17, break_on_hyphens=False
+            text, 100, initial_indent=f"  {code:<15} ", subsequent_indent=" " * 18, break_on_hyphens=False
         )
         for code, text in verify_bundle.CODES.items()
     )
@@ -462,7 +560,7 @@ Sample   {s["record"]}
 Seed     {s["seed"]!r}    method {s["method"]}    drawn {s["drawn"]} of {s["population"].get("size")} records
 Filters  {filters}
 Witness  seal {w["seal"]}, tree size {w["tree_size"]}, root {w["root_hash"]} ({w["checkpoint_time"]})
-Keys     keys/trusted_keys.json, SHA-256 {k["sha256"]}
+Keys     keys/trusted_keys.json ({len(k["keys"])} public key(s)): pin them (below)
 
 WHAT IS IN THIS BUNDLE
   README.txt              this file
@@ -478,22 +576,33 @@ WHAT IS IN THIS BUNDLE
   witness/witness.json    the checkpoint the witness had accepted when the bundle was made
   keys/trusted_keys.json  the trusted PUBLIC keys and their validity windows (no private key)
   specs/sha256/<hex>      the content of every spec a record names, stored under its SHA-256
+  bundle.json             every other file of the bundle with its SHA-256 and size, and
+  bundle.dsse.json        its signature by the organisation's signing key (checked against the keys)
+
+BEFORE YOU VERIFY: GET TWO VALUES FROM THE ORGANISATION, NOT FROM THIS BUNDLE
+Whoever could alter this bundle could alter its keys, this file and its checker too. Obtain through
+another channel (the audit plan, a call, their published values):
+  1. the SHA-256 fingerprint of their trusted-keys file (or a copy of that file);
+  2. the SHA-256 of verify_bundle.py (`aimsflow evidence export` prints both; the same checker is
+     scripts/verify_bundle.py in their repository). Compare it: sha256sum verify_bundle.py
+     (or use your own copy of the checker: python3 -I YOUR_COPY/verify_bundle.py BUNDLE_FOLDER).
 
 VERIFY OFFLINE (no aimsflow, no network, no package to install)
   unzip bundle.zip
   cd aimsflow-bundle-*/
-  python3 -I verify_bundle.py --keys-sha256 {k["sha256"]}
+  python3 -I verify_bundle.py --keys-sha256 FINGERPRINT_YOU_WERE_GIVEN
 or, with your own copy of the organisation's trusted keys:
   python3 -I verify_bundle.py --trusted-keys YOUR_COPY/trusted_keys.json
-
-Get the fingerprint above (or the keys file) from the organisation through another channel than the
-bundle: whoever could alter the bundle could alter its keys too. Without --keys-sha256 or
---trusted-keys the checker uses the bundle's own keys and says that they are not pinned.
 Compare the witness line above with a checkpoint you hold, if you run your own witness.
 
-It prints one verdict per record (OK, or FAILED with a reason per line), the sample's verdict and
-a summary; exit status 0 when everything verifies, 1 when anything failed, 2 when the folder is not
-a readable bundle. A FAILED verdict names one or more of:
+It prints one verdict per record (OK; UNPINNED when the keys are not pinned; or FAILED with a reason
+per line), the sample's verdict and a summary. Exit status:
+  0  OK: every record, the sample and the bundle verify against the keys you pinned
+  1  FAILED: something did not verify (each reason printed)
+  2  usage error, or the folder is not a readable bundle
+  3  NOT PINNED: everything verifies, but only against the bundle's own keys, which prove nothing:
+     run again with --keys-sha256 or --trusted-keys
+A FAILED verdict names one or more of:
 {codes}
 
 THE SAMPLING METHOD ({s["method"]})
@@ -514,15 +623,23 @@ def shared_block(text: str) -> str:
 
 
 def sync_scripts(project_root: Path) -> bool:
-    """Copy the shared block of ``verify_bundle.py`` into ``scripts/verify_inclusion.py``; True when
-    it changed. The block's one source is :mod:`aimsflow.audit.verify_bundle`."""
-    source = shared_block(Path(verify_bundle.__file__).read_text(encoding="utf-8"))
+    """Copy the shared block of ``verify_bundle.py`` into ``scripts/verify_inclusion.py``, and the whole
+    checker to ``scripts/verify_bundle.py`` (the copy auditors can take from the repository, the same
+    bytes as in every bundle); True when either changed. One source: :mod:`aimsflow.audit.verify_bundle`."""
+    checker = Path(verify_bundle.__file__).read_bytes()
+    source = shared_block(checker.decode("utf-8"))
     target = project_root / "scripts" / "verify_inclusion.py"
     text = target.read_text(encoding="utf-8")
     new = text.replace(shared_block(text), source)
-    if new != text:
+    changed = new != text
+    if changed:
         target.write_text(new, encoding="utf-8")
-    return new != text
+    copy = project_root / "scripts" / SCRIPT
+    if not copy.exists() or copy.read_bytes() != checker:
+        copy.write_bytes(checker)
+        copy.chmod(0o755)
+        changed = True
+    return changed
 
 
 if __name__ == "__main__":
@@ -532,7 +649,10 @@ if __name__ == "__main__":
 
     if sys.argv[1:] == ["--sync-scripts"]:
         changed = sync_scripts(settings.project_root())
-        print("scripts/verify_inclusion.py " + ("updated" if changed else "already current"))
+        print(
+            "scripts/verify_inclusion.py, scripts/verify_bundle.py "
+            + ("updated" if changed else "already current")
+        )
     else:
         print("usage: python -m aimsflow.audit.bundle --sync-scripts", file=sys.stderr)
         sys.exit(2)

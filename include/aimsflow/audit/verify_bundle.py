@@ -20,17 +20,25 @@ For every record in the bundle (records/ and the sample record in sample/) it ch
              one a consistency proof (RFC 9162 2.1.4.2) leads from, to the witness's tree;
   sample     the record is one the sample drew, with the same manifest SHA-256; the sample record
              itself passes all of the above and its draw re-computes from its population.tsv
-             (method sha256-rank/1: see README.txt).
+             (method sha256-rank/1: see README.txt);
+  spec       every spec the manifest names is in specs/sha256/ and hashes to its name.
+For the bundle as a whole: bundle.json lists every other file of the bundle (README.txt, index.html,
+index.json, pages/, this checker, records, proofs, seals, witness, keys, specs) with its SHA-256, and
+bundle.dsse.json signs it by a trusted key valid at the witness's checkpoint; any file that differs
+from, is missing from, or is not in that list is reported.
 It prints one verdict per record (OK or FAILED with the reasons), then a summary.
 
 Trust: the keys checked against come from keys/trusted_keys.json INSIDE the bundle unless you pin
 them: --trusted-keys FILE uses your own copy of the organisation's trusted keys (any key the bundle
 lists that FILE does not, or lists differently, is reported as foreign), --keys-sha256 HEX requires
 the bundle's key file to have that SHA-256 (the fingerprint the organisation gave you out of band).
-Without a pin, whoever altered the bundle could have altered its keys too.
+Without a pin, whoever altered the bundle could have altered its keys too: the verdict is then
+NOT PINNED, never OK. Get the fingerprint (and this checker's SHA-256) from the organisation through
+another channel than the bundle.
 
-Exit status: 0 every record and the sample verify; 1 a record, the sample or the bundle failed a
-check (each reason printed); 2 usage error, or the folder is not a readable bundle.
+Exit status: 0 OK: everything verifies against pinned keys; 1 a record, the sample or the bundle
+failed a check (each reason printed); 2 usage error, or the folder is not a readable bundle;
+3 NOT PINNED: everything verifies, but only against the bundle's own keys (pin them).
 """
 
 from __future__ import annotations
@@ -216,6 +224,13 @@ ENVELOPE = "manifest.dsse.json"
 POPULATION = "population.tsv"
 KEYS_FILE = "keys/trusted_keys.json"
 WITNESS_FILE = "witness/witness.json"
+SPECS_DIR = "specs/sha256"
+BUNDLE_MANIFEST = "bundle.json"
+BUNDLE_ENVELOPE = "bundle.dsse.json"
+BUNDLE_MANIFEST_FORMAT = "aimsflow-bundle-manifest/1"
+BUNDLE_PAYLOAD_TYPE = "application/vnd.aimsflow.bundle+json"
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_PINNED = 0, 1, 2, 3
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 #: What malformed input raises: reported as a problem, never a traceback.
 BROKEN = (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError)
@@ -236,6 +251,11 @@ CODES = {
     "not-in-sample": "the record is not one the sample drew (or another version of it)",
     "sample": "the sample record's draw does not re-compute from its population and parameters",
     "missing": "the sample drew the record but the bundle does not hold it",
+    "spec": "a spec the manifest names is not in specs/sha256/, or its content there does not hash to its name",
+    "bundle-manifest": "bundle.json is missing or malformed, or bundle.dsse.json does not sign it by a trusted"
+    " key valid at the witness's checkpoint, or it names another sample or witness",
+    "bundle-file": "a file of the bundle (a page, index.html, README.txt, ...) differs from, is missing from,"
+    " or is not in the signed bundle.json",
     "index": "index.json (what index.html and the pages show) says something the signed manifest does not",
     "foreign-key": "the bundle's trusted keys are not the ones you pinned (--trusted-keys, --keys-sha256)",
 }
@@ -683,6 +703,103 @@ def index_problems(root: Path, predicates: dict) -> list[Problem]:
     return problems
 
 
+def spec_problems(root: Path, predicate) -> list[Problem]:
+    """Every spec the record's manifest names is in the bundle, under its SHA-256, with content that
+    hashes to it (the manifest signs the hash, not the content)."""
+    problems = []
+    for spec in predicate.get("specs") or []:
+        sha, name = str(spec.get("sha256")), spec.get("path")
+        if not _HEX64.match(sha):
+            problems.append(Problem("spec", f"spec {name}: {sha!r} is not a SHA-256"))
+            continue
+        path = root / SPECS_DIR / sha
+        if path.is_symlink() or not path.is_file():
+            problems.append(Problem("spec", f"spec {name}: {SPECS_DIR}/{sha} is not in the bundle"))
+        elif _sha256(path.read_bytes()) != sha:
+            problems.append(
+                Problem("spec", f"spec {name}: the content of {SPECS_DIR}/{sha} does not hash to its name")
+            )
+    return problems
+
+
+def spec_blob_problems(root: Path) -> list[Problem]:
+    """Every file under specs/ is specs/sha256/<hex> and hashes to its name, named by a record or not."""
+    problems = []
+    base = root / "specs"
+    for path in sorted(base.rglob("*")) if base.is_dir() else []:
+        rel = path.relative_to(root).as_posix()
+        if path.is_dir() and not path.is_symlink():
+            continue
+        if path.is_symlink() or path.parent != root / SPECS_DIR or not _HEX64.match(path.name):
+            problems.append(Problem("spec", f"{rel}: not a spec blob ({SPECS_DIR}/<SHA-256 hex>, a file)"))
+        elif _sha256(path.read_bytes()) != path.name:
+            problems.append(Problem("spec", f"{rel}: content does not hash to its name"))
+    return problems
+
+
+def bundle_files(root: Path) -> tuple[dict[str, Path], list[str]]:
+    """(relative path -> file of every file in the bundle but bundle.json and its envelope, symbolic
+    links: a bundle holds none, and a link could point anywhere)."""
+    files, links = {}, []
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if path.is_symlink():
+            links.append(rel)
+        elif path.is_file() and rel not in (BUNDLE_MANIFEST, BUNDLE_ENVELOPE):
+            files[rel] = path
+    return files, links
+
+
+def bundle_manifest_problems(root: Path, trust: Trust, witness, sample_key: str) -> list[Problem]:
+    """bundle.json, signed (bundle.dsse.json) by a trusted key valid at the witness's checkpoint, lists
+    every other file of the bundle with its SHA-256 and size; the signature makes the human-readable
+    parts (README.txt, index.html, pages/) as trustworthy as the keys it is checked against."""
+    problems = []
+    try:
+        body, envelope = (root / BUNDLE_MANIFEST).read_bytes(), (root / BUNDLE_ENVELOPE).read_bytes()
+        doc = json.loads(body)
+        listed = {str(f["path"]): (str(f["sha256"]), int(f["size"])) for f in doc["files"]}
+        if doc.get("format") != BUNDLE_MANIFEST_FORMAT:
+            raise ValueError(f"format {doc.get('format')!r}, expected {BUNDLE_MANIFEST_FORMAT!r}")
+    except BROKEN as exc:
+        return [Problem("bundle-manifest", f"{BUNDLE_MANIFEST} or {BUNDLE_ENVELOPE} unreadable: {exc!r}")]
+    if isinstance(witness, Problem):
+        problems.append(
+            Problem(
+                "bundle-manifest", f"{BUNDLE_MANIFEST}: its signature cannot be judged without the witness"
+            )
+        )
+    else:
+        problem = trust.check_dsse(envelope, body, BUNDLE_PAYLOAD_TYPE, witness.sealed_at)
+        if problem:
+            problems.append(Problem("bundle-manifest", f"{BUNDLE_MANIFEST} signature: {problem}"))
+        stated = doc.get("witness") or {}
+        if (stated.get("seal"), stated.get("tree_size"), stated.get("root_hash")) != (
+            witness.sequence,
+            witness.tree_size,
+            witness.root.hex(),
+        ):
+            problems.append(Problem("bundle-manifest", f"{BUNDLE_MANIFEST} names another witness checkpoint"))
+    if doc.get("sample") != sample_key:
+        problems.append(
+            Problem("bundle-manifest", f"{BUNDLE_MANIFEST} is the list of another sample's bundle")
+        )
+    present, links = bundle_files(root)
+    for rel in links:
+        problems.append(Problem("bundle-file", f"{rel} is a symbolic link (a bundle holds none)"))
+    for rel in sorted(listed):
+        if rel not in present:
+            if rel not in links:
+                problems.append(Problem("bundle-file", f"{rel} is listed in {BUNDLE_MANIFEST} but missing"))
+            continue
+        data = present[rel].read_bytes()
+        if (_sha256(data), len(data)) != listed[rel]:
+            problems.append(Problem("bundle-file", f"{rel} differs from the SHA-256 {BUNDLE_MANIFEST} lists"))
+    for rel in sorted(set(present) - set(listed)):
+        problems.append(Problem("bundle-file", f"{rel} is not listed in {BUNDLE_MANIFEST} (added)"))
+    return problems
+
+
 def _load_trust(root: Path, args) -> tuple[Trust, dict, list[Problem]]:
     """The keys to check against, what the output says about them, and bundle-level problems."""
     bundle_bytes = (root / KEYS_FILE).read_bytes()
@@ -741,6 +858,7 @@ def verify(root: Path, args) -> dict:
         witness = exc
         bundle_problems.append(exc)
     predicate, problems = checked_record(bundle, root / "sample" / sample_key, sample_key, witness)
+    problems += _specs_of(root, predicate)
     try:
         problems += sample_problems(bundle, predicate, sample_key) if predicate else []
         summary = predicate.get("summary") or {}
@@ -755,6 +873,7 @@ def verify(root: Path, args) -> dict:
     keys, more_stray = record_folders(root, "records")
     for key in (f"records/{k}" for k in keys):
         rec_predicate, problems = checked_record(bundle, root / key, key, witness)
+        problems += _specs_of(root, rec_predicate)
         digest = _sha256((root / key / MANIFEST).read_bytes()) if rec_predicate else None
         if rec_predicate:
             predicates[key] = (digest, rec_predicate)
@@ -774,6 +893,13 @@ def verify(root: Path, args) -> dict:
         bundle_problems.append(Problem("index", f"index.json cannot be compared: {exc!r}"))
     for path in stray + more_stray:
         bundle_problems.append(Problem("unreadable", f"{path}: a file outside any record folder"))
+    for check in (spec_blob_problems, lambda r: bundle_manifest_problems(r, trust, witness, sample_key)):
+        try:
+            bundle_problems += check(root)
+        except BROKEN as exc:
+            bundle_problems.append(
+                Problem("bundle-manifest", f"the bundle's files cannot be checked: {exc!r}")
+            )
     witness_info = None
     if isinstance(witness, Seal):
         witness_info = {
@@ -783,9 +909,13 @@ def verify(root: Path, args) -> dict:
             "checkpoint_time": witness.sealed_at.isoformat(),
         }
     failed = [v for v in verdicts if v["problems"]]
+    passed = not failed and not bundle_problems
     return {
         "format": "aimsflow-bundle-verdict/1",
-        "ok": not failed and not bundle_problems,
+        # OK only against keys pinned from outside the bundle: the bundle's own keys prove nothing.
+        "verdict": "FAILED" if not passed else "OK" if trust_info["pinned_by"] else "NOT PINNED",
+        "ok": passed and bool(trust_info["pinned_by"]),
+        "checks_passed": passed,
         "sample": {
             "record": sample_key,
             "seed": summary.get("seed"),
@@ -794,6 +924,8 @@ def verify(root: Path, args) -> dict:
             "drawn": len(drawn),
         },
         "trust": trust_info,
+        # compare with the SHA-256 of verify_bundle.py the organisation publishes (a forged checker lies)
+        "checker": {"path": Path(__file__).name, "sha256": _sha256(Path(__file__).read_bytes())},
         "witness": witness_info,
         "records": [
             {
@@ -809,11 +941,24 @@ def verify(root: Path, args) -> dict:
     }
 
 
+def _specs_of(root: Path, predicate) -> list[Problem]:
+    try:
+        return spec_problems(root, predicate) if predicate else []
+    except BROKEN as exc:
+        return [Problem("spec", f"the specs cannot be checked: {exc!r}")]
+
+
+def exit_status(report: dict) -> int:
+    return {"OK": EXIT_OK, "NOT PINNED": EXIT_NOT_PINNED}.get(report["verdict"], EXIT_FAILED)
+
+
 def print_report(report: dict) -> None:
     """The report in lines of at most 100 characters (but for record keys, which are never cut)."""
     s = report["sample"]
     print(f"sample        {s['record']}")
     print(f"              seed {s['seed']!r}, {s['drawn']} of {s['population']} drawn ({s['method']})")
+    print(f"checker       {report['checker']['path']} sha256 {report['checker']['sha256']}")
+    print("              (compare with the SHA-256 the organisation publishes)")
     t = report["trust"]
     print(f"trusted keys  {t['bundle_keys']}")
     print(f"              sha256 {t['bundle_keys_sha256']}")
@@ -830,19 +975,28 @@ def print_report(report: dict) -> None:
             f"witness       seal {w['seal']}, tree size {w['tree_size']}, checkpoint of {w['checkpoint_time']}"
         )
         print(f"              root {w['root_hash']}")
+    pinned = bool(t["pinned_by"])
     for v in report["records"]:
-        label = ("SAMPLE " if v["role"] == "sample" else "") + ("OK" if v["ok"] else "FAILED")
-        print(f"{label:<14}{v['record']}")
+        good = "OK" if pinned else "UNPINNED"  # never a plain OK against the bundle's own keys
+        label = ("SAMPLE " if v["role"] == "sample" else "") + (good if v["ok"] else "FAILED")
+        print(f"{label:<{14 if pinned else 16}}{v['record']}")
         for p in v["problems"]:
             print(f"    {p['code']}: {p['message']}")
     for p in report["bundle_problems"]:
         print(f"BUNDLE        {p['code']}: {p['message']}")
     n = report["summary"]
-    verdict = "OK: every record verifies" if report["ok"] else "FAILED"
+    verdict = {
+        "OK": "OK: every record verifies",
+        "NOT PINNED": "NOT PINNED: every record verifies, but only against the bundle's own keys",
+    }.get(report["verdict"], "FAILED")
     print(
-        f"{verdict} ({n['records']} records: {n['ok']} OK, {n['failed']} failed; "
+        f"{verdict} ({n['records']} records: {n['ok']} {'OK' if pinned else 'verify'}, {n['failed']} failed; "
         f"{len(report['bundle_problems'])} bundle problem(s))"
     )
+    if report["verdict"] == "NOT PINNED":
+        print("  whoever could alter the bundle could alter its keys too: get the trusted keys' fingerprint")
+        print("  from the organisation through another channel and run again with --keys-sha256 FINGERPRINT")
+        print("  (or --trusted-keys YOUR_COPY.json)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -862,12 +1016,12 @@ def main(argv: list[str] | None = None) -> int:
         report = verify(root, args)
     except BROKEN as exc:
         print(f"verify_bundle: cannot verify {root}: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         print_report(report)
-    return 0 if report["ok"] else 1
+    return exit_status(report)
 
 
 if __name__ == "__main__":

@@ -132,6 +132,31 @@ def bundle_codes(report: dict) -> set[str]:
     return {p["code"] for p in report["bundle_problems"]}
 
 
+def org_pin() -> tuple[str, str]:
+    """Pin the keys as an auditor does, with the organisation's own trusted-keys file."""
+    from aimsflow import settings
+
+    return "--trusted-keys", str(settings.trusted_keys_path())
+
+
+def relist_bundle(folder: Path, key_id: str, seed: str, witness: dict | None = None) -> None:
+    """What a forger holding ``key_id`` does after editing files: list them again in bundle.json and
+    sign it (at the witness's checkpoint time, as the export does)."""
+    doc = json.loads((folder / "bundle.json").read_text())
+    files = {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file() and p.name not in ("bundle.json", "bundle.dsse.json")
+    }
+    body = bundle_module.bundle_manifest(files, doc["sample"], witness or doc["witness"])
+    (folder / "bundle.json").write_bytes(body)
+    _resign_as(folder / "bundle.dsse.json", body, key_id, seed, "application/vnd.aimsflow.bundle+json")
+
+
+def _resign_as(path: Path, body: bytes, key_id: str, seed: str, payload_type: str) -> None:
+    path.write_bytes(sign_envelope(body, Signer.from_seed_b64(key_id, seed), payload_type))
+
+
 @pytest.fixture
 def copy(exported, tmp_path) -> Path:
     """A copy of the good bundle to tamper with."""
@@ -148,14 +173,39 @@ def _resign(path: Path, manifest: bytes, key_id: str, seed: str) -> None:
 
 # --- the good bundle -----------------------------------------------------------------------------------
 def test_a_good_bundle_verifies_in_a_clean_interpreter(exported):
-    code, report, err = verify(exported.folder)
+    code, report, err = verify(exported.folder, "--trusted-keys", str(exported.keys_file))
     assert code == 0, err
-    assert report["ok"] and report["summary"] == {"records": 7, "ok": 7, "failed": 0}
+    assert report["ok"] and report["verdict"] == "OK"
+    assert report["summary"] == {"records": 7, "ok": 7, "failed": 0}
     assert [r["record"] for r in report["records"]][0] == exported.sample["record"]
     assert {r["record"] for r in report["records"][1:]} == set(drawn_keys(exported))
     assert report["sample"]["seed"] == "audit-2026-Q3" and report["sample"]["population"] == 25
-    assert report["trust"]["pinned_by"] is None and report["bundle_problems"] == []
+    assert report["trust"]["pinned_by"].startswith("--trusted-keys") and report["bundle_problems"] == []
+    assert (
+        report["checker"]["sha256"] == hashlib.sha256(Path(verify_bundle.__file__).read_bytes()).hexdigest()
+    )
     # the text a person reads
+    done = subprocess.run(
+        [STOCK_PYTHON, "-I", "verify_bundle.py", "--trusted-keys", str(exported.keys_file)],
+        cwd=exported.folder,
+        env=CLEAN_ENV,
+        capture_output=True,
+        text=True,
+    )
+    lines = done.stdout.splitlines()
+    assert done.returncode == 0 and lines[-1].startswith("OK: every record verifies (7 records: 7 OK")
+    assert "NOT PINNED" not in done.stdout and sum(line.startswith("OK ") for line in lines) == 6
+    assert any(line.startswith("SAMPLE OK") for line in lines)
+    assert f"checker       verify_bundle.py sha256 {report['checker']['sha256']}" in lines
+
+
+def test_unpinned_keys_never_give_a_plain_ok(exported):
+    """Review finding 7: without --keys-sha256/--trusted-keys the checker judged the bundle by the keys
+    inside it and still said "OK" with exit status 0. Now: verdict NOT PINNED, exit status 3, and no
+    line says OK."""
+    code, report, _ = verify(exported.folder)
+    assert code == 3 and report["verdict"] == "NOT PINNED" and not report["ok"] and report["checks_passed"]
+    assert report["trust"]["pinned_by"] is None and report["bundle_problems"] == []
     done = subprocess.run(
         [STOCK_PYTHON, "-I", "verify_bundle.py"],
         cwd=exported.folder,
@@ -164,9 +214,12 @@ def test_a_good_bundle_verifies_in_a_clean_interpreter(exported):
         text=True,
     )
     lines = done.stdout.splitlines()
-    assert done.returncode == 0 and lines[-1].startswith("OK: every record verifies (7 records: 7 OK")
-    assert "NOT PINNED" in done.stdout and sum(line.startswith("OK ") for line in lines) == 6
-    assert any(line.startswith("SAMPLE OK") for line in lines)
+    assert done.returncode == 3 and not any(line.startswith(("OK", "SAMPLE OK")) for line in lines)
+    assert lines[-4].startswith("NOT PINNED: every record verifies, but only against the bundle's own keys")
+    assert (
+        sum(line.startswith("UNPINNED ") for line in lines) == 6
+        and "--keys-sha256 FINGERPRINT" in done.stdout
+    )
 
 
 def test_pinning_the_keys(exported):
@@ -181,8 +234,9 @@ def test_pinning_the_keys(exported):
 
 def test_verify_bundle_runs_on_stock_python_without_site_packages(exported):
     """-I -S: not even the interpreter's site-packages; and the script imports the stdlib only."""
+    fingerprint = hashlib.sha256((exported.folder / "keys" / "trusted_keys.json").read_bytes()).hexdigest()
     done = subprocess.run(
-        [STOCK_PYTHON, "-I", "-S", "verify_bundle.py"],
+        [STOCK_PYTHON, "-I", "-S", "verify_bundle.py", "--keys-sha256", fingerprint],
         cwd=exported.folder,
         env=CLEAN_ENV,
         capture_output=True,
@@ -194,6 +248,10 @@ def test_verify_bundle_runs_on_stock_python_without_site_packages(exported):
     modules |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert modules - {"__future__"} <= set(sys.stdlib_module_names)
     assert (exported.folder / "verify_bundle.py").read_bytes() == Path(verify_bundle.__file__).read_bytes()
+    # the copy auditors can take from the repository is the same checker
+    assert (PROJECT / "scripts" / "verify_bundle.py").read_bytes() == Path(
+        verify_bundle.__file__
+    ).read_bytes(), "stale: run `python -m aimsflow.audit.bundle --sync-scripts`"
 
 
 def test_unreadable_trusted_keys_are_a_usage_error(exported, tmp_path):
@@ -217,7 +275,7 @@ def test_a_changed_file_fails_that_record_only(exported, copy):
     key = drawn_keys(exported)[0]
     (copy / key / "summary.json").write_text('{"rows": 3}\n')
     code, report, _ = verify(copy)
-    assert code == 1 and codes(report) == {key: {"file-changed"}} and not report["bundle_problems"]
+    assert code == 1 and codes(report) == {key: {"file-changed"}} and bundle_codes(report) == {"bundle-file"}
     assert report["summary"] == {"records": 7, "ok": 6, "failed": 1}
 
 
@@ -245,7 +303,7 @@ def test_a_changed_manifest_fails_its_signature_its_proof_and_the_sample(exporte
     assert {m["message"] for r in report["records"] for m in r["problems"] if m["code"] == "signature"} == {
         "manifest signature: signed payload differs from the stored file (edited after signing)"
     }
-    assert bundle_codes(report) == {"index"}  # index.json no longer says what the manifest says
+    assert bundle_codes(report) == {"index", "bundle-file"}  # index.json no longer says what it says
 
 
 def test_a_removed_proof(exported, copy):
@@ -313,8 +371,9 @@ def test_a_key_added_to_the_bundle_but_not_in_the_trusted_set(exported, copy):
 
 
 def test_an_added_key_that_only_re_signs_is_caught_by_a_pin(exported, copy):
-    """The same manifest, re-signed by an added key: unpinned, nothing changed that the log covers,
-    and the checker says so (NOT PINNED); pinned, the added key is reported and the signature fails."""
+    """The same manifest, re-signed by an added key, and bundle.json re-listed and re-signed by it:
+    unpinned, nothing changed that the log covers, and the checker says so (NOT PINNED, exit 3, not
+    OK); pinned, the added key is reported and the signatures fail."""
     key = drawn_keys(exported)[0]
     _, seed, public = new_key("intruder")
     keys_path = copy / "keys" / "trusted_keys.json"
@@ -324,10 +383,14 @@ def test_an_added_key_that_only_re_signs_is_caught_by_a_pin(exported, copy):
     )
     keys_path.write_text(json.dumps(doc))
     _resign(copy / key / "manifest.dsse.json", (copy / key / "manifest.json").read_bytes(), "intruder", seed)
+    code, report, _ = verify(copy)  # bundle.json still lists the original keys and envelope
+    assert code == 1 and not codes(report) and bundle_codes(report) == {"bundle-file"}
+    relist_bundle(copy, "intruder", seed)
     code, report, _ = verify(copy)
-    assert code == 0 and report["trust"]["pinned_by"] is None
+    assert code == 3 and report["verdict"] == "NOT PINNED" and report["trust"]["pinned_by"] is None
     code, report, _ = verify(copy, "--trusted-keys", str(exported.keys_file))
-    assert code == 1 and codes(report) == {key: {"signature"}} and bundle_codes(report) == {"foreign-key"}
+    assert code == 1 and codes(report) == {key: {"signature"}}
+    assert bundle_codes(report) == {"foreign-key", "bundle-manifest"}
 
 
 def test_a_key_not_valid_at_the_checkpoint_time(exported, copy):
@@ -368,7 +431,8 @@ def test_a_drawn_record_missing_from_the_bundle(exported, copy):
     key = drawn_keys(exported)[4]
     shutil.rmtree(copy / key)
     code, report, _ = verify(copy)
-    assert code == 1 and codes(report) == {key: {"missing"}} and bundle_codes(report) == {"index"}
+    assert code == 1 and codes(report) == {key: {"missing"}}
+    assert bundle_codes(report) == {"index", "bundle-file"}
 
 
 def test_a_checkpoint_not_matching_the_witness(exported, copy):
@@ -378,7 +442,7 @@ def test_a_checkpoint_not_matching_the_witness(exported, copy):
     doc["root_hash"] = f"{int(doc['root_hash'], 16) ^ 1:064x}"
     path.write_text(json.dumps(doc))
     code, report, _ = verify(copy)
-    assert code == 1 and bundle_codes(report) == {"witness"}
+    assert code == 1 and bundle_codes(report) == {"witness", "bundle-manifest", "bundle-file"}
     assert all(c == {"witness"} for c in codes(report).values()) and len(codes(report)) == 7
 
 
@@ -405,7 +469,9 @@ def test_a_forked_log_re_signed_is_not_consistent_with_the_witness(exported, cop
     (copy / "witness" / "witness.json").write_text(
         json.dumps(dict(witness, root_hash=fork_root.hex(), checkpoint=note))
     )
-    code, report, _ = verify(copy)
+    forged = {"seal": seq, "tree_size": body["tree_size"], "root_hash": fork_root.hex()}
+    relist_bundle(copy, "seal-key", exported.seeds["seal-key"], forged)  # the exporter holds the key
+    code, report, _ = verify(copy, "--trusted-keys", str(exported.keys_file))
     assert code == 1 and len(codes(report)) == 7 and not report["bundle_problems"]
     for key, found in codes(report).items():
         proof = json.loads((copy / "proofs" / f"{key}.json").read_text())
@@ -446,8 +512,9 @@ def test_an_edited_index_is_reported(exported, copy):
     index["records"][0]["inputs"][0]["sha256"] = "0" * 64
     path.write_text(json.dumps(index))
     code, report, _ = verify(copy)
-    assert code == 1 and not codes(report) and bundle_codes(report) == {"index"}
+    assert code == 1 and not codes(report) and bundle_codes(report) == {"index", "bundle-file"}
     assert "inputs" in report["bundle_problems"][0]["message"]
+    assert report["bundle_problems"][1]["message"] == "index.json differs from the SHA-256 bundle.json lists"
 
 
 # --- the export command ----------------------------------------------------------------------------------
@@ -464,7 +531,13 @@ def test_export_is_deterministic_and_says_how_to_verify(exported, capsys, tmp_pa
         == hashlib.sha256(again.read_bytes()).hexdigest()
     )
     assert doc["records"] == 6 and doc["self_check"] == {"verified": True, "records": 7, "failed": 0}
-    assert doc["trusted_keys_sha256"] in (exported.folder / "README.txt").read_text()
+    checker = hashlib.sha256(Path(verify_bundle.__file__).read_bytes()).hexdigest()
+    assert doc["checker_sha256"] == checker
+    # review finding 7: the bundle must not hand the auditor its own fingerprint as a ready command
+    readme = (exported.folder / "README.txt").read_text()
+    index_html = (exported.folder / "index.html").read_text()
+    assert doc["trusted_keys_sha256"] not in readme and doc["trusted_keys_sha256"] not in index_html
+    assert "--keys-sha256 FINGERPRINT_YOU_WERE_GIVEN" in readme and "another channel" in readme
     code, out, _ = _cli(
         "evidence",
         "export",
@@ -473,7 +546,8 @@ def test_export_is_deterministic_and_says_how_to_verify(exported, capsys, tmp_pa
         "-o",
         str(again),
     )
-    assert code == 0 and "python3 -I verify_bundle.py --keys-sha256" in out
+    assert code == 0 and "python3 -I verify_bundle.py --keys-sha256" in out  # the organisation's side
+    assert f"checker      verify_bundle.py sha256 {checker}" in out
 
 
 def test_the_bundle_holds_public_keys_only(exported):
@@ -537,7 +611,7 @@ def test_a_bundle_of_25_records(aims_env, store, tmp_path):
     with zipfile.ZipFile(tmp_path / "b.zip") as archive:
         archive.extractall(tmp_path / "x")
     (folder,) = (tmp_path / "x").iterdir()
-    code, report, _ = verify(folder)
+    code, report, _ = verify(folder, *org_pin())
     assert code == 0 and report["summary"]["ok"] == 26
 
 
@@ -794,7 +868,7 @@ def test_an_empty_sample_exports_and_verifies(aims_env, store, tmp_path):
     with zipfile.ZipFile(tmp_path / "b.zip") as archive:
         archive.extractall(tmp_path / "x")
     (folder,) = (tmp_path / "x").iterdir()
-    code, report, _ = verify(folder)
+    code, report, _ = verify(folder, *org_pin())
     assert code == 0 and report["summary"] == {"records": 1, "ok": 1, "failed": 0}
 
 
@@ -846,7 +920,7 @@ def test_records_of_format_1_seals_are_proved_through_the_next_checkpoint(aims_e
     with zipfile.ZipFile(tmp_path / "b.zip") as archive:
         archive.extractall(tmp_path / "x")
     (folder,) = (tmp_path / "x").iterdir()
-    code, report, err = verify(folder)
+    code, report, err = verify(folder, *org_pin())
     assert code == 0 and report["summary"]["ok"] == 4, err
     proofs = {r.key: json.loads((folder / "proofs" / f"{r.key}.json").read_text()) for r in [*old, new]}
     assert {(p["sealed_in"], p["checkpoint_seal"]) for k, p in proofs.items() if k != new.key} == {(1, 2)}
@@ -855,3 +929,24 @@ def test_records_of_format_1_seals_are_proved_through_the_next_checkpoint(aims_e
     assert (
         seal_1["format"] == "aimsflow-seal/1" and not (folder / "seals" / "00000001" / "checkpoint").exists()
     )
+
+
+def test_export_signs_the_file_list_with_a_key_the_auditor_can_check(aims_env, store, tmp_path, monkeypatch):
+    """bundle.json is signed with the configured signing key: none, exit 3; a key the trusted keys do
+    not hold (or not valid at the witness's checkpoint), exit 1; nothing written either way."""
+    code, out, _ = _cli("evidence", "sample", "--period", "2026-Q3", "--n", "2", "--seed", "s", "--json")
+    key = json.loads(out)["record"]
+    out_zip = tmp_path / "b.zip"
+    _, seed, _ = new_key("stranger")
+    monkeypatch.setenv("AIMSFLOW_SIGNING_KEY", seed)
+    monkeypatch.setenv("AIMSFLOW_SIGNING_KEY_ID", "stranger")
+    code, _, err = _cli("evidence", "export", "--sample", key, "-o", str(out_zip))
+    assert code == 1 and not out_zip.exists()
+    assert (
+        "the signing key cannot sign bundle.json so that the auditor can check it (signed by unknown key"
+        in err
+    )
+    monkeypatch.delenv("AIMSFLOW_SIGNING_KEY")
+    monkeypatch.setenv("AIMSFLOW_SIGNING_CONN_ID", "no_such_connection")
+    code, _, err = _cli("evidence", "export", "--sample", key, "-o", str(out_zip))
+    assert code == 3 and not out_zip.exists() and "the bundle's file list is signed" in err
