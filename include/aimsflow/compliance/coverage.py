@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -715,14 +715,20 @@ def load_coverage(
     period: Period | None = None,
     config: Any = None,
     evidence: Any = None,
+    records: Loaded | None = None,
+    can_read_dag: Callable[[str], bool] | None = None,
 ) -> Coverage:
     """Coverage of an evidence store: the one way every renderer (CLI, report, UI) reads it, so they
     show the same numbers. Records are read verified (:func:`~aimsflow.risk.evidence.load_evidence`);
     the nonconformities are the current ledger (the latest recorded one, then every later occurrence
     and closure: what ``aimsflow nc list`` shows); the SoA and crosswalk come from ``config`` (default
     the configured folder); ``evidence``, the store as :func:`~aimsflow.risk.evidence.load_evidence`
-    already read it (a caller that lists the records too reads the store once). Raises
-    :class:`~aimsflow.configfile.ConfigError` for a bad SoA or crosswalk."""
+    already read it (a caller that lists the records too reads the store once). A reader restricted
+    to some DAGs (the UI: a user's read permission) passes ``records``, the verified records it may
+    show, and ``can_read_dag``: coverage then counts only those records and the nonconformities whose
+    cause is a check of a DAG it may read; the ledger itself derives from the whole store (its ids
+    and history do not depend on who looks). Raises :class:`~aimsflow.configfile.ConfigError` for a
+    bad SoA or crosswalk."""
     from aimsflow.compliance.crosswalk import load_crosswalk
     from aimsflow.compliance.soa import load_soa
     from aimsflow.risk.evidence import load_evidence
@@ -731,5 +737,9 @@ def load_coverage(
     soa, crosswalk = load_soa(config), load_crosswalk(config)
     evidence = evidence if evidence is not None else load_evidence(storage, keys)
     ledger, _, _ = current_nonconformities(storage, evidence)
-    loaded = Loaded(evidence.records, evidence.rejected, evidence.predicates)
+    if can_read_dag is not None:
+        ledger = [nc for nc in ledger if can_read_dag(nc.cause.check.split("/")[0])]
+    loaded = (
+        records if records is not None else Loaded(evidence.records, evidence.rejected, evidence.predicates)
+    )
     return compute_coverage(loaded, soa, crosswalk, ledger, as_of or dt.datetime.now(dt.UTC), period)
