@@ -13,8 +13,8 @@ from aimsflow.cli import main
 from aimsflow.compliance.coverage import load_coverage
 from aimsflow.evidence.keys import TrustedKeys
 from aimsflow.results import Status
-from tests.compliance.conftest import small_soa, write_yaml
-from tests.compliance.test_coverage import CROSSWALK, DQ, D, document, dq
+from tests.compliance.conftest import ingested_then, small_soa, write_yaml
+from tests.compliance.test_coverage import CROSSWALK, DQ, D, dq
 
 A74 = {"applicable": True, "justification": "data", "checks": [DQ], "max_age_days": 7}
 A22 = {"applicable": True, "justification": "policy", "manual": True, "max_age_days": 365}
@@ -41,7 +41,7 @@ def test_everything_fresh_and_passing_exits_0(config, store, write, capsys, monk
 
     monkeypatch.setattr(aimsflow.tables, "terminal_width", lambda stream=None: 100)  # a 100-column terminal
     dq(write, D)
-    document(write, dt.date(2026, 1, 1), dt.date(2026, 12, 31), review_date=dt.date(2026, 12, 1))
+    ingested_then(write, dt.date(2026, 1, 1), dt.date(2026, 12, 31), review_date=dt.date(2026, 12, 1))
     code, out, err = run(capsys, "--as-of", "2026-11-12")
     assert code == 0 and err == ""
     lines = out.splitlines()

@@ -16,7 +16,8 @@ from aimsflow.evidence.listing import load_verified
 from aimsflow.periods import Period
 from aimsflow.results import Status
 from aimsflow.risk.nonconformity import Closure, derive_nonconformities
-from tests.compliance.conftest import at_noon, config_with, small_soa
+from tests.compliance.conftest import at_noon, config_with, ingest, small_soa
+from tests.manual.conftest import manual_records
 
 DQ = "data_quality/validate"
 MANUAL = "manual_evidence/document"
@@ -72,9 +73,9 @@ def config(tmp_path):
 def cover(store, config):
     soa, crosswalk = config
 
-    def run(as_of: dt.datetime, ledger=(), period=None):
+    def run(as_of: dt.datetime, ledger=(), period=None, known_at=None):
         loaded = load_verified(store, TrustedKeys.load())
-        return compute_coverage(loaded, soa, crosswalk, ledger, as_of, period)
+        return compute_coverage(loaded, soa, crosswalk, ledger, as_of, period, known_at)
 
     return run
 
@@ -87,27 +88,9 @@ def dq(write, day, status=Status.passed, **kw):
     return write(DQ, day, status, controls=("A.7.4",), ended_at=ended(day), **kw)
 
 
-def document(
-    write, valid_from, valid_to, review_date, controls=("A.2.2",), status=Status.passed, title="AI policy"
-):
-    return write(
-        MANUAL,
-        valid_from,
-        status,
-        dataset=None,
-        ai_system=None,
-        controls=controls,
-        dag_id="manual_evidence",
-        task_id="ingest",
-        period=Period.days(valid_from, valid_to),
-        summary={
-            "title": title,
-            "owner": "aims-manager@example.com",
-            "document": "policy.pdf",
-            "review_date": review_date.isoformat(),
-        },
-        ended_at=ended(valid_from),
-    )
+def known() -> dt.datetime:
+    """When documents ingested by the job (now, by the clock) are known: judge past days with them."""
+    return dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
 
 
 def test_age_exactly_max_age_days_is_fresh_one_more_day_is_stale(write, cover):
@@ -203,37 +186,39 @@ def test_every_listed_check_must_be_fresh_a_glob_by_any_check(write, cover):
     assert row.gap == "no passing data_provenance/version record since 2026-11-08 (4 days, max 3)"
 
 
-def test_review_date_today_is_fresh_yesterday_is_stale(write, cover):
-    document(write, dt.date(2026, 1, 1), dt.date(2026, 12, 31), review_date=D)
-    row = cover(at_noon(D)).control("A.2.2")
+def test_review_date_today_is_fresh_yesterday_is_stale(inbox, cover):
+    ingest(dt.date(2026, 1, 1), dt.date(2026, 12, 31), review_date=D)
+    row = cover(at_noon(D), known_at=known()).control("A.2.2")
     assert row.freshness == Freshness.fresh and row.gap is None
     (ev,) = row.evidence
     assert ev.document.title == "AI policy" and ev.document.review_date == D and ev.age_days == 313
-    row = cover(at_noon(D + dt.timedelta(days=1))).control("A.2.2")
+    row = cover(at_noon(D + dt.timedelta(days=1)), known_at=known()).control("A.2.2")
     assert row.freshness == Freshness.stale
     assert row.gap == "'AI policy' past its review date 2026-11-10"
 
 
-def test_a_document_older_than_its_max_age_or_expired_is_stale(write, cover):
-    document(write, dt.date(2025, 10, 1), dt.date(2026, 12, 31), review_date=dt.date(2027, 1, 1))
-    row = cover(at_noon(dt.date(2026, 10, 1))).control("A.2.2")
+def test_a_document_older_than_its_max_age_or_expired_is_stale(inbox, cover):
+    ingest(dt.date(2025, 10, 1), dt.date(2026, 12, 31), review_date=dt.date(2027, 1, 1))
+    row = cover(at_noon(dt.date(2026, 10, 1)), known_at=known()).control("A.2.2")
     assert row.freshness == Freshness.fresh and row.age_days == 365
-    row = cover(at_noon(dt.date(2026, 10, 2))).control("A.2.2")
+    row = cover(at_noon(dt.date(2026, 10, 2)), known_at=known()).control("A.2.2")
     assert row.gap == "'AI policy' is 366 days old (max 365)"
-    row = cover(at_noon(dt.date(2027, 1, 1))).control("A.2.2")
+    row = cover(at_noon(dt.date(2027, 1, 1)), known_at=known()).control("A.2.2")
     assert "'AI policy' valid only until 2026-12-31" in row.gap
 
 
-def test_the_newest_document_counts_and_none_is_missing(write, cover):
+def test_the_freshest_document_counts_and_none_is_missing(inbox, cover):
     assert cover(at_noon(D)).control("A.2.2").gap == "no document ingested for A.2.2"
-    document(write, dt.date(2025, 1, 1), dt.date(2025, 12, 31), review_date=dt.date(2025, 12, 1), title="old")
-    new = document(
-        write, dt.date(2026, 1, 1), dt.date(2026, 12, 31), review_date=dt.date(2026, 12, 1), title="new"
-    )
-    row = cover(at_noon(D)).control("A.2.2")
-    assert row.freshness == Freshness.fresh and row.verdict.record == new.key
+    ingest(dt.date(2025, 1, 1), dt.date(2025, 12, 31), review_date=dt.date(2025, 12, 1), title="old")
+    new = ingest(dt.date(2026, 1, 1), dt.date(2026, 12, 31), review_date=dt.date(2026, 12, 1), title="new")
+    row = cover(at_noon(D), known_at=known()).control("A.2.2")
+    assert row.freshness == Freshness.fresh and row.verdict.record == new and row.gap is None
+    # Two documents (not versions of one): the fresh one counts, whichever was ingested last.
+    ingest(dt.date(2024, 1, 1), dt.date(2024, 12, 31), review_date=dt.date(2024, 12, 1), title="older")
+    row = cover(at_noon(D), known_at=known()).control("A.2.2")
+    assert row.freshness == Freshness.fresh and row.evidence[0].document.title == "new"
     # A document naming other controls is no evidence for this one.
-    assert cover(at_noon(D)).control("A.7.4").freshness == Freshness.missing
+    assert cover(at_noon(D), known_at=known()).control("A.7.4").freshness == Freshness.missing
 
 
 def test_an_excluded_control_is_excluded_whatever_names_it(write, cover):
@@ -261,10 +246,10 @@ def test_open_nonconformities_touch_the_controls_their_records_name(write, store
     assert len(cover(as_of, ledger).control("A.7.4").nonconformities) == 1
 
 
-def test_a_framework_item_aggregates_the_controls_mapped_to_it(write, cover):
+def test_a_framework_item_aggregates_the_controls_mapped_to_it(write, inbox, cover):
     dq(write, D, Status.failed)
-    document(write, dt.date(2026, 1, 1), dt.date(2026, 12, 31), review_date=dt.date(2026, 12, 1))
-    cov = cover(at_noon(D + dt.timedelta(days=1)))
+    ingest(dt.date(2026, 1, 1), dt.date(2026, 12, 31), review_date=dt.date(2026, 12, 1))
+    cov = cover(at_noon(D + dt.timedelta(days=1)), known_at=known())
     rows = {r.item: r for r in cov.by_framework("eu_ai_act")}
     assert list(rows) == ["Art. 4", "Art. 10", "Art. 12"]  # the framework's order
     art10 = rows["Art. 10"]
@@ -319,31 +304,22 @@ def test_the_shipped_soa_and_crosswalk_compute(store):
         assert cov.by_framework(name), name
 
 
-def test_a_broken_ingestion_is_no_verdict_on_the_documents(write, cover):
-    """An ``error`` record of the manual evidence job (a bad sidecar) may name every control the job
-    declares: it is no verdict on this control's document, which stays fresh."""
-    good = document(write, dt.date(2026, 1, 1), dt.date(2026, 12, 31), review_date=dt.date(2026, 12, 1))
-    write(
-        MANUAL,
-        dt.date(2026, 2, 1),
-        Status.error,
-        dataset=None,
-        ai_system=None,
-        controls=("A.2.2", "A.7.4"),
-        dag_id="manual_evidence",
-        task_id="ingest",
-        ended_at=ended(dt.date(2026, 2, 1)),
-    )
-    row = cover(at_noon(D)).control("A.2.2")
-    assert row.freshness == Freshness.fresh and row.verdict.record == good.key and row.gap is None
-    # A document that was refused (failed) is the latest verdict, but no evidence.
-    refused = document(
-        write,
-        dt.date(2026, 3, 1),
-        dt.date(2026, 12, 31),
-        review_date=dt.date(2026, 12, 1),
-        status=Status.failed,
-    )
-    row = cover(at_noon(D)).control("A.2.2")
-    assert row.verdict.record == refused.key and row.freshness == Freshness.fresh
-    assert row.gap == f"latest manual evidence failed ({refused.key})"
+def test_a_broken_ingestion_is_no_verdict_on_the_documents(inbox, cover):
+    """An ``error`` record of the manual evidence job (a bad sidecar) may name the controls of the
+    document it refused: it is no verdict on this control's document, which stays fresh."""
+    good = ingest(dt.date(2026, 1, 1), dt.date(2026, 12, 31), review_date=dt.date(2026, 12, 1))
+    with pytest.raises(Exception, match="refused"):  # review date before the validity starts
+        ingest(
+            dt.date(2026, 2, 1),
+            None,
+            review_date=dt.date(2026, 1, 15),
+            controls=("A.2.2", "A.7.4"),
+            title="AI policy draft",
+        )
+    (refused,) = manual_records(status=Status.error)
+    assert refused.controls == ["A.2.2", "A.7.4"]
+    cov = cover(at_noon(D), known_at=known())
+    errors = [v for c in ("A.2.2", "A.7.4") if (v := cov.control(c).verdict) and v.status == "error"]
+    assert errors == []
+    row = cov.control("A.2.2")
+    assert row.freshness == Freshness.fresh and row.verdict.record == good and row.gap is None

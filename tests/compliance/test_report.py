@@ -31,7 +31,7 @@ from aimsflow.results import JobError, JobResult, Status
 from aimsflow.risk.evidence import SNAPSHOT_FILE
 from aimsflow.risk.job import REASSESS, reassess
 from aimsflow.risk.nonconformity import current_nonconformities
-from tests.compliance.conftest import config_with, small_soa, write_yaml
+from tests.compliance.conftest import config_with, ingested_then, small_soa, write_yaml
 
 DQ = "data_quality/validate"
 PROVENANCE = "data_provenance/version"
@@ -125,22 +125,11 @@ def known(write, store, config):
             task_id="version",
             ended_at=ended(D - dt.timedelta(days=5)),
         ).key,
-        "policy": write(
-            MANUAL,
+        "policy": ingested_then(
+            write,
             D - dt.timedelta(days=30),
-            dataset=None,
-            ai_system=None,
-            controls=("A.2.2",),
-            dag_id="manual_evidence",
-            task_id="document",
-            period=Period.days(D - dt.timedelta(days=30), D + dt.timedelta(days=335)),
-            summary={
-                "title": "AI policy",
-                "owner": "aims-manager@example.com",
-                "document": "policy.pdf",
-                "review_date": (D + dt.timedelta(days=100)).isoformat(),
-            },
-            ended_at=ended(D - dt.timedelta(days=30)),
+            D + dt.timedelta(days=334),
+            review_date=D + dt.timedelta(days=100),
         ).key,
         # an old failure: a nonconformity 40 days old at the report, on an excluded control
         "bias_fail": write(

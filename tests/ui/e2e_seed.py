@@ -102,39 +102,31 @@ def helper_records(storage: LocalStorage, signer: Signer) -> int:
     return n + 1
 
 
-def manual_documents(storage: LocalStorage, signer: Signer) -> int:
-    """Manual evidence as the ``manual_evidence`` DAG records it (summary fields of the shared
-    interface), valid this year, reviewed next year."""
-    from aimsflow.periods import Period
+def manual_documents() -> int:
+    """Documents dropped in the inbox with their sidecars (valid this year, reviewed next year) and
+    ingested by the ``manual_evidence`` job itself: its mapped task as a scheduled run of yesterday
+    runs it (``glue.run_job``, then filing), so the records are exactly what the DAG writes."""
+    from aimsflow import airflow_glue as glue
+    from aimsflow.manual.job import DOCUMENT, file_away
+    from tests.manual.conftest import drop, task_context
 
+    inbox = settings.manual_inbox()
+    inbox.mkdir(parents=True, exist_ok=True)
     for i, (controls, title, owner, document) in enumerate(DOCUMENTS):
-        # Each document valid from another day of this year: records of one check, subject (the AI
-        # system) and period label supersede each other, documents must not.
-        start = dt.datetime(TODAY.year, 1, 1 + 7 * i, tzinfo=dt.UTC)
-        year = Period(start, dt.datetime(TODAY.year + 1, 1, 1, tzinfo=dt.UTC))
-        summary = {
-            "title": title,
-            "owner": owner,
-            "document": document,
-            "document_sha256": "0" * 64,
-            "review_date": f"{TODAY.year + 1}-01-31",
-            "valid_from": start.date().isoformat(),
-            "valid_to": f"{TODAY.year}-12-31",
-            "ai_system": "loan_approval",
-        }
-        write(
-            storage,
-            signer,
-            check="manual_evidence/document",
-            status=Status.passed,
-            controls=controls,
-            dataset=None,
-            summary=summary,
-            period=year,
-            command="manual_evidence",
-            message=f"{title} ({owner})",
-            files={document: b"%PDF-1.7 stand-in for the document\n"},
+        sidecar = "\n".join(
+            (
+                f"title: {json.dumps(title)}",  # quoted: a colon in a title is YAML syntax
+                f"owner: {json.dumps(owner)}",
+                f"controls: [{', '.join(controls)}]",
+                f"valid_from: {dt.date(TODAY.year, 1, 1 + 7 * i).isoformat()}",
+                f"valid_to: {TODAY.year}-12-31",
+                f"review_date: {TODAY.year + 1}-01-31",
+                "ai_system: loan_approval",
+                "",
+            )
         )
+        item = drop(inbox, document, f"%PDF-1.7 stand-in for {title}\n", sidecar)
+        file_away(glue.run_job(task_context(i, day=DAYS[-1]), DOCUMENT, item=item), item)
     return len(DOCUMENTS)
 
 
@@ -146,7 +138,7 @@ def main() -> None:
     from aimsflow.evidence.witness import Witness, init_witness
 
     init_witness(Witness(settings.witness_dir()), storage, TrustedKeys.load(), settings.log_origin())
-    written = helper_records(storage, signer) + manual_documents(storage, signer)
+    written = helper_records(storage, signer) + manual_documents()
     dag = DagBag(str(PROJECT / "dags")).get_dag("evidence_seal")
     run = dag.test(run_conf={"period": DAYS[-1].isoformat()})
     pending = write(

@@ -117,6 +117,7 @@ def _environment(root: Path, port: int, password_file: Path) -> dict[str, str]:
         "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
         "AIMSFLOW_EVIDENCE_ROOT": str(root / "evidence"),
         "AIMSFLOW_WITNESS": str(root / "witness"),
+        "AIMSFLOW_MANUAL_INBOX": str(root / "inbox"),
         "AIMSFLOW_DATA_ROOT": str(root / "data"),
         "AIMSFLOW_KEYS_DIR": str(root / "keys"),
         "AIMSFLOW_TRUSTED_KEYS": str(trusted),
@@ -369,6 +370,7 @@ def check_coverage(server: Server, frame) -> None:
         for i in range(numbers.count())
     }
     assert shown == {k: coverage.summary()[k] for k in shown} and len(shown) == 5
+    assert frame.locator("#coverage-restricted").count() == 0  # the viewer may read every DAG
     rows = frame.locator("#coverage tr[data-control]")
     assert rows.count() == len(coverage.controls)
     for c in coverage.controls:

@@ -10,7 +10,8 @@ moment coverage is judged at, so the same inputs always give the same coverage.
 Rules (docs/controls.md says them for people):
 
 * Records count once they existed at ``as_of`` (``ended_at`` not later; or at ``known_at`` when
-  given); with ``period``, only those whose period overlaps it. Among those, the current verdicts
+  given); with ``period``, only those whose period overlaps it (a manual document: whose validity
+  does). Among those, the current verdicts
   (latest run, highest try, per check, subject and period) are read; a superseded record never
   counts.
 * A control's requirement is each check (or glob) the SoA lists for it, or its manual documents.
@@ -20,11 +21,19 @@ Rules (docs/controls.md says them for people):
   record: its age is the number of days from the last day it covers to the day of ``as_of`` (a
   daily record of yesterday is 1 day old), fresh while ``age_days <= max_age_days``, stale after,
   missing when there never was one.
-* Manual evidence: the latest ``manual_evidence/document`` record naming the control (by the date
-  it took effect, then when it was ingested); ``error`` records (an ingestion that broke) are not
-  documents and give no verdict (their nonconformity shows instead). Stale when older than ``max_age_days`` (from the day
-  it took effect), past its ``review_date`` (the review date itself is still fine), or past the end
-  of its validity.
+* Manual evidence: ``manual_evidence/document`` records naming the control. A document's validity
+  and review date are in the record's summary (``valid_from``, ``valid_to``: null is until
+  superseded, ``review_date``), never the record's period (the hour of the run that ingested it).
+  The versions of one document (``document_id``) supersede each other in the order they were
+  ingested, each from its ``valid_from`` on: at ``as_of`` the current version is the latest-ingested
+  one already in force; a document with no version in force yet (``valid_from`` after ``as_of``'s
+  day) is no evidence. ``error`` records (an ingestion that broke) and duplicate re-drops
+  (``duplicate_of``: nothing ingested) are not documents; an ``error`` record gives no verdict
+  either (its nonconformity shows instead). A current document is stale when older than
+  ``max_age_days`` (from its ``valid_from``), past its ``review_date`` (the review date itself is
+  still fine), or past its ``valid_to`` (that day itself is still fine). Of several documents naming
+  the control, the freshest counts (then the one in force latest). The latest verdict is the latest
+  ingested record's.
 * A control's freshness is the worst of its requirements' (missing > stale > fresh); its verdict
   the worst status; ``excluded`` controls are neither.
 * Open nonconformities touch a control when one of their failing records names it (or, when those
@@ -38,7 +47,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -110,48 +119,57 @@ class Verdict:
         }
 
 
+def _day(value: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class Document:
-    """What a manual evidence record says about its document (its summary)."""
+    """What a manual evidence record says about its document: its summary, as the ``manual_evidence``
+    job writes it. The document's validity is the sidecar's (``valid_from``, ``valid_to``: None is
+    open-ended, until a newer version supersedes it), never the record's period (the run's hour)."""
 
     title: str | None
     owner: str | None
     document: str | None
     review_date: dt.date | None
-    valid_from: dt.date
-    valid_to: dt.date
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+    document_id: str | None = None
 
     @classmethod
     def of(cls, r: RecordSummary) -> Document:
         s = r.summary
-
-        def day(value: Any) -> dt.date | None:
-            try:
-                return dt.date.fromisoformat(str(value)[:10]) if value else None
-            except ValueError:
-                return None
-
         return cls(
             title=s.get("title"),
             owner=s.get("owner"),
             document=s.get("document"),
-            review_date=day(s.get("review_date")),
-            valid_from=r.period.start.date(),
-            valid_to=last_day(r.period),
+            review_date=_day(s.get("review_date")),
+            valid_from=_day(s.get("valid_from")),
+            valid_to=_day(s.get("valid_to")),
+            document_id=s.get("document_id"),
         )
 
     @property
     def name(self) -> str:
         return self.title or self.document or "document"
 
+    def in_force_from(self, r: RecordSummary) -> dt.date:
+        """The first day it is in force: ``valid_from`` (a record without one: the day it was ingested)."""
+        return self.valid_from or r.period.start.date()
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "title": self.title,
             "owner": self.owner,
             "document": self.document,
+            "document_id": self.document_id,
             "review_date": self.review_date.isoformat() if self.review_date else None,
-            "valid_from": self.valid_from.isoformat(),
-            "valid_to": self.valid_to.isoformat(),
+            "valid_from": self.valid_from.isoformat() if self.valid_from else None,
+            "valid_to": self.valid_to.isoformat() if self.valid_to else None,
         }
 
 
@@ -415,12 +433,24 @@ def _visible(
     out = [
         replace(r)
         for r in records
-        if r.ended_at <= known_at
-        and r.period.start <= as_of
-        and (period is None or r.period.overlaps(period))
+        if r.ended_at <= known_at and r.period.start <= as_of and (period is None or _about(r, period))
     ]
     mark_superseded(out)
     return [r for r in out if not r.superseded]
+
+
+def _about(r: RecordSummary, period: Period) -> bool:
+    """Whether ``r`` is about ``period``: its period overlaps it; for a manual document, its validity
+    (from the summary; the record's period is only the hour it was ingested)."""
+    doc = Document.of(r) if r.check == MANUAL_CHECK else None
+    if doc is None or doc.valid_from is None:
+        return r.period.overlaps(period)
+    start = dt.datetime.combine(doc.valid_from, dt.time(), dt.UTC)
+    if doc.valid_to is None:
+        return start < period.end
+    return start < period.end and period.start < dt.datetime.combine(
+        doc.valid_to, dt.time(), dt.UTC
+    ) + dt.timedelta(days=1)
 
 
 def current_records(
@@ -438,14 +468,15 @@ def current_records(
 
 def fresh_until(record: RecordSummary, max_age_days: int) -> dt.date:
     """The last UTC day ``record`` is fresh evidence under a cadence of ``max_age_days`` by the rules
-    above: a job record until ``max_age_days`` after the last day it covers; a manual document also
-    no later than its review date and the last day of its validity. From the next day on it is stale
-    (``as_of`` on that day judges it stale; the last instant of this day, fresh)."""
+    above: a job record until ``max_age_days`` after the last day it covers; a manual document until
+    ``max_age_days`` after its ``valid_from``, and no later than its review date and its ``valid_to``
+    (from its summary, not the record's period). From the next day on it is stale (``as_of`` on that
+    day judges it stale; the last instant of this day, fresh). A newer version that supersedes a
+    document later is not foreseen here."""
     if record.check == MANUAL_CHECK:
         doc = Document.of(record)
-        days = [doc.valid_from + dt.timedelta(days=max_age_days), doc.valid_to]
-        if doc.review_date is not None:
-            days.append(doc.review_date)
+        days = [doc.in_force_from(record) + dt.timedelta(days=max_age_days)]
+        days += [d for d in (doc.valid_to, doc.review_date) if d is not None]
         return min(days)
     return last_day(record.period) + dt.timedelta(days=max_age_days)
 
@@ -485,37 +516,73 @@ def _job_evidence(req: Requirement, control: str, naming: list[RecordSummary], t
     return Evidence(req.pattern, req.max_age_days, latest, last_pass, age, freshness, "; ".join(gaps) or None)
 
 
-def _manual_evidence(entry: SoaControl, naming: list[RecordSummary], today: dt.date) -> Evidence:
+def _document_evidence(
+    entry: SoaControl, r: RecordSummary, doc: Document, today: dt.date, latest: Verdict | None
+) -> Evidence:
     max_age = int(entry.max_age_days or 0)
-    # An ``error`` record is an ingestion that broke (a bad sidecar): no verdict on this control's
-    # document (it may name every control the job declares); it opens a nonconformity instead.
-    recs = [
-        r
-        for r in naming
-        if r.check == MANUAL_CHECK and r.status != Status.error and r.period.start.date() <= today
-    ]
-    latest_rec = max(recs, key=lambda r: (r.period.start, r.ended_at), default=None)
-    latest = Verdict.of(latest_rec) if latest_rec else None
-    docs = [r for r in recs if r.status in PASSING]
-    if not docs:
-        gap = f"no document ingested for {entry.id}"
-        if latest is not None:
-            gap = f"no accepted document for {entry.id} (latest: {latest.status}, {latest.record})"
-        return Evidence("manual", max_age, latest, None, None, Freshness.missing, gap)
-    best = max(docs, key=lambda r: (r.period.start, r.ended_at))
-    doc = Document.of(best)
-    age = (today - doc.valid_from).days
+    age = (today - doc.in_force_from(r)).days
     gaps = []
     if doc.review_date is not None and doc.review_date < today:
         gaps.append(f"'{doc.name}' past its review date {doc.review_date.isoformat()}")
-    if doc.valid_to < today:
+    if doc.valid_to is not None and doc.valid_to < today:
         gaps.append(f"'{doc.name}' valid only until {doc.valid_to.isoformat()}")
     if age > max_age:
         gaps.append(f"'{doc.name}' is {_plural(age, 'day')} old (max {max_age})")
     freshness = Freshness.stale if gaps else Freshness.fresh
     if latest is not None and latest.status not in ("passed", "warning"):
         gaps.append(f"latest manual evidence {latest.status} ({latest.record})")
-    return Evidence("manual", max_age, latest, Verdict.of(best), age, freshness, "; ".join(gaps) or None, doc)
+    return Evidence("manual", max_age, latest, Verdict.of(r), age, freshness, "; ".join(gaps) or None, doc)
+
+
+def _ingestion(r: RecordSummary) -> tuple[dt.datetime, tuple[str, int, str]]:
+    return (r.ended_at, r.order)
+
+
+def _manual_evidence(entry: SoaControl, naming: list[RecordSummary], today: dt.date) -> Evidence:
+    max_age = int(entry.max_age_days or 0)
+    # An ``error`` record is an ingestion that broke (a bad sidecar): no verdict on this control's
+    # document (it may name every control the job declares); it opens a nonconformity instead. A
+    # duplicate re-drop ingested nothing: it is no version of the document (and evidences 7.5.3 only).
+    recs = [
+        r
+        for r in naming
+        if r.check == MANUAL_CHECK and r.status != Status.error and not r.summary.get("duplicate_of")
+    ]
+    latest_rec = max(recs, key=_ingestion, default=None)
+    latest = Verdict.of(latest_rec) if latest_rec else None
+    # The versions of each document (``document_id``), in the order they were ingested: a version is
+    # in force from its ``valid_from`` until a later-ingested version is (which supersedes it).
+    versions: dict[str, list[tuple[RecordSummary, Document]]] = defaultdict(list)
+    for r in sorted((r for r in recs if r.status in PASSING), key=_ingestion):
+        doc = Document.of(r)
+        versions[doc.document_id or r.key].append((r, doc))
+    current: list[tuple[RecordSummary, Document]] = []
+    upcoming: list[Document] = []
+    for chain in versions.values():
+        started = [(r, doc) for r, doc in chain if doc.in_force_from(r) <= today]
+        if started:
+            current.append(started[-1])
+        else:
+            upcoming.append(min((doc for _, doc in chain), key=lambda d: d.valid_from or today))
+    if not current:
+        gap = f"no document ingested for {entry.id}"
+        if upcoming:
+            first = min(upcoming, key=lambda d: d.valid_from or today)
+            when = first.valid_from.isoformat() if first.valid_from else "later"
+            gap = f"no document in force for {entry.id} ('{first.name}' is valid only from {when})"
+        elif latest is not None:
+            gap = f"no accepted document for {entry.id} (latest: {latest.status}, {latest.record})"
+        return Evidence("manual", max_age, latest, None, None, Freshness.missing, gap)
+    # Several documents may evidence one control: the freshest counts, then the one in force latest.
+    judged = [_document_evidence(entry, r, doc, today, latest) for r, doc in current]
+    return max(
+        zip(judged, current, strict=True),
+        key=lambda pair: (
+            -_FRESHNESS_RANK[pair[0].freshness],
+            pair[1][1].in_force_from(pair[1][0]),
+            _ingestion(pair[1][0]),
+        ),
+    )[0]
 
 
 def is_open_at(nc: Nonconformity, as_of: dt.datetime) -> bool:
@@ -648,14 +715,20 @@ def load_coverage(
     period: Period | None = None,
     config: Any = None,
     evidence: Any = None,
+    records: Loaded | None = None,
+    can_read_dag: Callable[[str], bool] | None = None,
 ) -> Coverage:
     """Coverage of an evidence store: the one way every renderer (CLI, report, UI) reads it, so they
     show the same numbers. Records are read verified (:func:`~aimsflow.risk.evidence.load_evidence`);
     the nonconformities are the current ledger (the latest recorded one, then every later occurrence
     and closure: what ``aimsflow nc list`` shows); the SoA and crosswalk come from ``config`` (default
     the configured folder); ``evidence``, the store as :func:`~aimsflow.risk.evidence.load_evidence`
-    already read it (a caller that lists the records too reads the store once). Raises
-    :class:`~aimsflow.configfile.ConfigError` for a bad SoA or crosswalk."""
+    already read it (a caller that lists the records too reads the store once). A reader restricted
+    to some DAGs (the UI: a user's read permission) passes ``records``, the verified records it may
+    show, and ``can_read_dag``: coverage then counts only those records and the nonconformities whose
+    cause is a check of a DAG it may read; the ledger itself derives from the whole store (its ids
+    and history do not depend on who looks). Raises :class:`~aimsflow.configfile.ConfigError` for a
+    bad SoA or crosswalk."""
     from aimsflow.compliance.crosswalk import load_crosswalk
     from aimsflow.compliance.soa import load_soa
     from aimsflow.risk.evidence import load_evidence
@@ -664,5 +737,9 @@ def load_coverage(
     soa, crosswalk = load_soa(config), load_crosswalk(config)
     evidence = evidence if evidence is not None else load_evidence(storage, keys)
     ledger, _, _ = current_nonconformities(storage, evidence)
-    loaded = Loaded(evidence.records, evidence.rejected, evidence.predicates)
+    if can_read_dag is not None:
+        ledger = [nc for nc in ledger if can_read_dag(nc.cause.check.split("/")[0])]
+    loaded = (
+        records if records is not None else Loaded(evidence.records, evidence.rejected, evidence.predicates)
+    )
     return compute_coverage(loaded, soa, crosswalk, ledger, as_of or dt.datetime.now(dt.UTC), period)

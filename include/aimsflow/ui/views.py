@@ -58,6 +58,10 @@ class Evidence:
     keys: TrustedKeys
     loaded: Loaded
     read_at: dt.datetime
+    #: Set by :func:`restricted`: which DAGs' records the user may read, and how many verified
+    #: records of the others were left out (coverage counts neither).
+    can_read_dag: Callable[[str], bool] | None = None
+    hidden: int = 0
     by_key: dict[str, RecordSummary] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -113,7 +117,12 @@ def restricted(evidence: Evidence, can_read_dag: Callable[[str], bool]) -> Evide
     keep = {r.key for r in records}
     rejected = [u for u in evidence.untrusted if not u.key.startswith("records/") or ok(dag_of(u.key))]
     predicates = {k: v for k, v in evidence.loaded.predicates.items() if k in keep}
-    return replace(evidence, loaded=Loaded(records, rejected, predicates))
+    hidden = evidence.hidden + len(evidence.records) - len(records)
+    earlier = evidence.can_read_dag
+    can_read = ok if earlier is None else (lambda dag: earlier(dag) and ok(dag))
+    return replace(
+        evidence, loaded=Loaded(records, rejected, predicates), can_read_dag=can_read, hidden=hidden
+    )
 
 
 # --- rows ----------------------------------------------------------------------------------------------
@@ -662,6 +671,7 @@ class CoverageView:
     rows: list[Any] = field(default_factory=list)  # ControlCoverage (base) or FrameworkItemCoverage
     summary: dict[str, int] = field(default_factory=dict)
     error: str | None = None  # the SoA or crosswalk does not load: say so, show the rest
+    restricted: bool = False  # records of DAGs the user may not read exist and are not counted
 
     @property
     def base(self) -> bool:
@@ -670,18 +680,27 @@ class CoverageView:
 
 def coverage_view(evidence: Evidence, framework: str | None = None) -> CoverageView:
     """Coverage per control (or per item of another framework), judged at the moment the store was
-    read. An unknown framework is a :class:`BadRequest`; a Statement of Applicability or crosswalk
-    that does not load is shown as the error it is (the rest of the page still renders)."""
+    read, from the records ``evidence`` holds: restricted evidence (:func:`restricted`) gives the
+    coverage of the DAGs the user may read, so the page shows no verdict, record, gap or
+    nonconformity of the others, and the cards and the coverage count the same records. An unknown
+    framework is a :class:`BadRequest`; a Statement of Applicability or crosswalk that does not load
+    is shown as the error it is (the rest of the page still renders)."""
     from aimsflow.compliance.coverage import load_coverage
     from aimsflow.configfile import ConfigError
 
     try:
-        coverage = load_coverage(evidence.storage, evidence.keys, as_of=evidence.read_at)
+        coverage = load_coverage(
+            evidence.storage,
+            evidence.keys,
+            as_of=evidence.read_at,
+            records=evidence.loaded,
+            can_read_dag=evidence.can_read_dag,
+        )
     except ConfigError as exc:
-        return CoverageView(framework or "", [], error=str(exc))
+        return CoverageView(framework or "", [], error=str(exc), restricted=evidence.hidden > 0)
     names = [(name, coverage.crosswalk.title(name)) for name in coverage.frameworks]
     chosen = framework or names[0][0]
     if chosen not in dict(names):
         raise BadRequest(f"framework={chosen!r} is not one of {', '.join(n for n, _ in names)}")
     rows = list(coverage.controls) if chosen == names[0][0] else coverage.by_framework(chosen)
-    return CoverageView(chosen, names, coverage, rows, coverage.summary())
+    return CoverageView(chosen, names, coverage, rows, coverage.summary(), restricted=evidence.hidden > 0)
