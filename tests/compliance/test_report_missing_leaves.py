@@ -10,13 +10,10 @@ import shutil
 from aimsflow.evidence.keys import Signer
 from aimsflow.evidence.seal import Witness, seal_pending
 from aimsflow.results import Status
-from tests.compliance.test_report import (  # noqa: F401  (known and config are fixtures)
-    NOW,
-    Tables,
-    config,
-    known,
-    run_report,
-)
+from tests.compliance import test_report
+from tests.compliance.test_report import NOW, Tables, run_report
+
+known, config = test_report.known, test_report.config  # the report tests' fixtures
 
 
 def seal_before_the_report(store) -> None:

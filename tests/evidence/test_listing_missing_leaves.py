@@ -20,7 +20,9 @@ from aimsflow.evidence.seal import Witness, seal_pending
 from aimsflow.results import Status
 from tests.compliance.conftest import config_with, small_soa
 from tests.compliance.test_coverage import CROSSWALK, DQ
-from tests.risk.conftest import store, write  # noqa: F401  (fixtures used here)
+from tests.risk import conftest as risk
+
+store, write = risk.store, risk.write  # the risk tests' fixtures: a store and a task try's record writer
 
 SOA = small_soa(A_7_4={"applicable": True, "justification": "data", "checks": [DQ], "max_age_days": 7})
 TODAY = dt.datetime.now(dt.UTC).date()

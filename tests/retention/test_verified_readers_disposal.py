@@ -12,12 +12,10 @@ from aimsflow.evidence.listing import load_verified
 from aimsflow.evidence.storage import LocalStorage
 from aimsflow.retention.dispose import TOMBSTONE_CHECK
 from tests.conftest import new_key
-from tests.retention.test_verify_tombstones import (  # noqa: F401  (sealed_record is a fixture)
-    dispose,
-    forge_tombstone,
-    sealed_record,
-    verify,
-)
+from tests.retention import test_verify_tombstones
+from tests.retention.test_verify_tombstones import dispose, forge_tombstone, verify
+
+sealed_record = test_verify_tombstones.sealed_record  # the fixture: one sealed record of 2024-05-01
 
 
 def refused(storage: LocalStorage) -> dict[str, str]:
@@ -40,10 +38,14 @@ def test_a_deletion_without_tombstone_is_a_finding(sealed_record, storage):
 
 def test_a_trusted_tombstone_without_certificate_or_plan_does_not_excuse_a_deletion(sealed_record, storage):
     """Signed with the trusted key, right hash and seal, but backed by nothing: not a lawful disposal."""
-    tomb = forge_tombstone(storage, sealed_record.key, sealed_record.manifest_sha256, 1, Signer.from_settings())
+    tomb = forge_tombstone(
+        storage, sealed_record.key, sealed_record.manifest_sha256, 1, Signer.from_settings()
+    )
     shutil.rmtree(storage.root / sealed_record.key)
     problem = refused(storage)[sealed_record.key]
-    assert problem.startswith(f"sealed in seal 1, missing from the store; tombstone {tomb.key} is not a lawful")
+    assert problem.startswith(
+        f"sealed in seal 1, missing from the store; tombstone {tomb.key} is not a lawful"
+    )
     assert "no verified certificate" in problem
 
 
