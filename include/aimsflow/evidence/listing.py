@@ -8,8 +8,10 @@ unsigned, edited, copied elsewhere, dated in the future) is returned as an :clas
 finding for the reader to report. Key validity is judged at the time of the seal that covers the
 record, else at the moment of reading (never at the record's own, self-declared end). Seal positions
 come from the verified log only: a seal that does not verify, or a stray object under ``seals/``,
-is a finding too and places nothing. :func:`load_summaries` reads without verifying: for counting
-(the driver's table), never for deciding.
+is a finding too and places nothing. A leaf of the verified log whose folder is gone (unless a tombstone
+verify accepts names it) or whose manifest is not the sealed one is a finding as well: deleting a record
+must not change a verdict. :func:`load_summaries` reads without verifying: for counting (the driver's
+table), never for deciding.
 
 Records also carry their place in the evidence log (:attr:`RecordSummary.log_position`): sealed
 records by seal sequence and place among the seal's leaves, then records not sealed yet by the time
