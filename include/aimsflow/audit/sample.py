@@ -163,10 +163,23 @@ class Sample:
                 "records": self.excluded_records,
             },
             "untrusted_folders_left_out": len(self.rejected),
+            "untrusted_in_period": [u.as_dict() for u in self.rejected if _key_in_period(u.key, req.period)],
             "controls_in_scope": self.scope,
             "strata": self.strata() if req.per_control else [],
             "drawn": [{**d, "manifest_sha256": self.manifests[d["record"]]} for d in self.drawn],
         }
+
+
+def _key_in_period(key: str, period: Period) -> bool:
+    """A refused record key (``records/<label>/...``, including a sealed record that is gone) whose
+    period overlaps ``period``: the population may lack it, so the sample record names it."""
+    from aimsflow.periods import parse_period
+
+    parts = key.split("/")
+    try:
+        return parts[0] == "records" and parse_period(parts[1]).overlaps(period)
+    except (ValueError, IndexError):
+        return False
 
 
 def _in_framework(record: RecordSummary, controls: frozenset[str] | None) -> bool:

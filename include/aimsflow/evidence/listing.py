@@ -8,8 +8,10 @@ unsigned, edited, copied elsewhere, dated in the future) is returned as an :clas
 finding for the reader to report. Key validity is judged at the time of the seal that covers the
 record, else at the moment of reading (never at the record's own, self-declared end). Seal positions
 come from the verified log only: a seal that does not verify, or a stray object under ``seals/``,
-is a finding too and places nothing. :func:`load_summaries` reads without verifying: for counting
-(the driver's table), never for deciding.
+is a finding too and places nothing. A leaf of the verified log whose folder is gone (unless a tombstone
+verify accepts names it) or whose manifest is not the sealed one is a finding as well: deleting a record
+must not change a verdict. :func:`load_summaries` reads without verifying: for counting (the driver's
+table), never for deciding.
 
 Records also carry their place in the evidence log (:attr:`RecordSummary.log_position`): sealed
 records by seal sequence and place among the seal's leaves, then records not sealed yet by the time
@@ -119,6 +121,7 @@ class SealPosition:
     sequence: int
     leaf: int
     sealed_at: dt.datetime | None
+    manifest_sha256: str | None = None  # the leaf's data: SHA-256 of the sealed manifest.json
 
 
 def seal_positions(storage: Storage) -> dict[str, SealPosition]:
@@ -153,8 +156,8 @@ def verified_seal_positions(
     for entry in scan.entries:
         if entry.key in broken:
             continue
-        for place, (record, _) in enumerate(entry.leaves):
-            out.setdefault(record, SealPosition(entry.sequence, place, entry.sealed_at))
+        for place, (record, sha) in enumerate(entry.leaves):
+            out.setdefault(record, SealPosition(entry.sequence, place, entry.sealed_at, sha))
     return out, [Untrusted(obj, problem) for obj, problem in scan.problems]
 
 
@@ -237,6 +240,8 @@ def _verified_summary(
     """The summary and predicate of ``key`` once it verifies; raises :class:`UntrustedRecord`."""
     judged_at = position.sealed_at if position is not None else now
     verified = read_verified(storage, key, keys, judged_at)
+    if position is not None and position.manifest_sha256 not in (None, sha256_bytes(verified.manifest)):
+        raise UntrustedRecord(key, f"manifest differs from the one sealed in seal {position.sequence}")
     predicate = verified.predicate
     try:
         summary = summary_of(key, predicate, position)
@@ -254,6 +259,46 @@ def _verified_summary(
     return summary, predicate
 
 
+def missing_leaves(
+    storage: Storage,
+    keys: TrustedKeys,
+    positions: dict[str, SealPosition],
+    folders: set[str],
+    only: Callable[[str], bool] | None = None,
+) -> list[Untrusted]:
+    """Every leaf of the verified log whose record folder is gone, as a finding, unless it was lawfully
+    disposed of: a trusted tombstone names it with the leaf's manifest SHA-256 and seal and is backed
+    by a verified certificate and plan (verify's own acceptance, :func:`verify.disposal_tombstones`).
+    Without this a deleted sealed record simply vanished from every reader, and an older record of
+    the same check became the current verdict (found in review: a deleted failing record turned a
+    control's verdict to passed). Tombstones are read only when a leaf is gone."""
+    gone = sorted(k for k in positions if k not in folders and (only is None or only(k)))
+    if not gone:
+        return []
+    from aimsflow.evidence.verify import disposal_tombstones
+
+    tombstones = disposal_tombstones(storage, keys, folders)
+    out = []
+    for key in gone:
+        seq, sha = positions[key].sequence, positions[key].manifest_sha256
+        named = tombstones.get(key, [])
+        match = [t for t in named if t.manifest_sha256 == sha and t.sealed_in == seq]
+        if any(t.problem is None for t in match):
+            continue  # lawfully disposed of
+        where = f"sealed in seal {seq}, missing from the store"
+        if match:
+            problem = f"{where}; tombstone {match[0].key} is not a lawful disposal: {match[0].problem}"
+        elif named:
+            problem = (
+                f"{where}; tombstone {named[0].key} names manifest {named[0].manifest_sha256[:12]} in seal "
+                f"{named[0].sealed_in}, not the sealed {(sha or '')[:12]} (not a lawful disposal)"
+            )
+        else:
+            problem = f"{where} (deleted record)"
+        out.append(Untrusted(key, problem))
+    return out
+
+
 #: Records per batch handed to a verifying thread (Ed25519 and file reads release the GIL).
 VERIFY_BATCH = 256
 
@@ -268,7 +313,9 @@ def load_verified(
 ) -> Loaded:
     """Every record whose DSSE signature verifies against ``keys``, judged at the time of the seal
     that covers it (else at ``now``; its own end must not lie after ``now``), with supersession marked
-    among the verified records only; every other record folder is an :class:`Untrusted` finding.
+    among the verified records only; every other record folder is an :class:`Untrusted` finding, and
+    so is every leaf of the verified log whose folder is gone without a lawful disposal
+    (:func:`missing_leaves`) or whose manifest is not the sealed one.
     File hashes are not re-computed: that is verify's job. Batches of records are verified on
     ``workers`` threads (default: one per CPU); the result does not depend on their number.
     ``only(key)``: read only the record folders it accepts (a reader of one check need not verify
@@ -295,6 +342,7 @@ def load_verified(
     records: list[RecordSummary] = []
     predicates: dict[str, dict[str, Any]] = {}
     rejected: list[Untrusted] = list(log_problems)
+    rejected += missing_leaves(storage, keys, positions, manifests | envelopes, only)
     batches = [folders[i : i + VERIFY_BATCH] for i in range(0, len(folders), VERIFY_BATCH)]
     done = 0
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:

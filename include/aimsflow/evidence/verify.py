@@ -321,6 +321,15 @@ def _tombstones(storage: Storage, keys: TrustedKeys, record_folders: set[str]) -
     return out
 
 
+def disposal_tombstones(
+    storage: Storage, keys: TrustedKeys, record_folders: set[str]
+) -> dict[str, list[Tombstone]]:
+    """Disposed record -> the trusted tombstones naming it, each with :attr:`Tombstone.problem` (None:
+    backed by a verified certificate and plan). Verify's own acceptance, for the verified readers
+    (:func:`aimsflow.evidence.listing.load_verified`) that must tell a lawful disposal from a deletion."""
+    return _tombstones(storage, keys, record_folders)
+
+
 def _check_disposals(
     leaves: dict[str, list[tuple[int, str]]],
     tombstones: dict[str, list[Tombstone]],
