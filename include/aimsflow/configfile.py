@@ -18,6 +18,7 @@ locations are mapped back to them.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -277,3 +278,10 @@ def load_model(path: Path, model: type[M], what: str) -> M:
         return model.model_validate(doc.data)
     except ValidationError as exc:
         raise ConfigError([describe(doc, e) for e in exc.errors()]) from None
+
+
+def did_you_mean(text: str, choices: Sequence[str]) -> str:
+    """`` (did you mean A, B?)`` with the nearest of ``choices``, or nothing: the hint every refusal of
+    an unknown id gives."""
+    near = difflib.get_close_matches(text, list(choices), n=3, cutoff=0.6)
+    return f" (did you mean {', '.join(near)}?)" if near else ""

@@ -14,7 +14,6 @@ listed twice for one control, a key given twice (the strict loader refuses it).
 
 from __future__ import annotations
 
-import difflib
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from aimsflow.configfile import ConfigError, Document, config_path, describe, read_mapping
+from aimsflow.configfile import ConfigError, Document, config_path, describe, did_you_mean, read_mapping
 from aimsflow.evidence.controls import CONTROLS, ordered_controls
 
 CROSSWALK_FILE = "crosswalk.yaml"
@@ -132,11 +131,6 @@ class Crosswalk:
         return out
 
 
-def _near(text: str, choices: list[str]) -> str:
-    near = difflib.get_close_matches(text, choices, n=3, cutoff=0.6)
-    return f" (did you mean {', '.join(near)}?)" if near else ""
-
-
 def validate_crosswalk(doc: Document) -> Crosswalk:
     """The crosswalk in ``doc``, or :class:`ConfigError` with every problem."""
     problems: list[str] = []
@@ -173,7 +167,7 @@ def validate_crosswalk(doc: Document) -> Crosswalk:
             at(
                 ("mappings", control),
                 control,
-                f"unknown ISO/IEC 42001 control id{_near(control, list(CONTROLS))}; "
+                f"unknown ISO/IEC 42001 control id{did_you_mean(control, list(CONTROLS))}; "
                 "expected an Annex A id (A.x.y) or a clause (`aimsflow evidence controls`)",
             )
             continue
@@ -185,7 +179,7 @@ def validate_crosswalk(doc: Document) -> Crosswalk:
                 at(
                     (*loc, "framework"),
                     row.framework,
-                    f"unknown framework{_near(row.framework, list(model.frameworks))}; "
+                    f"unknown framework{did_you_mean(row.framework, list(model.frameworks))}; "
                     f"expected one of {sorted(model.frameworks)}",
                 )
             source = model.sources.get(row.source)
@@ -200,7 +194,7 @@ def validate_crosswalk(doc: Document) -> Crosswalk:
                 at(
                     (*loc, "source"),
                     row.source,
-                    f"undeclared source{_near(row.source, list(model.sources))}; "
+                    f"undeclared source{did_you_mean(row.source, list(model.sources))}; "
                     f"expected one of {sorted(model.sources)}",
                 )
             if framework is None:
@@ -211,7 +205,7 @@ def validate_crosswalk(doc: Document) -> Crosswalk:
                         (*loc, "items", i),
                         item,
                         f"not an item of {row.framework}"
-                        f"{_near(item, list(framework.items))}; add it with its title under frameworks.{row.framework}.items",
+                        f"{did_you_mean(item, list(framework.items))}; add it with its title under frameworks.{row.framework}.items",
                     )
                 elif (row.framework, item) in seen:
                     at((*loc, "items", i), item, f"{row.framework} {item} is mapped twice for {control}")

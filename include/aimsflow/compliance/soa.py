@@ -23,7 +23,6 @@ whose records never name the control, an exclusion without justification.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from aimsflow.configfile import ConfigError, Document, config_path, describe, read_mapping
+from aimsflow.configfile import ConfigError, Document, config_path, describe, did_you_mean, read_mapping
 from aimsflow.evidence.controls import ANNEX_A, CLAUSES, CONTROLS, ordered_controls
 
 SOA_FILE = "soa.yaml"
@@ -155,11 +154,6 @@ class Soa:
 # --- validation --------------------------------------------------------------------------------
 
 
-def _near(text: str, choices: list[str]) -> str:
-    near = difflib.get_close_matches(text, choices, n=3, cutoff=0.6)
-    return f" (did you mean {', '.join(near)}?)" if near else ""
-
-
 def _declared() -> dict[str, tuple[str, ...]]:
     """Declared check id -> the controls its records may name."""
     from aimsflow.jobs import all_checks
@@ -238,7 +232,7 @@ def _control_problems(
                 *where,
                 value=pattern,
                 expected="matches no check a job declares"
-                f"{_near(pattern, sorted(declared))}; declared checks: `python -m aimsflow.jobs`",
+                f"{did_you_mean(pattern, sorted(declared))}; declared checks: `python -m aimsflow.jobs`",
             )
         elif not any(cid in declared[c] for c in matches):
             named = "; ".join(f"{c}: {', '.join(declared[c])}" for c in matches)
@@ -287,7 +281,7 @@ def validate_soa(doc: Document) -> Soa:
     for cid, entry in model.controls.items():
         if cid not in CONTROLS:
             problems.append(
-                f"{doc.where(('controls', cid))}: value {cid!r}: unknown control id{_near(cid, list(CONTROLS))}; "
+                f"{doc.where(('controls', cid))}: value {cid!r}: unknown control id{did_you_mean(cid, list(CONTROLS))}; "
                 "expected an Annex A id (A.x.y) or a clause (`aimsflow evidence controls`)"
             )
             continue

@@ -22,7 +22,6 @@ field and value, and all of a file's problems are reported at once.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -40,7 +39,15 @@ from pydantic import (
     ValidationError,
 )
 
-from aimsflow.configfile import ConfigError, Document, NoAliasLoader, StrictLoader, describe, read_mapping
+from aimsflow.configfile import (
+    ConfigError,
+    Document,
+    NoAliasLoader,
+    StrictLoader,
+    describe,
+    did_you_mean,
+    read_mapping,
+)
 from aimsflow.evidence.controls import canonical_control, ordered_controls, validate_controls
 from aimsflow.periods import parse_period
 
@@ -185,8 +192,7 @@ def cross_problems(
     known = sorted(ai_systems)
     ai_system = values.get("ai_system")
     if ai_system is not None and ai_system not in known:
-        near = difflib.get_close_matches(ai_system, known, n=3, cutoff=0.6)
-        hint = f" (did you mean {', '.join(near)}?)" if near else ""
+        hint = did_you_mean(ai_system, known)
         out.append(
             (
                 ("ai_system",),
