@@ -1,0 +1,169 @@
+"""The log, the witness and ``prove``: what they tell an auditor, pinned where mutation testing found it
+unchecked (survivors of ``make mutation``, target evidence, in ``verify._verify_witness``,
+``witness._state_of`` / ``update_witness``, ``tlog.prove_inclusion`` and the JSON of ``verify`` and
+``prove``). Each test names the mutants it kills (function, change)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+
+import pytest
+
+from aimsflow import settings
+from aimsflow.evidence.keys import Signer, TrustedKeys
+from aimsflow.evidence.seal import Witness, read_seal, seal_pending
+from aimsflow.evidence.tlog import ProveError, prove_inclusion
+from aimsflow.evidence.verify import verify_store
+from aimsflow.evidence.witness import WitnessRefused, init_witness, update_witness
+from aimsflow.results import sha256_bytes
+from tests.evidence.test_seal_log import format_1_store  # noqa: F401 (a fixture)
+
+
+def _verify(storage, **kw):
+    return verify_store(storage, TrustedKeys.load(), Witness(), **kw)
+
+
+def _seal(storage, **kw):
+    return seal_pending(storage, Signer.from_settings(), Witness(), **kw)
+
+
+def test_a_deleted_witness_is_named_as_missing_with_the_way_to_restore_it(storage, make_record, aims_env):
+    """Kills verify._verify_witness ``f"no witness at ..." if state is None`` -> ``and False`` (a missing
+    witness reported as an empty one), the object ``"witness"`` -> ``None`` / ``"XXwitnessXX"`` /
+    ``"WITNESS"`` / dropped, the message -> ``None`` / dropped, the hint's wording; and
+    VerifyReport.as_dict ``self.witness.as_dict() if self.witness`` -> ``or True`` (no witness: None,
+    not a crash)."""
+    make_record(run="r1")
+    _seal(storage)
+    shutil.rmtree(aims_env / "witness")
+    report = _verify(storage)
+    assert [(p.object, p.problem) for p in report.problems] == [
+        (
+            "witness",
+            f"no witness at {Witness().describe()} while the store has seals: the witness was deleted or "
+            "never started (`aimsflow witness init` starts one; restore a deleted one from its backup)",
+        )
+    ]
+    assert report.as_dict()["witness"] is None and report.as_dict()["ok"] is False
+
+
+def test_an_empty_witness_beside_old_records_names_the_seal_interval_in_hours(storage, make_record):
+    """The witness was started (empty) and records are older than one seal interval, with no seal:
+    "the witness is empty while the store holds records older than one seal interval (24 h, since
+    ...)". Kills verify._verify_witness ``"the witness is empty"`` -> ``"XX...XX"``, ``/ 3600`` ->
+    ``* 3600`` / ``/ 3601``, and the tail's wording."""
+    ended = dt.datetime.now(dt.UTC) - dt.timedelta(hours=settings.seal_interval_hours() + 2)
+    make_record(run="r1", ended_at=ended)
+    report = _verify(storage)
+    hours = f"{settings.seal_interval_hours():g}"
+    witness = [p.problem for p in report.problems if p.object == "witness"]
+    assert witness == [
+        f"the witness is empty while the store holds records older than one seal interval ({hours} h, "
+        f"since {ended.isoformat()}) and no seal: seals were deleted with the witness, or sealing never "
+        "started"
+    ]
+
+
+def test_the_witness_state_names_origin_checkpoint_and_times(storage, make_record):
+    """What the witness keeps after accepting a seal: the log's origin, the signed checkpoint note, the
+    checkpoint's time and when it was accepted. Kills witness._state_of ``origin`` /
+    ``checkpoint_time`` / ``accepted_at`` -> ``None`` or dropped, ``entry.note if fmt2`` -> ``or True``
+    is covered by the format-1 test below."""
+    make_record(run="r1")
+    before = dt.datetime.now(dt.UTC)
+    outcome = _seal(storage)
+    after = dt.datetime.now(dt.UTC)
+    state = Witness().read()
+    _, body = read_seal(storage, 1)
+    assert state.sequence == 1 and state.origin == settings.log_origin()
+    assert state.checkpoint == outcome.checkpoint and state.checkpoint is not None
+    assert state.checkpoint_time == dt.datetime.fromisoformat(body["sealed_at"])
+    assert state.accepted_at is not None and before <= state.accepted_at <= after
+
+
+def test_a_format_1_head_carries_no_checkpoint(format_1_store, aims_env):  # noqa: F811
+    """A second witness following a store of format-1 seals keeps no checkpoint note (they have none).
+    Kills witness._state_of ``entry.note if fmt2 else None`` -> ``or True``."""
+    storage, _ = format_1_store
+    second = Witness(aims_env / "second-witness")
+    init_witness(second, storage, TrustedKeys.load(), settings.log_origin())
+    update_witness(second, storage, TrustedKeys.load())
+    state = second.read()
+    assert state.sequence == 2 and state.checkpoint is None
+
+
+def test_a_second_witness_catches_up_and_says_what_it_accepted(storage, make_record, aims_env):
+    """``aimsflow witness update`` run by a second, independent witness: it accepts seals 1 and 2, keeps
+    the state it had before, writes the new one naming the store it read. Kills witness.update_witness
+    ``WitnessUpdate(before, ...)`` -> ``None``, ``witness.write(after, storage.describe(""))`` ->
+    ``None`` / ``describe("XXXX")``, ``dt.datetime.now(dt.UTC)`` -> ``now(None)``."""
+    second = Witness(aims_env / "second-witness")
+    init_witness(second, storage, TrustedKeys.load(), settings.log_origin())
+    make_record(run="r1")
+    _seal(storage)
+    make_record(dt.date(2026, 11, 20), run="r2")
+    _seal(storage)
+    started = dt.datetime.now(dt.UTC)
+    update = update_witness(second, storage, TrustedKeys.load())
+    assert update.before is not None and update.before.sequence == 0
+    assert update.after.sequence == 2 and update.accepted == [1, 2]
+    assert update.after.accepted_at >= started and update.after.accepted_at.utcoffset() == dt.timedelta(0)
+    written = json.loads((aims_env / "second-witness" / "witness.json").read_text())
+    assert written["store"] == storage.describe("")
+
+
+def test_a_witness_never_started_refuses_an_update_naming_itself(storage, aims_env):
+    """Kills witness.update_witness ``witness.describe()`` -> ``None``, the message's wording, and
+    WitnessRefused.__init__ ``self.object = obj`` -> ``None``."""
+    never = Witness(aims_env / "no-witness")
+    with pytest.raises(WitnessRefused) as caught:
+        update_witness(never, storage, TrustedKeys.load())
+    assert caught.value.object == never.describe()
+    assert caught.value.problem == "the witness never started: run `aimsflow witness init` once"
+
+
+def test_prove_refuses_a_log_of_format_1_seals_only(format_1_store):  # noqa: F811
+    """No checkpoint to prove against: a clear ProveError, not a crash. Kills tlog.prove_inclusion
+    ``next(..., None)`` -> no default (StopIteration), ``latest is None or latest.note is None`` ->
+    ``and`` (AttributeError), the message -> ``None`` / another wording."""
+    storage, refs = format_1_store
+    with pytest.raises(ProveError) as caught:
+        prove_inclusion(storage, refs[0].key)
+    assert (
+        str(caught.value) == "the log has no checkpoint yet (format-1 seals only): the next seal writes one"
+    )
+
+
+def test_prove_refuses_a_broken_log_naming_its_first_problem(storage, make_record):
+    """Seal 1 deleted (the log has a gap): prove names the first problem and points to verify. Kills
+    tlog.prove_inclusion ``scan.problems[0]`` -> ``[1]`` / ``None``, the message -> ``None``."""
+    ref = make_record(run="r1")
+    _seal(storage)
+    make_record(dt.date(2026, 11, 20), run="r2")
+    _seal(storage)
+    shutil.rmtree(storage.root / "seals" / "00000001")
+    from aimsflow.evidence.tlog import scan_log
+
+    scan = scan_log(storage)
+    problems = scan.problems
+    assert problems and not scan.complete
+    with pytest.raises(ProveError) as caught:
+        prove_inclusion(storage, ref.key)
+    obj, problem = problems[0]
+    assert str(caught.value) == f"the log is broken ({obj}: {problem}); run `aimsflow evidence verify`"
+
+
+def test_the_proof_and_the_head_are_labelled_as_documented(storage, make_record):
+    """``prove --json`` says which proof format it is (docs/evidence-format.md names it), and verify's
+    ``head`` names the latest seal and its SHA-256. Kills InclusionProof.as_dict ``"format"`` key or
+    value changed, SealHead.as_dict ``"seal_sha256"`` key changed."""
+    ref = make_record(run="r1")
+    _seal(storage)
+    proof = prove_inclusion(storage, ref.key).as_dict()
+    assert proof["format"] == "aimsflow-inclusion-proof/1"
+    docs = (settings.project_root() / "docs" / "evidence-format.md").read_text()
+    assert "aimsflow-inclusion-proof/1" in docs
+    head = _verify(storage).as_dict()["head"]
+    assert head == {"sequence": 1, "seal_sha256": sha256_bytes(read_seal(storage, 1)[0])}
