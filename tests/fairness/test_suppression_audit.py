@@ -40,12 +40,12 @@ from aimsflow.fairness.suppression import _Audit, _Table, plan_suppression
 # One sensitive feature: an independent oracle
 
 
-def _frame(groups: dict[str, tuple[int, int, int, int]]) -> pd.DataFrame:
-    """``{group: (rows, positives, predicted positives among the positives, missing incomes)}``; the
-    predicted positives among the negatives are as many as among the positives (capped)."""
+def _frame(groups: dict[str, tuple[int, ...]]) -> pd.DataFrame:
+    """``{group: (rows, positives, predicted positives among the positives, missing incomes[, predicted
+    positives among the negatives])}``; by default the last is as many as among the positives (capped)."""
     g, label, pred, income = [], [], [], []
-    for group, (n, pos, tp, missing) in groups.items():
-        fp = min(tp, n - pos)
+    for group, (n, pos, tp, missing, *rest) in groups.items():
+        fp = rest[0] if rest else min(tp, n - pos)
         g += [group] * n
         label += [1] * pos + [0] * (n - pos)
         pred += [1] * tp + [0] * (pos - tp) + [1] * fp + [0] * (n - pos - fp)
@@ -148,7 +148,7 @@ def _planned(df: pd.DataFrame, min_size: int, shortcut: bool) -> tuple[set[str],
 
 
 @st.composite
-def _groups(draw) -> tuple[dict[str, tuple[int, int, int, int]], int]:
+def _groups(draw) -> tuple[dict[str, tuple[int, ...]], int]:
     min_size = draw(st.integers(3, 12))
     out = {}
     for i in range(draw(st.integers(2, 6))):
@@ -186,6 +186,37 @@ SINGLE_CASES = {
         {"a": (5, 0, 0, 0), "b": (40, 0, 0, 0), "c": (60, 0, 0, 6), "d": (80, 0, 0, 8)},
         30,
     ),
+    # As "rate forced to one", but the smallest published group c has no negative either: the
+    # complement must be d, the smallest with negatives. _complement ``den - num`` -> ``den + num``
+    # (any group "helps") withholds c and leaves every withheld rate at 1.
+    "complement with negatives": (
+        {"a": (5, 5, 2, 1), "b": (40, 40, 20, 4), "c": (50, 50, 25, 5), "d": (80, 20, 10, 8)},
+        30,
+    ),
+    # a (1 row) is the total minus the others; its complement c has exactly the minimum (30): then
+    # a + c = 31 with a >= 1 and c >= 30 gives both away, so d goes too. _Audit.__init__ bounds
+    # ``(1, min_size - 1) if c in primary`` -> ``or True`` (a complement thought smaller than the
+    # minimum) stops at c.
+    "complement at the minimum": ({"a": (1, 0, 0, 0), "c": (30, 10, 5, 3), "d": (100, 50, 25, 10)}, 30),
+    # Two groups of one row: together 2, each at least 1, so each is 1. _Audit.__init__ the lower bound
+    # ``(1, ...)`` -> ``(2, ...)`` makes the truth infeasible and the pair "safe".
+    "two groups of one": (
+        {"a": (1, 0, 0, 0), "b": (1, 1, 1, 0), "c": (100, 50, 25, 10), "d": (120, 9, 4, 3)},
+        30,
+    ),
+    # Three withheld groups hold one missing income between them: a missing rate of 0 is possible for
+    # each, not forced (the most a group can hold is exactly 1). exposed_rates ``[1] < 1 - eps`` ->
+    # ``< 1 + eps`` / ``< 2 - eps`` / ``<= 1 - eps`` withholds a needless complement.
+    "one missing value among three withheld": (
+        {"a": (5, 2, 1, 1), "b": (6, 2, 1, 0), "x": (7, 3, 1, 0), "d": (60, 30, 15, 6), "e": (80, 40, 20, 8)},
+        30,
+    ),
+    # Each withheld group has exactly one positive label, none predicted: their true-positive rates
+    # (denominator 1) are forced to 0. exposed_rates ``den[u] > 0`` -> ``> 1`` misses it.
+    "one positive each": (
+        {"a": (5, 1, 0, 0, 2), "b": (40, 1, 0, 4, 10), "c": (60, 30, 15, 6), "d": (80, 40, 20, 8)},
+        30,
+    ),
     # The withheld groups (a, then its complement) have positives but none predicted: their
     # true-positive rates are forced to 0; the complement must have a true positive: d, not c.
     "complement that helps": (
@@ -218,6 +249,11 @@ def test_the_single_cases_are_the_situations_they_claim():
     assert got["rate forced to one"] == ({"a"}, {"b", "c"}, set())
     assert got["metric after one without denominator"][0:2] == ({"a"}, {"b", "c"})
     assert got["complement that helps"] == ({"a"}, {"b", "d"}, set())
+    assert got["complement with negatives"] == ({"a"}, {"b", "d"}, set())
+    assert got["complement at the minimum"] == ({"a"}, {"c", "d"}, set())
+    assert got["two groups of one"] == ({"a", "b"}, {"c"}, set())
+    assert got["one missing value among three withheld"] == ({"a", "b", "x"}, set(), set())
+    assert got["one positive each"] == ({"a"}, {"b", "c"}, set())
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -408,3 +444,41 @@ def test_suppression_module_names_the_metrics_it_audits():
         MISSING_RATE + "income",
     ]
     assert suppression.COMPLEMENTARY.startswith("complementary")
+
+
+def _table(cells: dict[tuple[str, str], tuple[int, int]]) -> pd.DataFrame:
+    """``{(s1, s2): (rows, positives)}`` as a frame."""
+    rows = []
+    for (a, b), (n, pos) in cells.items():
+        rows += [(a, b, int(i < pos)) for i in range(n)]
+    return pd.DataFrame(rows, columns=["s1", "s2", "label"])
+
+
+def test_a_complement_is_sought_beyond_the_withheld_cells_next_to_the_exposure():
+    """``s2=b1`` (one row, its label 1) is exposed: every published cell sharing a relation with it has
+    no positive, or is withheld already. The search goes on through the withheld cells it reaches and
+    finds complements there (the ``s1`` margins), so b1 is protected; only an intersection cell that no
+    complement can protect is left as residual (named in the evidence). Found by a random search over
+    small tables (mutation testing): kills _complement ``layer = {c for c in around if c in hidden}``
+    -> ``None`` (the search stops after the first ring and leaves b1 residual) and -> ``c not in
+    hidden`` (the search walks through published cells)."""
+    report = compute_group_metrics(
+        _table({("a0", "b0"): (19, 19), ("a0", "b1"): (1, 1), ("a1", "b0"): (28, 0)}),
+        ["s1", "s2"],
+        "label",
+        depth=2,
+        min_group_size=12,
+    )
+    plan = plan_suppression(report)
+    assert plan.residual == (("s1|s2", "a1|b0"),)
+    assert plan.hidden("s2") == {"b0", "b1"} and plan.hidden("s1") == {"a0", "a1"}
+    report = compute_group_metrics(
+        _table({("a1", "b2"): (3, 3), ("a2", "b0"): (6, 0), ("a2", "b1"): (6, 0), ("a2", "b2"): (30, 17)}),
+        ["s1", "s2"],
+        "label",
+        depth=2,
+        min_group_size=5,
+    )
+    plan = plan_suppression(report)
+    assert ("s1", "a1") not in plan.residual
+    assert set(plan.residual) == {("s1|s2", "a2|b0"), ("s1|s2", "a2|b1")}
