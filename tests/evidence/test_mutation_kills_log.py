@@ -167,3 +167,86 @@ def test_the_proof_and_the_head_are_labelled_as_documented(storage, make_record)
     assert "aimsflow-inclusion-proof/1" in docs
     head = _verify(storage).as_dict()["head"]
     assert head == {"sequence": 1, "seal_sha256": sha256_bytes(read_seal(storage, 1)[0])}
+
+
+# --- verify_store: the oldest record, the seal-time boundary, the period ----------------------------
+
+
+def test_the_oldest_record_dates_the_missing_seal_whatever_the_order(storage, make_record):
+    """An old record (period 19 Nov) and a fresh one sorted after it (21 Nov), no seal, an empty
+    witness: the problem is dated by the old one. Kills verify.verify_store ``oldest = ended_at if
+    oldest is None or ended_at < oldest else oldest`` -> ``... or True`` (the last record read, fresh,
+    would hide the missing seals)."""
+    now = dt.datetime.now(dt.UTC)
+    old = now - dt.timedelta(hours=settings.seal_interval_hours() + 5)
+    make_record(dt.date(2026, 11, 19), run="r1", ended_at=old)
+    make_record(dt.date(2026, 11, 21), run="r2", ended_at=now)
+    problems = [p.problem for p in _verify(storage, now=now).problems if p.object == "witness"]
+    assert len(problems) == 1 and f"since {old.isoformat()})" in problems[0]
+
+
+def test_a_record_ended_at_the_very_time_of_its_seal_is_not_backdated(storage, make_record):
+    """A record may end at the checkpoint time that takes it in (not after). Kills verify.verify_store
+    ``ended_at > judged_at`` -> ``>=``."""
+    at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    make_record(run="r1", ended_at=at)
+    _seal(storage, now=at)
+    report = _verify(storage, now=at + dt.timedelta(minutes=1))
+    assert report.ok, report.problems
+
+
+def test_verify_of_a_period_judges_only_that_periods_disposals_and_intents(storage, make_record, aims_env):
+    """A sealed record of 19 Nov deleted, and an old intent of a 19 Nov task try that left no record:
+    verifying 19 Nov reports both; verifying 25 Nov reports neither. Kills verify.verify_store
+    ``_check_disposals(..., period, ...)`` -> ``None`` and ``check_intents(..., period=period)`` ->
+    ``None`` / dropped (another period's findings in a period's verdict)."""
+    import shutil as _shutil
+
+    from aimsflow.evidence.intents import write_intent
+    from aimsflow.evidence.record import Producer
+    from aimsflow.periods import Period
+
+    ref = make_record(dt.date(2026, 11, 19), run="r1")
+    _seal(storage)
+    _shutil.rmtree(storage.root / ref.key)
+    producer = Producer(kind="task", dag_id="data_quality", run_id="r9", task_id="validate", try_number=1)
+    lost = f"records/2026-11-19/data_quality/validate/{producer.record_id()}"
+    started = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
+    write_intent(storage, producer, lost, started)
+    day = {p.object for p in _verify(storage, period=Period.day(dt.date(2026, 11, 19))).problems}
+    assert {ref.key, lost} <= day
+    other = {p.object for p in _verify(storage, period=Period.day(dt.date(2026, 11, 25))).problems}
+    assert ref.key not in other and lost not in other
+
+
+def test_a_record_in_two_seals_is_named_with_both(format_1_store):  # noqa: F811
+    """A third seal (format 1, signed by the trusted key) takes in a record seal 1 already holds: verify
+    names the record and both seals. Kills verify.verify_store ``len(sealed_in) > 1`` -> ``> 2`` and the
+    message's object and text -> ``None`` / dropped."""
+    from tests.evidence.test_seal_log import SEAL_FORMAT_1, SEAL_PAYLOAD_TYPE, merkle_root, seal_sequences
+
+    storage, refs = format_1_store
+    again = refs[0].key
+    leaves = [{"record": again, "manifest_sha256": storage.sha256(f"{again}/manifest.json")}]
+    previous = sha256_bytes(read_seal(storage, 2)[0])
+    body = {
+        "format": SEAL_FORMAT_1,
+        "sequence": 3,
+        "sealed_at": dt.datetime.now(dt.UTC).isoformat(),
+        "previous_seal_sha256": previous,
+        "tree_size": 1,
+        "merkle_root": merkle_root([bytes.fromhex(leaves[0]["manifest_sha256"])]).hex(),
+        "key_id": Signer.from_settings().key_id,
+        "leaves": leaves,
+    }
+    from aimsflow.evidence.dsse import sign_envelope
+
+    data = (json.dumps(body, indent=1) + "\n").encode()
+    storage.put_dir_once(
+        "seals/00000003",
+        {"seal.json": data, "seal.dsse.json": sign_envelope(data, Signer.from_settings(), SEAL_PAYLOAD_TYPE)},
+        last=("seal.dsse.json",),
+    )
+    assert seal_sequences(storage) == [1, 2, 3]
+    problems = [(p.object, p.problem) for p in _verify(storage).problems]
+    assert (again, "record is in 2 seals [1, 3]; expected one") in problems
