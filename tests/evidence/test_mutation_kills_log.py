@@ -250,3 +250,47 @@ def test_a_record_in_two_seals_is_named_with_both(format_1_store):  # noqa: F811
     assert seal_sequences(storage) == [1, 2, 3]
     problems = [(p.object, p.problem) for p in _verify(storage).problems]
     assert (again, "record is in 2 seals [1, 3]; expected one") in problems
+
+
+# --- merkle: what a refused consistency proof says (the witness quotes it) --------------------------
+
+
+def test_each_refused_consistency_proof_says_why():
+    """The witness refuses a checkpoint with the proof's problem as its reason. Kills merkle.
+    verify_consistency ``old_size < 0 or new_size < old_size`` -> ``and`` and every message -> ``None``
+    / another wording; merkle.consistency_proof its message and ``new_size`` default (``len(hashes)``
+    -> ``... and False``)."""
+    from aimsflow.evidence.merkle import (
+        ProofError,
+        consistency_proof,
+        leaf_hash,
+        tree_hash,
+        verify_consistency,
+    )
+
+    leaves = [leaf_hash(bytes([i])) for i in range(7)]
+    root = {n: tree_hash(leaves[:n]) for n in range(1, 8)}
+    proof = consistency_proof(leaves, 3, 7)
+    assert consistency_proof(leaves, 3) == proof
+    verify_consistency(3, 7, root[3], root[7], proof)
+
+    def refused(*args) -> str:
+        with pytest.raises(ProofError) as caught:
+            verify_consistency(*args)
+        return str(caught.value)
+
+    assert refused(5, 3, root[5], root[3], proof) == "tree size went down from 5 to 3"
+    assert refused(3, 3, root[3], root[3], proof) == "consistency proof from size 3 to 3 must be empty"
+    assert refused(3, 3, root[3], root[4], []) == "two different roots for the same tree size 3"
+    assert refused(3, 7, root[3], root[7], []) == "empty consistency proof"
+    assert refused(3, 7, root[3], root[7], [*proof, proof[0]]) == "consistency proof is longer than needed"
+    assert refused(3, 7, root[3], root[7], proof[:-1]) == "consistency proof is shorter than needed"
+    assert (
+        refused(3, 7, root[4], root[7], proof) == "consistency proof does not lead to the old root (size 3)"
+    )
+    assert (
+        refused(3, 7, root[3], root[6], proof) == "consistency proof does not lead to the new root (size 7)"
+    )
+    with pytest.raises(ProofError) as caught:
+        consistency_proof(leaves, 5, 3)
+    assert str(caught.value) == "no consistency proof from a tree of 5 to one of 3"
