@@ -62,11 +62,23 @@ def test_later_tries_of_a_mapped_task_keep_its_map_index():
     assert _later_tries(intent, [other, retry]) == [retry]
 
 
-def test_the_intent_key_is_the_utc_day_the_try_started():
-    """23:30 at UTC-2 is the next UTC day. Kills intents.intent_key ``day = ...`` -> ``None``."""
+def test_the_intent_key_is_the_utc_day_the_try_started(monkeypatch):
+    """23:30 at UTC-2 is the next UTC day, also on a host whose clock is not on UTC (the documented
+    layout). Kills intents.intent_key ``day = ...`` -> ``None`` and ``astimezone(dt.UTC)`` ->
+    ``astimezone(None)`` (the host's zone)."""
+    import time
+
     started = dt.datetime(2026, 11, 20, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-2)))
     record = "records/2026-11-20/x/y"
-    assert intent_key(record, started) == f"intents/2026-11-21/{sha256_bytes(record.encode())}.json"
+    expected = f"intents/2026-11-21/{sha256_bytes(record.encode())}.json"
+    assert intent_key(record, started) == expected
+    monkeypatch.setenv("TZ", "Pacific/Honolulu")  # UTC-10: 01:30 UTC is still 20 Nov there
+    time.tzset()
+    try:
+        assert intent_key(record, started) == expected
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def test_only_a_task_try_with_a_try_number_writes_an_intent(storage):
