@@ -1,0 +1,183 @@
+"""What verify says about intents and about the seal folders, and where the listing places records,
+pinned where mutation testing found it unchecked (survivors of ``make mutation``, target evidence, in
+``intents.check_intents``, ``tlog._read_entry``, ``seal.seal_sequences`` and ``listing.seal_positions``
+/ ``load_summaries``). Each test names the mutants it kills (function, change)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from aimsflow.evidence.dsse import sign_envelope
+from aimsflow.evidence.intents import write_intent
+from aimsflow.evidence.keys import Signer, TrustedKeys
+from aimsflow.evidence.listing import load_summaries
+from aimsflow.evidence.record import Producer
+from aimsflow.evidence.seal import Witness, read_seal, seal_pending, seal_sequences
+from aimsflow.evidence.tlog import SEAL_PAYLOAD_TYPE, scan_log
+from aimsflow.evidence.verify import verify_store
+from aimsflow.periods import Period
+
+OLD = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
+
+
+def _verify(storage, **kw):
+    return verify_store(storage, TrustedKeys.load(), Witness(), **kw)
+
+
+def _lost(storage, run: str, *, day: str = "2026-11-19", started: dt.datetime = OLD, map_index: int = -1):
+    """The intent of a task try that started and left no record; returns (record key, intent)."""
+    producer = Producer(
+        kind="task",
+        dag_id="data_quality",
+        run_id=run,
+        task_id="validate",
+        map_index=map_index,
+        try_number=1,
+    )
+    record = f"records/{day}/data_quality/validate/{producer.record_id()}"
+    return record, write_intent(storage, producer, record, started)
+
+
+def _problems(report) -> dict[str, str]:
+    return {p.object: p.problem for p in report.problems}
+
+
+def test_a_lost_try_is_named_with_its_task_run_try_and_the_way_to_settle_it(storage):
+    """The whole message verify gives for a try that left no record, unmapped (no index shown) and
+    mapped at index 0 (shown). Kills intents.check_intents the map index part ``if map_index >= 0``
+    -> ``and False`` / ``or True`` / ``> 0`` / ``>= 1``, ``else ""`` -> ``"XXXX"``, and the tail's
+    wording."""
+    plain, intent = _lost(storage, "r1")
+    mapped, mapped_intent = _lost(storage, "r2", map_index=0)
+    problems = _problems(_verify(storage))
+    assert problems[plain] == (
+        f"task data_quality.validate of run r1, try 1, started {OLD.isoformat()} and left no record "
+        f"(killed before it could write one?); intent {intent.key}. Clear the task in Airflow to run "
+        "it again: the new try's record settles this"
+    )
+    assert problems[mapped].startswith("task data_quality.validate[0] of run r2, try 1, ")
+
+
+def test_temp_files_and_misplaced_intents_do_not_stop_the_check(storage):
+    """A temp file of an interrupted write and an intent moved to another name both sort before a lost
+    try's intent of the same day: the temp file is skipped, the moved intent reported with where it
+    belongs, and the lost try still reported. Kills intents.check_intents the temp-file test
+    (``rsplit("/", 1)[-1]`` -> ``rsplit(None, ...)``, ``"XX/XX"``, ``[-2]``, ``"XX.XX"``),
+    ``continue`` -> ``break`` after a temp file and after a misplaced intent, the misplaced intent's
+    message -> ``None``."""
+    record, intent = _lost(storage, "r1")
+    day = storage.root / intent.key.rsplit("/", 1)[0]
+    (day / ".tmp-interrupted").write_text("{")
+    moved = day / "0000-moved.json"
+    moved.write_bytes(intent.as_json())
+    assert sorted(p.name for p in day.iterdir())[:2] == [".tmp-interrupted", "0000-moved.json"]
+    problems = _problems(_verify(storage))
+    assert f"{intent.key.rsplit('/', 1)[0]}/.tmp-interrupted" not in problems
+    assert problems[f"{intent.key.rsplit('/', 1)[0]}/0000-moved.json"] == (
+        f"intent is not at the place its content names ({intent.key})"
+    )
+    assert record in problems
+
+
+def test_a_period_skips_other_periods_intents_and_goes_on(storage):
+    """Verifying 21 Nov: an intent of a 19 Nov record, started earlier (so listed first), is skipped;
+    the 21 Nov one is still reported. Kills intents.check_intents ``continue`` -> ``break`` after an
+    intent outside the period."""
+    other, _ = _lost(storage, "r1", day="2026-11-19", started=OLD - dt.timedelta(days=1))
+    mine, _ = _lost(storage, "r2", day="2026-11-21")
+    problems = _problems(_verify(storage, period=Period.day(dt.date(2026, 11, 21))))
+    assert mine in problems and other not in problems
+
+
+def test_a_settled_intent_does_not_stop_the_check(storage, make_record):
+    """An intent settled by the record of a later try, listed before a lost try's intent: the lost one
+    is still reported. Kills intents.check_intents ``continue`` -> ``break`` after a settled intent."""
+    producer = Producer(
+        kind="task", dag_id="data_quality", run_id="r0", task_id="validate", try_number=1, max_tries=2
+    )
+    earlier = OLD - dt.timedelta(days=1)
+    record = f"records/2026-11-19/data_quality/validate/{producer.record_id()}"
+    settled = write_intent(storage, producer, record, earlier)
+    retry = Producer(
+        kind="task", dag_id="data_quality", run_id="r0", task_id="validate", try_number=2, max_tries=2
+    )
+    later = f"records/2026-11-19/data_quality/validate/{retry.record_id()}"
+    (storage.root / later).mkdir(parents=True)
+    (storage.root / later / "manifest.json").write_text("{}")
+    lost, _ = _lost(storage, "r1")
+    problems = _problems(_verify(storage))
+    assert settled.record not in problems and lost in problems
+
+
+# --- the seal folders --------------------------------------------------------------------------------
+
+
+def test_each_broken_seal_folder_is_named_with_what_is_wrong(storage, make_record):
+    """Seal 1 without its envelope, seal 2 with a stray file, seal 3 not JSON, seal 4 signed but of an
+    unknown format, seal 5 naming a manifest hash of the wrong length, seal 7 after a missing seal 6.
+    Kills tlog._read_entry ``SEAL_BODY not in files or SEAL_ENVELOPE not in files`` -> ``and``, every
+    ``scan.add`` object and message there -> ``None`` / dropped / other wording (incomplete seal,
+    file not part of a seal, unreadable seal body, a hash not 32 bytes, unknown seal format, seal
+    missing)."""
+    signer = Signer.from_settings()
+    for n in range(5):
+        make_record(dt.date(2026, 11, 10 + n), run=f"r{n}")
+        seal_pending(storage, signer, Witness())
+    make_record(dt.date(2026, 11, 16), run="r6")
+    seal_pending(storage, signer, Witness())
+    make_record(dt.date(2026, 11, 17), run="r7")
+    seal_pending(storage, signer, Witness())
+    root = storage.root / "seals"
+    (root / "00000001" / "seal.dsse.json").unlink()
+    (root / "00000002" / "notes.txt").write_text("x")
+    (root / "00000003" / "seal.json").write_text("not json")
+
+    def resign(seq: int, change) -> None:
+        _, body = read_seal(storage, seq)
+        change(body)
+        data = json.dumps(body).encode()
+        (root / f"{seq:08d}" / "seal.json").write_bytes(data)
+        (root / f"{seq:08d}" / "seal.dsse.json").write_bytes(sign_envelope(data, signer, SEAL_PAYLOAD_TYPE))
+
+    resign(4, lambda b: b.update(format="aimsflow-seal/9"))
+    resign(5, lambda b: b["leaves"][0].update(manifest_sha256="abcd"))
+    import shutil
+
+    shutil.rmtree(root / "00000006")
+    problems = scan_log(storage, TrustedKeys.load()).problems
+    found = dict(problems)
+    assert found["seals/00000001"] == "incomplete seal: has ['checkpoint', 'seal.json']"
+    assert found["seals/00000002/notes.txt"] == "file that is not part of a seal (added)"
+    assert found["seals/00000003"].startswith("unreadable seal body: JSONDecodeError(")
+    assert found["seals/00000004"] == "unknown seal format 'aimsflow-seal/9'"
+    assert (
+        found["seals/00000005"]
+        == "unreadable seal body: ValueError(\"manifest_sha256 'abcd' is not 32 bytes\")"
+    )
+    assert found["seals/00000006"] == "seal missing (deleted): the chain is broken here"
+
+
+def test_only_top_level_eight_digit_folders_are_seals(storage, make_record):
+    """A nested folder named like a seal and a top-level folder with another name, each holding a
+    ``seal.json``: neither is a seal. Kills seal.seal_sequences ``key.count("/") == 1 and
+    is_seal_name(name)`` -> ``or`` (the nested one counted, or ``int()`` of a non-number)."""
+    make_record(run="r1")
+    seal_pending(storage, Signer.from_settings(), Witness())
+    for folder in ("seals/nested/00000009", "seals/notaseal"):
+        (storage.root / folder).mkdir(parents=True)
+        (storage.root / folder / "seal.json").write_text("{}")
+    assert seal_sequences(storage) == [1]
+
+
+def test_the_listing_places_each_record_in_its_seal(storage, make_record):
+    """``aimsflow evidence list`` (no verification: counting only) shows which seal holds a record and
+    its place among that seal's leaves. Kills listing.seal_positions ``isinstance(leaves, list)`` ->
+    ``and False``, ``leaf.get("record")`` -> another key, ``SealPosition(seq, ...)`` -> ``None`` and
+    its leaf -> ``None``; listing.load_summaries ``positions.get(key)`` -> ``None`` / ``get(None)``."""
+    first = sorted([make_record(run="r1"), make_record(dt.date(2026, 11, 20), run="r2")], key=lambda r: r.key)
+    seal_pending(storage, Signer.from_settings(), Witness())
+    third = make_record(dt.date(2026, 11, 21), run="r3")
+    seal_pending(storage, Signer.from_settings(), Witness())
+    placed = {r.key: (r.sealed_in, r.leaf) for r in load_summaries(storage)}
+    assert placed == {first[0].key: (1, 0), first[1].key: (1, 1), third.key: (2, 0)}
