@@ -294,3 +294,32 @@ def test_each_refused_consistency_proof_says_why():
     with pytest.raises(ProofError) as caught:
         consistency_proof(leaves, 5, 3)
     assert str(caught.value) == "no consistency proof from a tree of 5 to one of 3"
+
+
+def test_a_second_witness_refuses_a_seal_whose_envelope_no_trusted_key_signed(storage, make_record, aims_env):
+    """Seal 2's envelope re-signed by an unknown key (its checkpoint note untouched): the second
+    witness refuses the log, naming that seal. Kills witness.update_witness ``scan_log(storage,
+    keys)`` -> ``keys`` ``None`` / dropped (the envelope's signature never checked)."""
+    from aimsflow.evidence.dsse import sign_envelope
+    from aimsflow.evidence.tlog import SEAL_PAYLOAD_TYPE
+    from tests.conftest import new_key
+
+    second = Witness(aims_env / "second-witness")
+    init_witness(second, storage, TrustedKeys.load(), settings.log_origin())
+    make_record(run="r1")
+    _seal(storage)
+    make_record(dt.date(2026, 11, 20), run="r2")
+    _seal(storage)
+    key_id, seed, _ = new_key("rogue")
+    body = storage.get("seals/00000002/seal.json")
+    (storage.root / "seals" / "00000002" / "seal.dsse.json").write_bytes(
+        sign_envelope(body, Signer.from_seed_b64(key_id, seed), SEAL_PAYLOAD_TYPE)
+    )
+    with pytest.raises(WitnessRefused) as caught:
+        update_witness(second, storage, TrustedKeys.load())
+    assert caught.value.object.startswith("seals/00000002")
+    assert (
+        caught.value.problem.startswith("the store's log does not verify: ")
+        and "rogue" in caught.value.problem
+    )
+    assert second.read().sequence == 0
