@@ -241,3 +241,103 @@ def test_a_plan_edited_after_signing_or_not_executable_is_named(sealed_record, s
     assert _problem(storage, sealed_record.key) == (
         f"no verified plan: {plan} is a 'failed' plan: nothing of it is executed"
     )
+
+
+# --- a certificate and a plan that disagree, both signed by the trusted key --------------------------
+# What a bug, or a stolen key in a recovering run, could produce (like ``rewrite_tombstone``): the
+# records stay where they are, their manifests re-signed with the trusted key.
+
+
+def _resign(storage: LocalStorage, key: str, change, files: dict[str, bytes] | None = None) -> str:
+    """Re-sign record ``key`` in place after ``change(predicate)`` (and new content for ``files``);
+    returns the new manifest's SHA-256."""
+    from aimsflow.evidence.dsse import PAYLOAD_TYPE, sign_envelope
+    from aimsflow.results import sha256_bytes
+
+    folder = storage.root / key
+    manifest = json.loads((folder / "manifest.json").read_bytes())
+    for name, data in (files or {}).items():
+        (folder / name).write_bytes(data)
+        for entry in manifest["predicate"]["files"]:
+            if entry["path"] == name:
+                entry["sha256"], entry["size"] = sha256_bytes(data), len(data)
+    change(manifest["predicate"])
+    data = json.dumps(manifest, indent=2).encode()
+    (folder / "manifest.json").write_bytes(data)
+    (folder / "manifest.dsse.json").write_bytes(sign_envelope(data, Signer.from_settings(), PAYLOAD_TYPE))
+    return sha256_bytes(data)
+
+
+def _approve(storage: LocalStorage, tomb: dict, plan_sha: str) -> None:
+    _resign(
+        storage,
+        tomb["certificate"],
+        lambda p: p["summary"]["approved_by"].update(plan_manifest_sha256=plan_sha),
+    )
+
+
+def test_a_certificate_approving_another_version_of_the_plan_is_named(sealed_record, storage):
+    """Kills verify._disposal_basis ``"the certificate approves another version of plan ..."`` ->
+    ``None``."""
+    tomb = genuine_disposal(storage)
+    _approve(storage, tomb, "0" * 64)
+    assert _problem(storage, sealed_record.key) == (
+        f"no verified plan: the certificate approves another version of plan {tomb['plan_record']}"
+    )
+
+
+def test_a_certificate_about_another_object_hash_and_tombstone_names_each_field(sealed_record, storage):
+    """Kills verify._disposal_basis the labels ``"object"``, ``"sha256_before"``, ``"tombstone"`` ->
+    ``"XX...XX"`` / upper case (the message names which fields disagree)."""
+    tomb = genuine_disposal(storage)
+    _resign(
+        storage,
+        tomb["certificate"],
+        lambda p: p["summary"].update(object="evidence/x", sha256_before="0" * 64, tombstone="records/x"),
+    )
+    assert _problem(storage, sealed_record.key) == (
+        f"no verified certificate: certificate {tomb['certificate']} is about another disposal "
+        "(object, sha256_before, tombstone)"
+    )
+
+
+def _plan_without(storage: LocalStorage, tomb: dict, edit) -> None:
+    """plan.json edited by ``edit(item of the disposed record)`` (None: the item removed), the plan
+    re-signed and the certificate re-signed to approve exactly that plan."""
+    plan_json = storage.root / tomb["plan_record"] / "plan.json"
+    doc = json.loads(plan_json.read_bytes())
+    obj = f"evidence/{tomb['disposed_record']}"
+    items = [i for i in doc["delete"] if i.get("object_id") == obj]
+    assert len(items) == 1
+    if edit is None:
+        doc["delete"] = [i for i in doc["delete"] if i.get("object_id") != obj]
+    else:
+        edit(items[0])
+    plan_sha = _resign(storage, tomb["plan_record"], lambda p: None, {"plan.json": json.dumps(doc).encode()})
+    _approve(storage, tomb, plan_sha)
+
+
+def test_a_plan_that_does_not_list_the_object_for_deletion_is_named(sealed_record, storage):
+    """The certificate approves a plan that does not list the record (removed), then one that lists
+    it with another manifest hash. Kills verify._disposal_basis ``next(..., None)`` -> no default,
+    ``item is None or item.get("sha256") != ...`` -> ``and``, the message -> ``None``."""
+    tomb = genuine_disposal(storage)
+    expected = (
+        f"no verified plan: plan {tomb['plan_record']} does not list evidence/{sealed_record.key} with the "
+        "sealed manifest for deletion"
+    )
+    _plan_without(storage, tomb, lambda item: item.update(sha256="0" * 64))
+    assert _problem(storage, sealed_record.key) == expected
+    _plan_without(storage, tomb, None)
+    assert _problem(storage, sealed_record.key) == expected
+
+
+def test_a_plan_that_lists_the_object_as_not_expired_is_named(sealed_record, storage):
+    """Listed, approved, but not expired. Kills verify._disposal_basis ``not (item.get("expired") and
+    item.get("approved"))`` -> ``or``, its message -> ``None``."""
+    tomb = genuine_disposal(storage)
+    _plan_without(storage, tomb, lambda item: item.update(expired=False))
+    assert _problem(storage, sealed_record.key) == (
+        f"no verified plan: plan {tomb['plan_record']} does not list evidence/{sealed_record.key} as "
+        "expired and approved"
+    )
