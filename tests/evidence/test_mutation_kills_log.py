@@ -94,11 +94,14 @@ def test_a_format_1_head_carries_no_checkpoint(format_1_store, aims_env):  # noq
     assert state.sequence == 2 and state.checkpoint is None
 
 
-def test_a_second_witness_catches_up_and_says_what_it_accepted(storage, make_record, aims_env):
+def test_a_second_witness_catches_up_and_says_what_it_accepted(storage, make_record, aims_env, monkeypatch):
     """``aimsflow witness update`` run by a second, independent witness: it accepts seals 1 and 2, keeps
-    the state it had before, writes the new one naming the store it read. Kills witness.update_witness
-    ``WitnessUpdate(before, ...)`` -> ``None``, ``witness.write(after, storage.describe(""))`` ->
-    ``None`` / ``describe("XXXX")``, ``dt.datetime.now(dt.UTC)`` -> ``now(None)``."""
+    the state it had before, writes the new one naming the store it read; the time it accepted them is
+    the UTC clock even on a host in another zone. Kills witness.update_witness ``WitnessUpdate(before,
+    ...)`` -> ``None``, ``witness.write(after, storage.describe(""))`` -> ``None`` /
+    ``describe("XXXX")``, ``dt.datetime.now(dt.UTC)`` -> ``now(None)`` (local time read as UTC)."""
+    import time
+
     second = Witness(aims_env / "second-witness")
     init_witness(second, storage, TrustedKeys.load(), settings.log_origin())
     make_record(run="r1")
@@ -106,7 +109,14 @@ def test_a_second_witness_catches_up_and_says_what_it_accepted(storage, make_rec
     make_record(dt.date(2026, 11, 20), run="r2")
     _seal(storage)
     started = dt.datetime.now(dt.UTC)
-    update = update_witness(second, storage, TrustedKeys.load())
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # UTC+9: local time read as UTC would lie 9 h ahead
+    time.tzset()
+    try:
+        update = update_witness(second, storage, TrustedKeys.load())
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert update.after.accepted_at <= dt.datetime.now(dt.UTC)
     assert update.before is not None and update.before.sequence == 0
     assert update.after.sequence == 2 and update.accepted == [1, 2]
     assert update.after.accepted_at >= started and update.after.accepted_at.utcoffset() == dt.timedelta(0)
