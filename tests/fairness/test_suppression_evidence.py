@@ -1,0 +1,164 @@
+"""What ``metrics.json`` says about its own suppression, the detail of a spread verdict beside a withheld
+group, and the soundness of the audit's cheap proof: pinned where mutation testing found them
+unchecked (``make mutation``, target suppression). Each test names the mutants it kills."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from aimsflow.fairness.metrics import BASE_RATE, compute_group_metrics
+from aimsflow.fairness.policy import FairnessPolicy, evaluate
+from aimsflow.fairness.report import report_to_json
+from aimsflow.fairness.suppression import _Audit, _Table
+from tests.fairness.test_suppression_audit import _table
+
+
+def _frame(groups: dict[str, tuple[int, int]]) -> pd.DataFrame:
+    values, labels = [], []
+    for group, (n, positives) in groups.items():
+        values += [group] * n
+        labels += [1] * positives + [0] * (n - positives)
+    return pd.DataFrame({"g": values, "label": labels})
+
+
+# a (5 rows, rate 0.2) is withheld as small, b (the smallest published group) as its complement; e has
+# the same rate as a and is the lowest published group, so the spread is published.
+GROUPS = {"a": (5, 1), "b": (40, 20), "e": (50, 10), "f": (60, 45)}
+
+
+def _doc(**thresholds):
+    policy = FairnessPolicy.model_validate(
+        {
+            "min_group_size": 30,
+            "intersection_depth": 1,
+            "thresholds": thresholds,
+            "reference_shares": {"g": {"a": 0.05, "b": 0.25, "e": 0.3, "f": 0.4}},
+        }
+    )
+    report = compute_group_metrics(
+        _frame(GROUPS), ["g"], "label", min_group_size=30, reference_shares=policy.reference_shares
+    )
+    return report_to_json(report, evaluate(report, policy))
+
+
+def test_a_spread_verdict_beside_a_withheld_group_names_published_groups_only():
+    """The lowest base rate (0.2) is both a's (withheld) and e's (published): the spread stands, and its
+    detail names e, never a (the policy's own detail would name the first group with the lowest value:
+    'a' 0.2000, a withheld group's figure). Kills report._verdict_json ``threshold in
+    _SPREAD_THRESHOLDS and plan.hidden(grouping)`` -> ``not in`` / ``plan.hidden(None)``, ``detail`` ->
+    ``None`` / another key."""
+    doc = _doc(demographic_parity_ratio={"min": 0.8})
+    assert doc["groupings"]["g"]["counts"]["a"] == {"suppressed": "group size < 30"}
+    assert "suppressed" in doc["groupings"]["g"]["counts"]["b"]
+    assert doc["groupings"]["g"]["metrics"][BASE_RATE]["ratio"] == pytest.approx(0.2 / 0.75)
+    (verdict,) = doc["verdicts"]
+    assert verdict["detail"] == "lowest published 'e' 0.2000, highest published 'f' 0.7500"
+
+
+def test_a_published_representation_verdict_keeps_its_own_detail():
+    """The worst representation gap belongs to a published group: its detail stays the gap's, not a
+    spread's. Kills report._verdict_json ``threshold in _SPREAD_THRESHOLDS and ...`` -> ``or``."""
+    doc = _doc(representation_gap={"max": 0.5})
+    (verdict,) = doc["verdicts"]
+    assert verdict["value"] is not None and not isinstance(verdict["value"], dict)
+    assert verdict["detail"].startswith("largest gap: ")
+
+
+def test_metrics_json_states_its_suppression():
+    """The ``suppression`` section of ``metrics.json``: the rule, how many groups are withheld as small
+    and as complements, the withheld spreads and the residual cells. Kills report.report_to_json
+    ``"suppression"`` -> another key and Suppression.as_dict every key and the rule's text changed,
+    ``list(c)`` -> ``list(None)``."""
+    doc = _doc()
+    assert doc["suppression"] == {
+        "rule": "primary: groups below min_group_size; complementary: groups withheld so that no "
+        "withheld count or 0/1 rate follows from the published figures (docs/fairness.md)",
+        "primary_groups": 1,
+        "complementary_groups": 1,
+        "withheld_spreads": [],
+        "residual": [],
+    }
+    report = compute_group_metrics(
+        _table({("a0", "b0"): (19, 19), ("a0", "b1"): (1, 1), ("a1", "b0"): (28, 0)}),
+        ["s1", "s2"],
+        "label",
+        depth=2,
+        min_group_size=12,
+    )
+    stated = report_to_json(report, [])["suppression"]
+    assert stated["residual"] == [["s1|s2", "a1|b0"]]
+    assert stated["withheld_spreads"] and all(": " in s for s in stated["withheld_spreads"])
+
+
+def _audits():
+    """Audits of many withheld sets (as small when below the minimum, else as complements): every set of
+    up to three cells of a three-feature table without intersections, and every four cells of a 3 x 2
+    intersection, alone and with one margin cell."""
+    rng = np.random.default_rng(7)
+    n, min_size = 120, 15
+    df = pd.DataFrame(
+        {
+            "s1": rng.choice(["p", "q", "r"], n, p=[0.1, 0.35, 0.55]),
+            "s2": rng.choice(["u", "v"], n, p=[0.2, 0.8]),
+            "s3": rng.choice(["x", "y", "z"], n, p=[0.12, 0.3, 0.58]),
+            "label": (rng.random(n) < 0.3).astype(int),
+            "pred": (rng.random(n) < 0.4).astype(int),
+        }
+    )
+    flat = compute_group_metrics(
+        df, ["s1", "s2", "s3"], "label", predictions="pred", depth=1, min_group_size=min_size
+    )
+    deep = compute_group_metrics(
+        df, ["s1", "s2"], "label", predictions="pred", depth=2, min_group_size=min_size
+    )
+    sets = []
+    table = _Table.of(flat)
+    sets += [(table, set(h)) for k in (2, 3) for h in itertools.combinations(range(len(table.cells)), k)]
+    table = _Table.of(deep)
+    inner = [i for i, (name, _) in enumerate(table.cells) if "|" in name]
+    margins = [i for i, (name, _) in enumerate(table.cells) if "|" not in name]
+    for four in itertools.combinations(inner, 4):
+        sets.append((table, set(four)))
+        sets += [(table, set(four) | {m}) for m in margins]
+    for table, hidden in sets:
+        primary = {c for c in hidden if table.counts[c] < min_size}
+        yield table, _Audit(table, hidden, primary, min_size, set())
+
+
+def test_the_cheap_proof_never_certifies_what_the_linear_programme_finds_exposed():
+    """Soundness of ``_moves``: whenever it certifies that a withheld count can change by one (both
+    ways) or a withheld rate's numerator can rise by one, the linear programme agrees. A wrong "safe"
+    skips the programme and publishes a derivable figure. Kills _moves ``return False`` -> ``True``
+    on an empty interval, ``span`` with ``both_ways`` -> ``or True`` (a rate judged both ways),
+    ``span * step`` -> ``span / step`` and the bound arithmetic mutants that widen the interval."""
+    checked = certified = 0
+    for table, audit in _audits():
+        unknown = audit.unknown
+        truth = np.array([float(table.counts[u]) for u in unknown])
+        rhs = audit._rhs(table.counts, table.rows)
+        for i in range(len(unknown)):
+            if audit._certified(truth, i, audit.count_bounds, both_ways=True):
+                lo, hi = audit._range(i, rhs, audit.count_bounds)
+                assert hi - lo >= 1 - 1e-7, (table.cells[unknown[i]], lo, hi)
+                certified += 1
+            checked += 1
+        first = table.equations[0][0]
+        for num, den in table.rates.values():
+            for values in (num, den - num):
+                if int(values[first].sum()) == 0:
+                    continue
+                vtruth = np.array([float(values[u]) for u in unknown])
+                bounds = [(0.0, float(b[1])) for b in audit.count_bounds]
+                vrhs = audit._rhs(values, int(values[first].sum()))
+                for i, u in enumerate(unknown):
+                    if values[u] != 0 or den[u] == 0:
+                        continue
+                    if audit._certified(vtruth, i, bounds, both_ways=False):
+                        assert audit._range(i, vrhs, bounds, lower=False)[1] >= 1 - 1e-7
+                        certified += 1
+                    checked += 1
+    assert checked > 500 and certified > 50  # the property was exercised, not vacuous
