@@ -162,3 +162,30 @@ def test_the_cheap_proof_never_certifies_what_the_linear_programme_finds_exposed
                         certified += 1
                     checked += 1
     assert checked > 500 and certified > 50  # the property was exercised, not vacuous
+
+
+def test_spreads_are_withheld_in_every_grouping_and_after_every_metric():
+    """The withheld group (a, the highest base rate) is in the second grouping, the first has nothing
+    withheld; reference shares put a representation gap (no spread) before the base rate. The base
+    rate's difference and ratio are withheld all the same. Kills _withheld_spreads ``continue`` ->
+    ``break`` after a grouping without withheld groups and after a metric without a spread (both
+    would publish the spread that gives a's rate away)."""
+    rows = []
+    for group, n, positives in [("a", 5, 5), ("b", 40, 10), ("c", 50, 20), ("d", 60, 30)]:
+        rows += [(group, "x" if i % 2 else "y", int(i < positives)) for i in range(n)]
+    df = pd.DataFrame(rows, columns=["g", "s", "label"])
+    policy = FairnessPolicy.model_validate(
+        {
+            "min_group_size": 30,
+            "intersection_depth": 1,
+            "thresholds": {},
+            "reference_shares": {"g": {"a": 0.1, "b": 0.3, "c": 0.3, "d": 0.3}},
+        }
+    )
+    report = compute_group_metrics(
+        df, ["s", "g"], "label", min_group_size=30, reference_shares=policy.reference_shares
+    )
+    assert list(report.groupings) == ["s", "g"] and not report.groupings["s"].small_groups(30)
+    base = report_to_json(report, [])["groupings"]["g"]["metrics"][BASE_RATE]
+    assert "suppressed" in base["by_group"]["a"]
+    assert "suppressed" in base["difference"] and "suppressed" in base["ratio"]
