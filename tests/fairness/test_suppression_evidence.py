@@ -189,3 +189,29 @@ def test_spreads_are_withheld_in_every_grouping_and_after_every_metric():
     base = report_to_json(report, [])["groupings"]["g"]["metrics"][BASE_RATE]
     assert "suppressed" in base["by_group"]["a"]
     assert "suppressed" in base["difference"] and "suppressed" in base["ratio"]
+
+
+def test_a_margin_shares_a_relation_with_its_cells_also_when_it_is_the_first_cell():
+    """``sex=f`` is the first cell of the table (index 0) and the margin of ``f|*``: it is their
+    neighbour and they are its, like every other margin (the complement search walks these links).
+    Kills _neighbours ``{margin} if margin >= 0`` -> ``> 0`` / ``>= 1`` (cell 0 cut off from its cells:
+    another complement, found by a random search: the first margins are no longer withheld)."""
+    from aimsflow.fairness.suppression import _neighbours
+
+    rows = []
+    for sex, region, n in [("f", "n", 40), ("f", "s", 45), ("m", "n", 50), ("m", "s", 55)]:
+        rows += [(sex, region, i % 2) for i in range(n)]
+    report = compute_group_metrics(
+        pd.DataFrame(rows, columns=["sex", "region", "label"]),
+        ["sex", "region"],
+        "label",
+        depth=2,
+        min_group_size=30,
+    )
+    table = _Table.of(report)
+    assert table.cells[0] == ("sex", "f")
+    below = {table.cells.index(("sex|region", g)) for g in ("f|n", "f|s")}
+    links = _neighbours(table)
+    assert below <= links[0] and all(0 in links[c] for c in below)
+    region_n = table.cells.index(("region", "n"))
+    assert table.cells.index(("sex|region", "f|n")) in links[region_n]
