@@ -217,6 +217,13 @@ SINGLE_CASES = {
         {"a": (5, 1, 0, 0, 2), "b": (40, 1, 0, 4, 10), "c": (60, 30, 15, 6), "d": (80, 40, 20, 8)},
         30,
     ),
+    # Every negative of the withheld groups (a, then b) is predicted positive: their false-positive
+    # rates are forced to 1; c (negatives not predicted positive) goes too. _numerators the FPR
+    # denominator ``n - y`` -> ``n + y`` hides it.
+    "false-positive rate forced to one": (
+        {"a": (5, 0, 0, 0, 5), "b": (40, 10, 5, 4, 30), "c": (60, 30, 15, 6, 10), "d": (80, 40, 20, 8, 20)},
+        30,
+    ),
     # The withheld groups (a, then its complement) have positives but none predicted: their
     # true-positive rates are forced to 0; the complement must have a true positive: d, not c.
     "complement that helps": (
@@ -250,6 +257,7 @@ def test_the_single_cases_are_the_situations_they_claim():
     assert got["metric after one without denominator"][0:2] == ({"a"}, {"b", "c"})
     assert got["complement that helps"] == ({"a"}, {"b", "d"}, set())
     assert got["complement with negatives"] == ({"a"}, {"b", "d"}, set())
+    assert got["false-positive rate forced to one"] == ({"a"}, {"b", "c"}, set())
     assert got["complement at the minimum"] == ({"a"}, {"c", "d"}, set())
     assert got["two groups of one"] == ({"a", "b"}, {"c"}, set())
     assert got["one missing value among three withheld"] == ({"a", "b", "x"}, set(), set())
@@ -363,12 +371,13 @@ def _plans(df: pd.DataFrame, **kwargs) -> tuple[dict, dict]:
     )
 
 
-def _cells(spec: list[tuple[str, str, int, int, int]]) -> pd.DataFrame:
-    """``(sex, region, rows, positives, predicted positives among the negatives)``; no positive label
-    is predicted positive."""
+def _cells(spec: list[tuple[int | str, ...]]) -> pd.DataFrame:
+    """``(sex, region, rows, positives, predicted positives among the negatives[, among the
+    positives])``; by default no positive label is predicted positive."""
     rows = []
-    for sex, region, n, pos, fp in spec:
-        rows += [(sex, region, int(i < pos), int(pos <= i < pos + fp)) for i in range(n)]
+    for sex, region, n, pos, fp, *rest in spec:
+        tp = rest[0] if rest else 0
+        rows += [(sex, region, int(i < pos), int(i < tp or pos <= i < pos + fp)) for i in range(n)]
     return pd.DataFrame(rows, columns=["sex", "region", "label", "pred"])
 
 
@@ -398,9 +407,9 @@ def test_a_rate_a_published_margin_already_shows_is_not_an_exposure():
             ("f", "n", 80, 0, 10),
             ("f", "s", 90, 0, 10),
             ("f", "e", 5, 1, 1),
-            ("m", "n", 70, 35, 5),
-            ("m", "s", 60, 30, 5),
-            ("m", "e", 75, 40, 5),
+            ("m", "n", 70, 35, 5, 20),
+            ("m", "s", 60, 30, 5, 15),
+            ("m", "e", 75, 40, 5, 20),
         ]
     )
     plan, counts_only = _plans(one_positive_woman, predictions="pred")
