@@ -215,3 +215,50 @@ def test_a_margin_shares_a_relation_with_its_cells_also_when_it_is_the_first_cel
     assert below <= links[0] and all(0 in links[c] for c in below)
     region_n = table.cells.index(("region", "n"))
     assert table.cells.index(("sex|region", "f|n")) in links[region_n]
+
+
+def test_a_label_holding_the_separator_drops_only_its_own_groupings_relations():
+    """A value of ``s1`` holds ``|`` (``"a|x"``): the intersections with s1 cannot be split into their
+    margins and lose those relations, but ``s2|s3`` (the last grouping) keeps its own, so its small
+    cell is protected exactly as with a clean label. Kills _Table.of ``continue`` -> ``break`` at such
+    a label (every later grouping's relations dropped: the small cell's count would follow from its
+    margins and the published cells beside it)."""
+    from aimsflow.fairness.suppression import plan_suppression
+
+    n = 400
+    i = np.arange(n)
+    s2 = np.random.default_rng(5).choice(["u", "v"], n)
+    s3 = np.where((s2 == "u") & (i % 40 == 1), "w", np.where(i % 3 == 0, "x", "y"))
+
+    def plan(first: str):
+        df = pd.DataFrame(
+            {"s1": np.where(i % 2 == 0, first, "b"), "s2": s2, "s3": s3, "label": (i % 5 == 0).astype(int)}
+        )
+        report = compute_group_metrics(df, ["s1", "s2", "s3"], "label", depth=2, min_group_size=10)
+        return report, plan_suppression(report)
+
+    _, clean = plan("ax")
+    odd_report, odd = plan("a|x")
+    assert list(odd_report.groupings)[-1] == "s2|s3"
+    assert clean.primary.get("s2|s3") == odd.primary.get("s2|s3") == frozenset({"u|w"})
+    assert odd.hidden("s2|s3") == clean.hidden("s2|s3") and odd.hidden("s3") == clean.hidden("s3")
+
+
+def test_a_withheld_spread_verdict_says_why_its_figure_is_missing():
+    """Kills report._verdict_json the detail "figure withheld: its largest or smallest group is
+    suppressed; the outcome stands" -> ``XX...XX`` / upper case."""
+    groups = {"a": (50, 50), "b": (40, 0), "c": (5, 1)}
+    policy = FairnessPolicy.model_validate(
+        {
+            "min_group_size": 30,
+            "intersection_depth": 1,
+            "thresholds": {"demographic_parity_ratio": {"min": 0.8}},
+        }
+    )
+    report = compute_group_metrics(_frame(groups), ["g"], "label", min_group_size=30)
+    (verdict,) = report_to_json(report, evaluate(report, policy))["verdicts"]
+    assert verdict["outcome"] == "breach" and "suppressed" in verdict["value"]
+    assert (
+        verdict["detail"]
+        == "figure withheld: its largest or smallest group is suppressed; the outcome stands"
+    )
