@@ -262,3 +262,62 @@ def test_a_withheld_spread_verdict_says_why_its_figure_is_missing():
         verdict["detail"]
         == "figure withheld: its largest or smallest group is suppressed; the outcome stands"
     )
+
+
+def _two(cells: dict[tuple[str, str], tuple[int, int, int, int]]) -> pd.DataFrame:
+    """``{(s1, s2): (rows, positives, predicted positives, true positives)}`` as a frame."""
+    rows = []
+    for (a, b), (n, y, p, tp) in cells.items():
+        kinds = [(1, 1)] * tp + [(1, 0)] * (y - tp) + [(0, 1)] * (p - tp)
+        kinds += [(0, 0)] * (n - len(kinds))
+        rows += [(a, b, label, pred) for label, pred in kinds]
+    return pd.DataFrame(rows, columns=["s1", "s2", "label", "pred"])
+
+
+def test_a_protected_rate_does_not_end_the_search_for_exposed_ones():
+    """Two features without intersection (minimum 8). Among the withheld cells sharing a need, the first
+    is protected, a later one is not: the audit must go on to it and withhold ``s2=b2`` as well. Found by
+    a random search over small tables (mutation testing). Kills _Audit.exposed_rates ``continue`` ->
+    ``break`` after a suspect the cheap proof certifies."""
+    from aimsflow.fairness.suppression import plan_suppression
+
+    cells = {
+        ("a0", "b0"): (3, 2, 0, 0),
+        ("a0", "b1"): (1, 1, 0, 0),
+        ("a0", "b2"): (3, 3, 0, 0),
+        ("a1", "b0"): (1, 1, 0, 0),
+        ("a1", "b1"): (5, 0, 0, 0),
+        ("a1", "b2"): (21, 0, 19, 0),
+        ("a2", "b0"): (3, 0, 0, 0),
+        ("a2", "b1"): (2, 2, 1, 1),
+        ("a2", "b2"): (12, 4, 12, 4),
+    }
+    report = compute_group_metrics(
+        _two(cells), ["s1", "s2"], "label", predictions="pred", depth=1, min_group_size=8
+    )
+    plan = plan_suppression(report)
+    assert plan.secondary == {"s1": frozenset({"a2"}), "s2": frozenset({"b1", "b2"})} and plan.residual == ()
+
+
+def test_a_rate_without_denominator_is_no_exposure():
+    """A withheld group with no positive label has no true-positive rate: nothing to derive, so it is
+    no suspect, and no cell is declared residual (unprotectable) for it. Found by a random search over
+    small tables (mutation testing). Kills _Audit.exposed_rates ``den[u] > 0`` -> ``>= 0``."""
+    from aimsflow.fairness.suppression import plan_suppression
+
+    cells = {
+        ("a0", "b0"): (1, 0, 1, 0),
+        ("a0", "b1"): (11, 0, 0, 0),
+        ("a0", "b2"): (34, 0, 0, 0),
+        ("a1", "b1"): (2, 0, 2, 0),
+        ("a1", "b2"): (18, 0, 18, 0),
+        ("a2", "b0"): (3, 0, 0, 0),
+        ("a2", "b1"): (2, 0, 0, 0),
+        ("a2", "b2"): (15, 11, 0, 0),
+    }
+    report = compute_group_metrics(
+        _two(cells), ["s1", "s2"], "label", predictions="pred", depth=2, min_group_size=9
+    )
+    plan = plan_suppression(report)
+    assert plan.residual == ()
+    assert plan.hidden("s1|s2") >= {"a0|b0", "a1|b1", "a2|b0", "a2|b1"}
