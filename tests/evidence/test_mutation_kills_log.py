@@ -84,14 +84,20 @@ def test_the_witness_state_names_origin_checkpoint_and_times(storage, make_recor
 
 
 def test_a_format_1_head_carries_no_checkpoint(format_1_store, aims_env):  # noqa: F811
-    """A second witness following a store of format-1 seals keeps no checkpoint note (they have none).
-    Kills witness._state_of ``entry.note if fmt2 else None`` -> ``or True``."""
+    """A second witness following a store of format-1 seals keeps no checkpoint note (they have none),
+    and the log's origin, the seal's time and its own time of acceptance. Kills witness._state_of
+    ``origin`` / ``checkpoint_time`` / ``accepted_at`` -> ``None`` or dropped."""
     storage, _ = format_1_store
     second = Witness(aims_env / "second-witness")
+    before = dt.datetime.now(dt.UTC)
     init_witness(second, storage, TrustedKeys.load(), settings.log_origin())
     update_witness(second, storage, TrustedKeys.load())
     state = second.read()
     assert state.sequence == 2 and state.checkpoint is None
+    # What the witness keeps of a format-1 seal: the log's origin, the seal's time, when it accepted it.
+    assert state.origin == settings.log_origin()
+    assert state.checkpoint_time == dt.datetime.fromisoformat(read_seal(storage, 2)[1]["sealed_at"])
+    assert state.accepted_at is not None and state.accepted_at >= before
 
 
 def test_a_second_witness_catches_up_and_says_what_it_accepted(storage, make_record, aims_env, monkeypatch):
