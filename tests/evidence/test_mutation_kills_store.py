@@ -181,3 +181,93 @@ def test_the_listing_places_each_record_in_its_seal(storage, make_record):
     seal_pending(storage, Signer.from_settings(), Witness())
     placed = {r.key: (r.sealed_in, r.leaf) for r in load_summaries(storage)}
     assert placed == {first[0].key: (1, 0), first[1].key: (1, 1), third.key: (2, 0)}
+
+
+# --- format-2 seals: what the scan says about each broken part ----------------------------------------
+
+
+def _log_of(storage, make_record, seals: int):
+    signer = Signer.from_settings()
+    for n in range(seals):
+        make_record(dt.date(2026, 11, 10 + n), run=f"r{n}")
+        seal_pending(storage, signer, Witness())
+
+
+def _rewrite(storage, seq: int, change=None, note: str | None = None) -> None:
+    """Seal ``seq``'s body changed by ``change(body)`` and re-signed with the trusted key (what a bug,
+    or a stolen key, could write), and/or its checkpoint note file replaced by ``note``."""
+    folder = storage.root / "seals" / f"{seq:08d}"
+    if change is not None:
+        _, body = read_seal(storage, seq)
+        change(body)
+        data = json.dumps(body).encode()
+        (folder / "seal.json").write_bytes(data)
+        (folder / "seal.dsse.json").write_bytes(
+            sign_envelope(data, Signer.from_settings(), SEAL_PAYLOAD_TYPE)
+        )
+    if note is not None:
+        (folder / "checkpoint").write_text(note)
+
+
+def _problems_of(storage) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for obj, problem in scan_log(storage, TrustedKeys.load()).problems:
+        out.setdefault(obj, []).append(problem)
+    return out
+
+
+def test_each_broken_part_of_a_format_2_seal_is_named(storage, make_record):
+    """Seal 1 without ``root_hash``; seal 2 claiming 5 leaves before it; seal 3 with a wrong consistency
+    proof; seal 4 with unreadable checkpoint text; seal 5 whose checkpoint names another size; seal 6
+    whose checkpoint names another origin; seal 7 with a malformed note file; seal 8 whose note is
+    another text. Kills tlog._check_format_2 every ``scan.add`` object and message there -> ``None`` /
+    dropped / other wording, ``size_before is not None and ...`` -> ``is None``, ``root_before is not
+    None and size_before == stated_before`` -> ``or`` / ``is None`` / ``!=`` (a proof checked against
+    the wrong tree, or not at all), ``scan.origin = checkpoint.origin`` -> ``None`` (origins never
+    compared)."""
+    _log_of(storage, make_record, 8)
+    _rewrite(storage, 1, lambda b: b.pop("root_hash"))
+    _rewrite(storage, 2, lambda b: b.update(tree_size_before=5, tree_size=6))
+    _rewrite(storage, 3, lambda b: b.update(consistency_proof=["00" * 32] * len(b["consistency_proof"])))
+    _rewrite(storage, 4, lambda b: b.update(checkpoint="only one line"))
+
+    def other_size(b):
+        origin, size, root = b["checkpoint"].splitlines()
+        b["checkpoint"] = f"{origin}\n{int(size) + 1}\n{root}\n"
+
+    def other_origin(b):
+        _, size, root = b["checkpoint"].splitlines()
+        b["checkpoint"] = f"elsewhere.example/log\n{size}\n{root}\n"
+
+    _rewrite(storage, 5, other_size)
+    _rewrite(storage, 6, other_origin)
+    _rewrite(storage, 7, note="no blank line, no signature")
+    _, body8 = read_seal(storage, 8)
+    note8 = (storage.root / "seals" / "00000008" / "checkpoint").read_text()
+    _rewrite(
+        storage, 8, note=note8.replace(body8["checkpoint"], body8["checkpoint"].replace("\n", "\n\n", 1), 1)
+    )
+    problems = _problems_of(storage)
+    assert problems["seals/00000001"] == ["unreadable seal body: KeyError('root_hash')"]
+    assert "tree_size_before 5, but the seals before it hold 1 leaves" in problems["seals/00000002"]
+    assert not any(p.startswith("consistency proof") for p in problems["seals/00000002"])
+    assert any(p.startswith("consistency proof from tree size 2: ") for p in problems["seals/00000003"])
+    assert any(p.startswith("checkpoint text in seal.json: ") for p in problems["seals/00000004"])
+    assert (
+        "checkpoint in seal.json names another tree size or root than the seal" in problems["seals/00000005"]
+    )
+    origin = settings_origin()
+    assert (
+        f"checkpoint origin 'elsewhere.example/log', earlier checkpoints name {origin!r}"
+        in problems["seals/00000006"]
+    )
+    assert any(p.startswith("malformed checkpoint note: ") for p in problems["seals/00000007/checkpoint"])
+    assert problems["seals/00000008/checkpoint"] == [
+        "checkpoint note's text differs from the checkpoint in seal.json"
+    ]
+
+
+def settings_origin() -> str:
+    from aimsflow import settings
+
+    return settings.log_origin()
