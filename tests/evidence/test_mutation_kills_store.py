@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
+
+import pytest
 
 from aimsflow.evidence.dsse import sign_envelope
 from aimsflow.evidence.intents import write_intent
@@ -271,3 +274,104 @@ def settings_origin() -> str:
     from aimsflow import settings
 
     return settings.log_origin()
+
+
+# --- the witness: why it refuses a seal (the seal job's failed record quotes it) -----------------------
+
+
+def _witness_case(storage, make_record):
+    """(the witness's state after seal 1, seal 2's entry as the scan reads it, the trusted keys)."""
+    _log_of(storage, make_record, 2)
+    keys = TrustedKeys.load()
+    scan = scan_log(storage, keys)
+    (first, second) = scan.entries
+    from aimsflow.evidence.witness import _state_of
+
+    state = _state_of(first, settings_origin(), dt.datetime.now(dt.UTC))
+    from aimsflow.evidence.checkpoint import parse_checkpoint
+
+    checkpoint = parse_checkpoint(first.doc["checkpoint"])
+    state = replace(state, tree_size=checkpoint.size, root_hash=checkpoint.root, checkpoint=first.note)
+    return state, second, keys
+
+
+def test_each_refusal_of_the_witness_names_the_seal_and_the_reason(storage, make_record):
+    """Seal 2 presented to a witness that accepted seal 1, changed one way at a time. Kills
+    witness.accept every ``WitnessRefused(key, ...)`` object -> ``None`` / dropped and message ->
+    ``None`` / other wording; ``current.seal_sha256 is not None`` -> ``is None`` (a seal not chained to
+    the accepted one), ``current.checkpoint is not None`` -> ``is None`` (a format-1 seal after a
+    checkpoint: a downgrade accepted)."""
+    from aimsflow.evidence.tlog import SEAL_FORMAT_1
+    from aimsflow.evidence.witness import WitnessRefused, accept
+
+    state, entry, keys = _witness_case(storage, make_record)
+    now = dt.datetime.now(dt.UTC)
+    assert accept(state, entry, keys, now).sequence == 2  # the sound case
+
+    def refused(current, changed) -> tuple[str, str]:
+        with pytest.raises(WitnessRefused) as caught:
+            accept(current, changed, keys, now)
+        return caught.value.object, caught.value.problem
+
+    key = "seals/00000002"
+    assert refused(state, replace(entry, sequence=3)) == (
+        "seals/00000003",
+        "seal 3 does not follow the accepted seal 1",
+    )
+    assert refused(replace(state, seal_sha256="0" * 64), entry) == (
+        key,
+        "previous_seal_sha256 is not the seal the witness accepted",
+    )
+    late = replace(state, checkpoint_time=entry.sealed_at)
+    assert refused(late, entry) == (
+        key,
+        f"checkpoint time {entry.sealed_at.isoformat()} is not after the accepted {entry.sealed_at.isoformat()}",
+    )
+    future = entry.sealed_at + dt.timedelta(hours=1)
+    assert refused(replace(state, checkpoint_time=None), replace(entry, sealed_at=future))[0] == key
+    with pytest.raises(WitnessRefused) as caught:
+        accept(state, replace(entry, sealed_at=future), keys, entry.sealed_at)
+    assert (caught.value.object, caught.value.problem) == (
+        key,
+        f"checkpoint time {future.isoformat()} is in the future",
+    )
+    assert refused(state, replace(entry, format=SEAL_FORMAT_1)) == (
+        key,
+        "format-1 seal after a checkpoint (a downgrade)",
+    )
+    obj, problem = refused(state, replace(entry, note=entry.note.replace("\n\n", "\n\n— x\n", 1)))
+    assert obj == key and problem
+    assert refused(replace(state, origin="elsewhere.example/log"), entry) == (
+        key,
+        f"checkpoint origin {settings_origin()!r}, the witness follows 'elsewhere.example/log'",
+    )
+    assert refused(replace(state, tree_size=99), entry) == (
+        key,
+        f"tree size {entry.tree_size} is smaller than the accepted 99",
+    )
+    doc = {**entry.doc, "tree_size_before": 7}
+    assert refused(state, replace(entry, doc=doc)) == (
+        key,
+        f"tree_size_before 7 is not the accepted size {state.tree_size}",
+    )
+    bad = {**entry.doc, "consistency_proof": ["00" * 32] * max(1, len(entry.doc["consistency_proof"]))}
+    obj, problem = refused(state, replace(entry, doc=bad))
+    assert obj == key and problem.startswith(
+        f"no valid consistency proof from the accepted tree (size {state.tree_size}): "
+    )
+
+
+def test_a_refused_log_says_how_many_more_problems_it_has(storage, make_record):
+    """Two broken seals: the refusal names the first and says "(and 1 more)". Kills witness.advance
+    ``more = ...`` -> ``None`` / ``and False``."""
+    from aimsflow.evidence.witness import WitnessRefused, advance
+
+    state, _, keys = _witness_case(storage, make_record)
+    (storage.root / "seals" / "00000001" / "notes.txt").write_text("x")
+    (storage.root / "seals" / "00000002" / "notes.txt").write_text("x")
+    with pytest.raises(WitnessRefused) as caught:
+        advance(state, scan_log(storage, keys), keys, dt.datetime.now(dt.UTC))
+    assert (
+        caught.value.problem
+        == "the store's log does not verify: file that is not part of a seal (added) (and 1 more)"
+    )
