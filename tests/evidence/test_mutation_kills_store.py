@@ -20,6 +20,7 @@ from aimsflow.evidence.seal import Witness, read_seal, seal_pending, seal_sequen
 from aimsflow.evidence.tlog import SEAL_PAYLOAD_TYPE, scan_log
 from aimsflow.evidence.verify import verify_store
 from aimsflow.periods import Period
+from tests.conftest import new_key
 
 OLD = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
 
@@ -375,3 +376,55 @@ def test_a_refused_log_says_how_many_more_problems_it_has(storage, make_record):
         caught.value.problem
         == "the store's log does not verify: file that is not part of a seal (added) (and 1 more)"
     )
+
+
+def test_the_seal_judges_each_record_at_the_checkpoint_time_and_goes_on(storage, make_record, aims_env):
+    """``judge_records``: a record that ended after the checkpoint time, listed first, is refused and
+    the next one is still judged; a record signed by a key retired between the checkpoint time and now
+    is judged at the checkpoint time (valid then). Kills seal.judge_records ``continue`` -> ``break``
+    after a late record, ``read_verified(..., judged_at=at)`` -> ``None`` / dropped (judged now)."""
+    from aimsflow.evidence.seal import judge_records
+
+    now = dt.datetime.now(dt.UTC)
+    at = now - dt.timedelta(hours=2)
+    key_id, seed, public = new_key("retired")
+    keys_file = aims_env / "keys" / "trusted_keys.json"
+    doc = json.loads(keys_file.read_text())
+    doc["keys"].append(
+        {
+            "key_id": key_id,
+            "public_key": public,
+            "valid_from": (now - dt.timedelta(days=1)).isoformat(),
+            "valid_until": (now - dt.timedelta(hours=1)).isoformat(),
+        }
+    )
+    keys_file.write_text(json.dumps(doc))
+    late = make_record(dt.date(2026, 11, 1), run="r1", ended_at=now - dt.timedelta(minutes=5))
+    retired = make_record(
+        dt.date(2026, 11, 2),
+        run="r2",
+        ended_at=now - dt.timedelta(hours=3),
+        signer=Signer.from_seed_b64(key_id, seed),
+    )
+    accepted, refused = judge_records(storage, [late.key, retired.key], TrustedKeys.load(), at)
+    assert [k for k, _ in accepted] == [retired.key]
+    assert [(r.key, r.problem) for r in refused] == [
+        (
+            late.key,
+            f"ended_at {(now - dt.timedelta(minutes=5)).isoformat()} is after the checkpoint time {at.isoformat()}",
+        )
+    ]
+
+
+def test_a_format_2_seal_without_checkpoint_or_with_a_garbled_one_is_named(storage, make_record):
+    """Seal 1's checkpoint file deleted, seal 2's replaced by bytes that are not UTF-8: both named, the
+    scan does not crash. Kills tlog._read_entry the "incomplete seal ... (no checkpoint)" object and
+    message -> ``None`` / dropped, ``decode(..., errors="replace")`` -> strict / unknown handler."""
+    _log_of(storage, make_record, 2)
+    (storage.root / "seals" / "00000001" / "checkpoint").unlink()
+    (storage.root / "seals" / "00000002" / "checkpoint").write_bytes(b"\xff\xfe not utf-8\n")
+    problems = _problems_of(storage)
+    assert problems["seals/00000001"] == [
+        "incomplete seal: has ['seal.dsse.json', 'seal.json'] (no checkpoint)"
+    ]
+    assert problems.get("seals/00000002/checkpoint")
