@@ -47,6 +47,8 @@ class Target:
     # Functions (mutmut mangled names, globs) of those files to mutate; empty: all of them.
     functions: tuple[str, ...] = ()
     about: str = ""
+    # Tests of those files left out (pytest node ids): a slow setup that tests nothing of the target.
+    deselect: tuple[str, ...] = ()
 
 
 TARGETS = {
@@ -55,8 +57,22 @@ TARGETS = {
         Target(
             "evidence",
             ("aimsflow/evidence/*.py",),
-            ("tests/evidence",),
-            about="the evidence package: records, keys, DSSE, seals, verify, listing",
+            (
+                "tests/evidence",
+                # The log, witness and tombstone parts of verify are tested where disposals and the
+                # readers that verify live (all fast: under 0.2 s a test).
+                "tests/retention/test_verify_tombstones.py",
+                "tests/retention/test_verify_disposal_kills.py",
+                "tests/retention/test_forged_recovery.py",
+                "tests/retention/test_plan_trust.py",
+                "tests/retention/test_trusted_planning.py",
+                "tests/risk/test_untrusted.py",
+            ),
+            about="the evidence package: records, keys, DSSE, the log, witness, seals, verify, listing",
+            # Loads the whole DagBag (9 s) to check the DAG's wiring: no evidence code decides there.
+            deselect=(
+                "tests/retention/test_plan_trust.py::test_the_execute_task_takes_no_plan_key_from_xcom",
+            ),
         ),
         Target(
             "retention",
@@ -119,7 +135,8 @@ def prepare(target: Target) -> Path:
             'source_paths = ["src"]',
             "only_mutate = " + _toml_list([f"src/{f}" for f in target.files]),
             "also_copy = " + _toml_list(list(ALSO_COPY)),
-            "pytest_add_cli_args = " + _toml_list(PYTEST_ARGS),
+            "pytest_add_cli_args = "
+            + _toml_list([*PYTEST_ARGS, *(a for d in target.deselect for a in ("--deselect", d))]),
             "pytest_add_cli_args_test_selection = " + _toml_list(tests_of(target)),
             "max_stack_depth = -1",
             "",
@@ -176,16 +193,31 @@ def diffs(work: Path, env: dict[str, str], names: list[str]) -> Iterator[tuple[s
 
 
 def run(
-    target: Target, max_children: int, timeout: float, only: tuple[str, ...] = (), report_only: bool = False
+    target: Target,
+    max_children: int,
+    timeout: float,
+    only: tuple[str, ...] = (),
+    report_only: bool = False,
+    recheck: bool = False,
 ) -> dict:
     """One fresh mutmut run of ``target`` (mutmut's cache would keep a "survived" that a new test
     kills), limited to the mutants matching ``only`` if given; with ``report_only``, the report of
-    the last run left in ``.mutation/TARGET`` (its wall time is not known then)."""
+    the last run left in ``.mutation/TARGET`` (its wall time is not known then).
+
+    With ``recheck``: only the mutants the last full report (``TARGET.json``) left undetected run
+    again, and that report is updated with their new status. Valid while the code is unchanged and
+    tests were only added: a mutant a test killed stays killed when more tests are added."""
     work = WORK / target.name
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PYTHONPATH"] = str(work / "mutants" / "src")
     if report_only:
         return _report(target, work, env, only, None, None, False, max_children)
+    base = None
+    if recheck:
+        base = json.loads((RESULTS / f"{target.name}.json").read_text())
+        only = tuple(n for n, s in base["mutants"].items() if s in ("survived", "no tests"))
+        if not only:
+            return base
     work = prepare(target)
     if (work / "mutants").exists():
         subprocess.run(["rm", "-rf", str(work / "mutants")], check=True)
@@ -208,7 +240,7 @@ def run(
         except subprocess.TimeoutExpired:
             timed_out, code = True, None
     seconds = time.monotonic() - started
-    return _report(target, work, env, only, round(seconds, 1), code, timed_out, max_children)
+    return _report(target, work, env, only, round(seconds, 1), code, timed_out, max_children, base)
 
 
 def _report(
@@ -220,10 +252,24 @@ def _report(
     code: int | None,
     timed_out: bool,
     max_children: int,
+    base: dict | None = None,
 ) -> dict:
     mutants = selected(target, statuses(work))
     if only:
         mutants = {n: s for n, s in mutants.items() if any(fnmatch(n, o) for o in only)}
+    if base is not None:  # a recheck: the full run's statuses, with the rechecked ones updated
+        rechecked = {
+            "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "seconds": seconds,
+            "mutants": len(only),
+            "killed_now": sum(1 for n in only if mutants.get(n) in ("killed", "timeout")),
+            "tests": tests_of(target),
+            "mutmut_exit": code,
+            "timed_out": timed_out,
+        }
+        verdicts = ("killed", "timeout", "survived", "no tests")  # not "not checked": a cut recheck
+        mutants = base["mutants"] | {n: mutants[n] for n in only if mutants.get(n) in verdicts}
+        only, seconds, code, timed_out = (), base["seconds"], base["mutmut_exit"], base["timed_out"]
     counts = Counter(mutants.values())
     # Detected: killed, or a test hung or looped on it (timeout). Undetected: survived, and "no tests"
     # (no selected test even runs the mutated function). Not checked (a run cut by the timeout),
@@ -246,6 +292,9 @@ def _report(
         "score": round(detected / (detected + undetected), 4) if detected + undetected else None,
         "mutants": dict(sorted(mutants.items())),
     }
+    if base is not None:
+        report["when"], report["tests"] = base["when"], base["tests"]
+        report["rechecks"] = [*base.get("rechecks", []), rechecked]
     # A run limited by --only must not overwrite the report of the whole target.
     stem = f"{target.name}-only" if only else target.name
     (RESULTS / f"{stem}.json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
@@ -269,6 +318,10 @@ def line(report: dict) -> str:
         + ("" if report["seconds"] is None else f"  {report['seconds']:>6.0f} s")
         + (f"  other {others}" if others else "")
         + ("  (STOPPED AT THE TIMEOUT)" if report["timed_out"] else "")
+        + "".join(
+            f"  + recheck of {r['mutants']}: {r['killed_now']} killed now, {r['seconds']:.0f} s"
+            for r in report.get("rechecks", [])
+        )
     )
 
 
@@ -279,6 +332,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per target (default 3600)")
     parser.add_argument("--only", action="append", default=[], help="mutant name glob (repeatable)")
     parser.add_argument("--report-only", action="store_true", help="report the last run again, run nothing")
+    parser.add_argument(
+        "--recheck",
+        action="store_true",
+        help="run again only what the last full run left undetected (tests added since) and update its report",
+    )
     args = parser.parse_args(argv)
     if unknown := sorted(set(args.targets) - set(TARGETS)):
         parser.error(f"unknown target(s) {unknown}; known: {', '.join(TARGETS)}")
@@ -289,7 +347,14 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.targets or TARGETS:
         print(f"mutation: {name} ({TARGETS[name].about}) ...", flush=True)
         reports.append(
-            run(TARGETS[name], args.max_children, args.timeout, tuple(args.only), args.report_only)
+            run(
+                TARGETS[name],
+                args.max_children,
+                args.timeout,
+                tuple(args.only),
+                args.report_only,
+                args.recheck,
+            )
         )
         print(line(reports[-1]), flush=True)
     print(f"\nmutation summary (survivors and diffs: {RESULTS.relative_to(PROJECT)}/TARGET-survivors.txt)")

@@ -239,3 +239,16 @@ def test_the_quarantine_section_names_the_class_of_quarantined_raw_files(tmp_pat
     with pytest.raises(ConfigError) as err:
         load_policies(path)
     assert any("quarantine.data_class" in p and "Held Raw" in p for p in err.value.problems)
+
+
+def test_a_bad_quarantine_section_is_reported_at_its_line_in_the_file(tmp_path: Path):
+    """Mutation survivor ``load_policies`` ``_validate(doc, QuarantineSource, ...)`` -> ``_validate(None,
+    ...)``: the problem would say ``None: quarantine.data_class`` instead of naming the file and the
+    line (the guide: a clear error naming file, field and value)."""
+    path = tmp_path / "p.yaml"
+    body = "policies:\n  - {data_class: held_raw, retention: 30 days, counts_from: created, legal_basis: x}\n"
+    path.write_text(body + "quarantine:\n  data_class: Held Raw\n")
+    with pytest.raises(ConfigError) as err:
+        load_policies(path)
+    (problem,) = [p for p in err.value.problems if "quarantine.data_class" in p]
+    assert problem.startswith(f"{path}:4:") and "value 'Held Raw'" in problem
