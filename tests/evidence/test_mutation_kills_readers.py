@@ -135,7 +135,12 @@ def test_a_seal_signed_by_an_untrusted_key_places_nothing_and_is_a_finding(stora
     positions, problems = verified_seal_positions(storage, TrustedKeys.load())
     _, second_body = read_seal(storage, 2)
     assert first.key not in positions
-    assert positions[second.key] == SealPosition(2, 0, dt.datetime.fromisoformat(second_body["sealed_at"]))
+    assert positions[second.key] == SealPosition(
+        2,
+        0,
+        dt.datetime.fromisoformat(second_body["sealed_at"]),
+        sha256_bytes(storage.get(f"{second.key}/manifest.json")),
+    )
     assert problems and all(isinstance(p, Untrusted) and p.problem for p in problems)
     assert any(p.key.startswith("seals/00000001") and "rogue" in p.problem for p in problems)
     loaded = load_verified(storage, TrustedKeys.load())
