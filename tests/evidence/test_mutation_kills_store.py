@@ -428,3 +428,47 @@ def test_a_format_2_seal_without_checkpoint_or_with_a_garbled_one_is_named(stora
         "incomplete seal: has ['seal.dsse.json', 'seal.json'] (no checkpoint)"
     ]
     assert problems.get("seals/00000002/checkpoint")
+
+
+def test_each_way_the_store_left_what_the_witness_accepted_is_named(storage, make_record):
+    """A witness that accepted seal 2 (tree size 2) against: a store with 1 seal, one with none, a seal
+    2 that is unreadable, a seal 2 with other content, and a log whose tree at seal 2 differs. Kills
+    witness.compare every message part (``ends``, ``size``, the reasons) -> ``None`` / ``and False`` /
+    ``or True`` / ``is None`` / other wording, ``seal_key(state.sequence)`` -> ``seal_key(None)``, and
+    ``entry.tree_size is not None`` -> ``is None`` (a changed tree not noticed); WitnessState.from_dict
+    the message of a wrong format."""
+    from aimsflow.evidence.tlog import LogScan
+    from aimsflow.evidence.witness import WitnessState, compare
+
+    state, entry, keys = _witness_case(storage, make_record)
+    from aimsflow.evidence.witness import accept
+
+    accepted = accept(state, entry, keys, dt.datetime.now(dt.UTC))
+    scan = scan_log(storage, keys)
+    assert compare(accepted, scan) is None
+    one = LogScan(entries=scan.entries[:1], last_sequence=1)
+    assert compare(accepted, one) == (
+        "seals/00000002",
+        "witness accepted seal 2 (tree size 2) but the store ends at seal 1: the store was truncated or rolled back",
+    )
+    assert compare(replace(accepted, tree_size=None), LogScan()) == (
+        "seals/00000002",
+        "witness accepted seal 2 but the store ends at no seals: the store was truncated or rolled back",
+    )
+    unreadable = LogScan(entries=scan.entries[:1], last_sequence=2)
+    assert compare(accepted, unreadable) == (
+        "seals/00000002",
+        "the seal the witness accepted is missing or unreadable",
+    )
+    assert compare(replace(accepted, seal_sha256="0" * 64), scan) == (
+        "seals/00000002",
+        "seal differs from the one the witness accepted (same sequence, other content): history was rewritten",
+    )
+    assert compare(replace(accepted, root_hash=bytes(32)), scan) == (
+        "seals/00000002",
+        "the log's tree at this seal (size 2) is not the one the witness accepted (size 2): the leaves before "
+        "it were changed",
+    )
+    with pytest.raises(ValueError) as caught:
+        WitnessState.from_dict({"format": "other/9", "sequence": 0})
+    assert str(caught.value).startswith("format 'other/9', expected ")
