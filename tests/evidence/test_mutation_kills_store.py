@@ -21,6 +21,7 @@ from aimsflow.evidence.tlog import SEAL_PAYLOAD_TYPE, scan_log
 from aimsflow.evidence.verify import verify_store
 from aimsflow.periods import Period
 from tests.conftest import new_key
+from tests.evidence.test_seal_log import format_1_store  # noqa: F401 (a fixture)
 
 OLD = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
 
@@ -472,3 +473,48 @@ def test_each_way_the_store_left_what_the_witness_accepted_is_named(storage, mak
     with pytest.raises(ValueError) as caught:
         WitnessState.from_dict({"format": "other/9", "sequence": 0})
     assert str(caught.value).startswith("format 'other/9', expected ")
+
+
+def test_the_witness_follows_format_1_seals_and_upgrades_a_legacy_head(format_1_store, aims_env):  # noqa: F811
+    """A witness at format-1 seal 1 accepts seal 2 (format 1): the state of seal 2, with the witness's
+    origin and the time of acceptance; a legacy ``head.json`` is upgraded by computing its tree, at the
+    time given. A log with exactly one problem is refused without "(and 0 more)". An empty store's
+    witness starts at the time given. Kills witness.accept ``_state_of(entry, current.origin, now)``
+    with any argument ``None`` or dropped, witness.advance ``_state_of(..., now)`` -> ``None``, the
+    "(and N more)" suffix -> ``>= 1`` / ``or True`` / ``"XXXX"``, witness.empty_state ``now`` ->
+    ``None`` / dropped."""
+    from aimsflow.evidence.witness import Witness as W
+    from aimsflow.evidence.witness import WitnessRefused, _state_of, accept, advance, empty_state
+
+    storage, _ = format_1_store
+    keys = TrustedKeys.load()
+    scan = scan_log(storage, keys)
+    first, second = scan.entries
+    now = dt.datetime.now(dt.UTC)
+    state = _state_of(first, "origin.example/log", now - dt.timedelta(minutes=1))
+    after = accept(state, second, keys, now)
+    assert (after.sequence, after.origin, after.accepted_at) == (2, "origin.example/log", now)
+    assert after.checkpoint_time == second.sealed_at and after.tree_size == 3
+    legacy = W().read()
+    assert legacy.legacy and legacy.tree_size is None
+    upgraded = advance(legacy, scan, keys, now)
+    assert (upgraded.sequence, upgraded.tree_size, upgraded.accepted_at) == (2, 3, now)
+    (storage.root / "seals" / "00000001" / "notes.txt").write_text("x")
+    with pytest.raises(WitnessRefused) as caught:
+        advance(upgraded, scan_log(storage, keys), keys, now)
+    assert caught.value.problem == "the store's log does not verify: file that is not part of a seal (added)"
+    assert empty_state("origin.example/log", now).accepted_at == now
+
+
+def test_a_witness_left_behind_by_a_crash_catches_up_before_the_next_seal(storage, make_record, aims_env):
+    """Seal 1 was written but the witness kept its old (empty) state, as after a crash between the two;
+    the next seal, with nothing new to seal, accepts seal 1 first and writes the state naming the store.
+    Kills seal._seal_locked ``witness.write(witnessed, store)`` -> ``store`` ``None``."""
+    state_file = aims_env / "witness" / "witness.json"
+    empty = state_file.read_text()
+    make_record(run="r1")
+    seal_pending(storage, Signer.from_settings(), Witness())
+    state_file.write_text(empty)
+    seal_pending(storage, Signer.from_settings(), Witness())
+    written = json.loads(state_file.read_text())
+    assert written["sequence"] == 1 and written["store"] == storage.describe("")
