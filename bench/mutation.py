@@ -216,7 +216,9 @@ def run(
     if recheck:
         base = json.loads((RESULTS / f"{target.name}.json").read_text())
         # Undetected, and not reached (a run cut short): their status is still open.
-        only = tuple(n for n, s in base["mutants"].items() if s in ("survived", "no tests", "not checked"))
+        open_ = [n for n, s in base["mutants"].items() if s in ("survived", "no tests", "not checked")]
+        # With --only too: just those of them (a test written for a few survivors).
+        only = tuple(n for n in open_ if not only or any(fnmatch(n, o) for o in only))
         if not only:
             return base
     work = prepare(target)
