@@ -133,3 +133,14 @@ def test_a_legacy_head_is_upgraded_saying_what_was_accepted(format_1_store, aims
     with pytest.raises(ValueError) as caught:
         broken.read()
     assert str(caught.value).startswith(f"{broken.storage.describe('head.json')}: unreadable witness head: ")
+
+
+def test_an_unreadable_witness_state_is_refused_naming_the_witness(storage, aims_env):
+    """Kills witness._read ``WitnessRefused(witness.describe(), ...)`` -> ``None``."""
+    from aimsflow.evidence.witness import update_witness
+
+    (aims_env / "witness" / "witness.json").write_text("not json")
+    with pytest.raises(WitnessRefused) as caught:
+        update_witness(Witness(), storage, TrustedKeys.load())
+    assert caught.value.object == Witness().describe()
+    assert caught.value.problem.startswith(f"{Witness().describe()}: unreadable witness state: ")
