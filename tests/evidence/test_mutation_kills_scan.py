@@ -144,3 +144,12 @@ def test_an_unreadable_witness_state_is_refused_naming_the_witness(storage, aims
         update_witness(Witness(), storage, TrustedKeys.load())
     assert caught.value.object == Witness().describe()
     assert caught.value.problem.startswith(f"{Witness().describe()}: unreadable witness state: ")
+
+
+def test_a_format_1_seal_whose_size_alone_is_wrong_is_named(format_1_store):  # noqa: F811
+    """Format-1 seal 2 re-signed claiming one leaf more (its Merkle root still right): named. Kills
+    tlog.scan_log ``root != merkle_root or len(leaves) != tree_size`` -> ``and`` and the message's
+    object and wording."""
+    storage, _ = format_1_store
+    _rewrite(storage, 2, lambda b: b.update(tree_size=b["tree_size"] + 1))
+    assert _problems_of(storage)["seals/00000002"] == ["Merkle root or tree size does not match the leaves"]
