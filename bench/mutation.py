@@ -204,8 +204,8 @@ def run(
     kills), limited to the mutants matching ``only`` if given; with ``report_only``, the report of
     the last run left in ``.mutation/TARGET`` (its wall time is not known then).
 
-    With ``recheck``: only the mutants the last full report (``TARGET.json``) left undetected run
-    again, and that report is updated with their new status. Valid while the code is unchanged and
+    With ``recheck``: only the mutants the last full report (``TARGET.json``) left undetected or did
+    not reach run again, and that report is updated with their new status. Valid while the code is unchanged and
     tests were only added: a mutant a test killed stays killed when more tests are added."""
     work = WORK / target.name
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
@@ -215,7 +215,10 @@ def run(
     base = None
     if recheck:
         base = json.loads((RESULTS / f"{target.name}.json").read_text())
-        only = tuple(n for n, s in base["mutants"].items() if s in ("survived", "no tests"))
+        # Undetected, and not reached (a run cut short): their status is still open.
+        open_ = [n for n, s in base["mutants"].items() if s in ("survived", "no tests", "not checked")]
+        # With --only too: just those of them (a test written for a few survivors).
+        only = tuple(n for n in open_ if not only or any(fnmatch(n, o) for o in only))
         if not only:
             return base
     work = prepare(target)
@@ -335,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--recheck",
         action="store_true",
-        help="run again only what the last full run left undetected (tests added since) and update its report",
+        help="run again only what the last full run left undetected or did not reach; update its report",
     )
     args = parser.parse_args(argv)
     if unknown := sorted(set(args.targets) - set(TARGETS)):

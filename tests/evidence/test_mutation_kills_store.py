@@ -21,6 +21,7 @@ from aimsflow.evidence.tlog import SEAL_PAYLOAD_TYPE, scan_log
 from aimsflow.evidence.verify import verify_store
 from aimsflow.periods import Period
 from tests.conftest import new_key
+from tests.evidence.test_seal_log import format_1_store  # noqa: F401 (a fixture)
 
 OLD = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
 
@@ -428,3 +429,92 @@ def test_a_format_2_seal_without_checkpoint_or_with_a_garbled_one_is_named(stora
         "incomplete seal: has ['seal.dsse.json', 'seal.json'] (no checkpoint)"
     ]
     assert problems.get("seals/00000002/checkpoint")
+
+
+def test_each_way_the_store_left_what_the_witness_accepted_is_named(storage, make_record):
+    """A witness that accepted seal 2 (tree size 2) against: a store with 1 seal, one with none, a seal
+    2 that is unreadable, a seal 2 with other content, and a log whose tree at seal 2 differs. Kills
+    witness.compare every message part (``ends``, ``size``, the reasons) -> ``None`` / ``and False`` /
+    ``or True`` / ``is None`` / other wording, ``seal_key(state.sequence)`` -> ``seal_key(None)``, and
+    ``entry.tree_size is not None`` -> ``is None`` (a changed tree not noticed); WitnessState.from_dict
+    the message of a wrong format."""
+    from aimsflow.evidence.tlog import LogScan
+    from aimsflow.evidence.witness import WitnessState, compare
+
+    state, entry, keys = _witness_case(storage, make_record)
+    from aimsflow.evidence.witness import accept
+
+    accepted = accept(state, entry, keys, dt.datetime.now(dt.UTC))
+    scan = scan_log(storage, keys)
+    assert compare(accepted, scan) is None
+    one = LogScan(entries=scan.entries[:1], last_sequence=1)
+    assert compare(accepted, one) == (
+        "seals/00000002",
+        "witness accepted seal 2 (tree size 2) but the store ends at seal 1: the store was truncated or rolled back",
+    )
+    assert compare(replace(accepted, tree_size=None), LogScan()) == (
+        "seals/00000002",
+        "witness accepted seal 2 but the store ends at no seals: the store was truncated or rolled back",
+    )
+    unreadable = LogScan(entries=scan.entries[:1], last_sequence=2)
+    assert compare(accepted, unreadable) == (
+        "seals/00000002",
+        "the seal the witness accepted is missing or unreadable",
+    )
+    assert compare(replace(accepted, seal_sha256="0" * 64), scan) == (
+        "seals/00000002",
+        "seal differs from the one the witness accepted (same sequence, other content): history was rewritten",
+    )
+    assert compare(replace(accepted, root_hash=bytes(32)), scan) == (
+        "seals/00000002",
+        "the log's tree at this seal (size 2) is not the one the witness accepted (size 2): the leaves before "
+        "it were changed",
+    )
+    with pytest.raises(ValueError) as caught:
+        WitnessState.from_dict({"format": "other/9", "sequence": 0})
+    assert str(caught.value).startswith("format 'other/9', expected ")
+
+
+def test_the_witness_follows_format_1_seals_and_upgrades_a_legacy_head(format_1_store, aims_env):  # noqa: F811
+    """A witness at format-1 seal 1 accepts seal 2 (format 1): the state of seal 2, with the witness's
+    origin and the time of acceptance; a legacy ``head.json`` is upgraded by computing its tree, at the
+    time given. A log with exactly one problem is refused without "(and 0 more)". An empty store's
+    witness starts at the time given. Kills witness.accept ``_state_of(entry, current.origin, now)``
+    with any argument ``None`` or dropped, witness.advance ``_state_of(..., now)`` -> ``None``, the
+    "(and N more)" suffix -> ``>= 1`` / ``or True`` / ``"XXXX"``, witness.empty_state ``now`` ->
+    ``None`` / dropped."""
+    from aimsflow.evidence.witness import Witness as W
+    from aimsflow.evidence.witness import WitnessRefused, _state_of, accept, advance, empty_state
+
+    storage, _ = format_1_store
+    keys = TrustedKeys.load()
+    scan = scan_log(storage, keys)
+    first, second = scan.entries
+    now = dt.datetime.now(dt.UTC)
+    state = _state_of(first, "origin.example/log", now - dt.timedelta(minutes=1))
+    after = accept(state, second, keys, now)
+    assert (after.sequence, after.origin, after.accepted_at) == (2, "origin.example/log", now)
+    assert after.checkpoint_time == second.sealed_at and after.tree_size == 3
+    legacy = W().read()
+    assert legacy.legacy and legacy.tree_size is None
+    upgraded = advance(legacy, scan, keys, now)
+    assert (upgraded.sequence, upgraded.tree_size, upgraded.accepted_at) == (2, 3, now)
+    (storage.root / "seals" / "00000001" / "notes.txt").write_text("x")
+    with pytest.raises(WitnessRefused) as caught:
+        advance(upgraded, scan_log(storage, keys), keys, now)
+    assert caught.value.problem == "the store's log does not verify: file that is not part of a seal (added)"
+    assert empty_state("origin.example/log", now).accepted_at == now
+
+
+def test_a_witness_left_behind_by_a_crash_catches_up_before_the_next_seal(storage, make_record, aims_env):
+    """Seal 1 was written but the witness kept its old (empty) state, as after a crash between the two;
+    the next seal, with nothing new to seal, accepts seal 1 first and writes the state naming the store.
+    Kills seal._seal_locked ``witness.write(witnessed, store)`` -> ``store`` ``None``."""
+    state_file = aims_env / "witness" / "witness.json"
+    empty = state_file.read_text()
+    make_record(run="r1")
+    seal_pending(storage, Signer.from_settings(), Witness())
+    state_file.write_text(empty)
+    seal_pending(storage, Signer.from_settings(), Witness())
+    written = json.loads(state_file.read_text())
+    assert written["sequence"] == 1 and written["store"] == storage.describe("")
