@@ -199,6 +199,7 @@ def run(
     only: tuple[str, ...] = (),
     report_only: bool = False,
     recheck: bool = False,
+    rerun: tuple[str, ...] = (),
 ) -> dict:
     """One fresh mutmut run of ``target`` (mutmut's cache would keep a "survived" that a new test
     kills), limited to the mutants matching ``only`` if given; with ``report_only``, the report of
@@ -206,7 +207,10 @@ def run(
 
     With ``recheck``: only the mutants the last full report (``TARGET.json``) left undetected or did
     not reach run again, and that report is updated with their new status. Valid while the code is unchanged and
-    tests were only added: a mutant a test killed stays killed when more tests are added."""
+    tests were only added: a mutant a test killed stays killed when more tests are added. Where code
+    did change since that run, ``rerun`` (mutant name globs, e.g. the changed function's
+    ``aimsflow.evidence.storage.xǁLocalStorageǁiter_dirs_with__mutmut_*``) runs every mutant of it
+    again and replaces the run's entries for it (its mutants are numbered anew)."""
     work = WORK / target.name
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PYTHONPATH"] = str(work / "mutants" / "src")
@@ -219,6 +223,7 @@ def run(
         open_ = [n for n, s in base["mutants"].items() if s in ("survived", "no tests", "not checked")]
         # With --only too: just those of them (a test written for a few survivors).
         only = tuple(n for n in open_ if not only or any(fnmatch(n, o) for o in only))
+        only = (*(n for n in only if not any(fnmatch(n, r) for r in rerun)), *rerun)
         if not only:
             return base
     work = prepare(target)
@@ -243,7 +248,7 @@ def run(
         except subprocess.TimeoutExpired:
             timed_out, code = True, None
     seconds = time.monotonic() - started
-    return _report(target, work, env, only, round(seconds, 1), code, timed_out, max_children, base)
+    return _report(target, work, env, only, round(seconds, 1), code, timed_out, max_children, base, rerun)
 
 
 def _report(
@@ -256,11 +261,20 @@ def _report(
     timed_out: bool,
     max_children: int,
     base: dict | None = None,
+    rerun: tuple[str, ...] = (),
 ) -> dict:
     mutants = selected(target, statuses(work))
     if only:
         mutants = {n: s for n, s in mutants.items() if any(fnmatch(n, o) for o in only)}
     if base is not None:  # a recheck: the full run's statuses, with the rechecked ones updated
+        # Globs of --rerun stand for every current mutant they match; the old entries they match go.
+        only = (
+            *(n for n in only if n not in rerun),
+            *(n for n in mutants if any(fnmatch(n, r) for r in rerun)),
+        )
+        base = base | {
+            "mutants": {n: s for n, s in base["mutants"].items() if not any(fnmatch(n, r) for r in rerun)}
+        }
         rechecked = {
             "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "seconds": seconds,
@@ -269,6 +283,7 @@ def _report(
             "tests": tests_of(target),
             "mutmut_exit": code,
             "timed_out": timed_out,
+            "rerun": list(rerun),
         }
         verdicts = ("killed", "timeout", "survived", "no tests")  # not "not checked": a cut recheck
         mutants = base["mutants"] | {n: mutants[n] for n in only if mutants.get(n) in verdicts}
@@ -340,6 +355,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run again only what the last full run left undetected or did not reach; update its report",
     )
+    parser.add_argument(
+        "--rerun",
+        action="append",
+        default=[],
+        help="with --recheck: mutant name glob of code changed since the full run, all run again (repeatable)",
+    )
     args = parser.parse_args(argv)
     if unknown := sorted(set(args.targets) - set(TARGETS)):
         parser.error(f"unknown target(s) {unknown}; known: {', '.join(TARGETS)}")
@@ -357,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
                 tuple(args.only),
                 args.report_only,
                 args.recheck,
+                tuple(args.rerun),
             )
         )
         print(line(reports[-1]), flush=True)
