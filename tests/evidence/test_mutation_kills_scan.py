@@ -58,8 +58,8 @@ def test_each_broken_link_of_the_chain_is_named(storage, make_record):
 def test_stray_objects_among_the_seals_are_named_and_the_seals_still_read(storage, make_record):
     """A file at the top of ``seals/``, a folder that is no seal name, a sub-folder inside a seal: each
     named, and the seals after them still read. Kills tlog._folders ``rpartition`` -> ``partition``,
-    ``"/" in folder`` -> ``"XX/XX"``, the object (``if folder``) and the message changed, ``continue``
-    -> ``break``."""
+    the object (``if folder``) and the message changed, ``continue`` -> ``break`` (``"/" in folder`` ->
+    ``"XX/XX"`` is equivalent: docs/mutation.md)."""
     _log_of(storage, make_record, 2)
     root = storage.root / "seals"
     (root / "0-notes.txt").write_text("x")
