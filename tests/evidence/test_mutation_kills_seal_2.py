@@ -20,8 +20,17 @@ from aimsflow.evidence.checkpoint import Checkpoint, sign_note
 from aimsflow.evidence.keys import Signer, TrustedKeys
 from aimsflow.evidence.listing import load_summaries
 from aimsflow.evidence.record import Producer, RunContext, write_record
-from aimsflow.evidence.seal import SealPlan, Witness, read_seal, seal_pending, sealed_keys
+from aimsflow.evidence.seal import (
+    SealPlan,
+    Witness,
+    read_seal,
+    record_keys,
+    seal_pending,
+    seal_sequences,
+    sealed_keys,
+)
 from aimsflow.evidence.tlog import scan_log
+from aimsflow.evidence.verify import verify_store
 from aimsflow.evidence.witness import WitnessRefused, accept, init_witness
 from aimsflow.periods import Period
 from tests.conftest import new_key
@@ -239,3 +248,40 @@ def test_witness_init_json_prints_the_format_1_head_it_upgraded(format_1_store, 
     assert doc["after"]["sequence"] == 2 and doc["after"]["tree_size"] == 3
     assert doc["after"]["seal_sha256"] == head_sha and doc["after"]["legacy_head"] is False
     assert doc["accepted"] == []
+
+
+# --- a marker file at the top of seals/ or records/ (a bug the mutants of seal_sequences showed) ---------
+
+
+def test_a_stray_seal_json_at_the_top_of_seals_hides_no_seal(storage, make_record):
+    """Bug (found by seal.seal_sequences ``[-1]`` -> ``[+1]``, which raised on it): a stray
+    ``seals/seal.json`` made ``storage.iter_dirs_with`` yield ``seals`` itself and stop there, so
+    ``seal_sequences`` found no seal at all: ``sealed_keys`` empty, every record counted as pending
+    (``load_summaries``: the driver's and the retention CLI's counts), no record sealed in retention's
+    seal index. Now the seals are found, and verify still names the stray file. Kills
+    storage.iter_dirs_with ``dirpath != top`` -> ``==`` / ``top = None``, ``and`` -> ``or``."""
+    from aimsflow.retention.objects import seal_index
+
+    ref = make_record(run="r1")
+    _seal(storage)
+    (storage.root / "seals" / "seal.json").write_text("{}\n")
+    assert seal_sequences(storage) == [1]
+    assert sealed_keys(storage) == {ref.key: 1}
+    assert [(r.key, r.sealed_in) for r in load_summaries(storage)] == [(ref.key, 1)]
+    assert set(seal_index(storage, TrustedKeys.load())) == {ref.key}
+    report = verify_store(storage, TrustedKeys.load(), Witness())
+    assert [(p.object, p.problem) for p in report.problems] == [
+        ("seals/seal.json", "unexpected object among the seals")
+    ]
+
+
+def test_a_stray_envelope_at_the_top_of_records_hides_no_record_from_the_sealer(storage, make_record):
+    """Bug (the same cause): a stray ``records/manifest.dsse.json`` made ``record_keys`` return only
+    ``records``, so every seal refused "records" and sealed none of the real records, pending for
+    ever. Now ``record_keys`` lists the records (not the top folder) and the seal takes them in."""
+    refs = [make_record(run="r1"), make_record(dt.date(2026, 11, 20), run="r2")]
+    (storage.root / "records" / "manifest.dsse.json").write_text("{}\n")
+    assert record_keys(storage) == sorted(r.key for r in refs)
+    outcome = _seal(storage)
+    assert (outcome.records_sealed, outcome.refused) == (2, ())
+    assert set(sealed_keys(storage)) == {r.key for r in refs}
