@@ -138,13 +138,15 @@ class LocalStorage:
         return sorted(out)
 
     def iter_dirs_with(self, prefix: str, marker: str) -> Iterator[str]:
-        """Keys of folders under ``prefix`` that contain a file named ``marker``."""
+        """Keys of folders under ``prefix`` that contain a file named ``marker``. A ``marker`` in
+        ``prefix`` itself is no such folder: it neither is one nor hides the folders below it."""
         base = self.path(prefix)
         if not base.exists():
             return
+        top = str(base)
         for dirpath, dirnames, filenames in os.walk(base):
             dirnames.sort()
-            if marker in filenames:
+            if marker in filenames and dirpath != top:
                 dirnames.clear()
                 yield Path(dirpath).relative_to(self.root).as_posix()
 
