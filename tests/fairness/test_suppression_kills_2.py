@@ -142,3 +142,47 @@ def test_the_null_space_of_a_thousand_withheld_groups_has_every_free_direction()
     assert null.shape == (1000, 999)
     assert abs(audit.matrix @ null).max() < 1e-9
     assert abs(null.T @ null - np.eye(999)).max() < 1e-9
+
+
+def _sex_region(spec: list[tuple[str, str, int, int]]) -> pd.DataFrame:
+    """``(sex, region, rows, positive labels)`` per cell as a frame."""
+    rows = []
+    for sex, region, n, positives in spec:
+        rows += [(sex, region, int(i < positives)) for i in range(n)]
+    return pd.DataFrame(rows, columns=["sex", "region", "label"])
+
+
+def test_a_rate_forced_to_zero_by_an_upper_bound_is_exposed():
+    """Minimum 10. ``f|n`` (3 rows, no positive label) and ``m|s`` (9 rows, all 9 positive) are small;
+    the counts need ``f|s`` and ``m|n`` as complements (a 2 x 2 block under published margins). A
+    reader knows the block's positives only up to moving one from ``f|s`` and ``m|n`` to ``f|n`` and
+    ``m|s``; but ``m|s`` is small, so it has at most 9 positives, which it has already: ``f|n`` cannot
+    have one, its withheld rate is 0 for certain. The audit (its linear programme, with the bounds)
+    finds it, and the margins ``region=n`` and ``region=s`` are withheld as well. Kills
+    _Audit.exposed_rates ``_range(i, rhs, bounds, lower=False)`` -> ``_range(i, rhs, None, ...)`` (the
+    programme without the groups' upper bounds: f|n could have one, the margins are published and f|n's
+    rate of 0 with them)."""
+    report = compute_group_metrics(
+        _sex_region(
+            [
+                ("f", "n", 3, 0),
+                ("f", "s", 12, 6),
+                ("f", "e", 40, 20),
+                ("m", "n", 15, 5),
+                ("m", "s", 9, 9),
+                ("m", "e", 50, 25),
+            ]
+        ),
+        ["sex", "region"],
+        "label",
+        depth=2,
+        min_group_size=10,
+    )
+    table = _Table.of(report)
+    fn, fs, ms, mn = (table.cells.index(("sex|region", g)) for g in ("f|n", "f|s", "m|s", "m|n"))
+    exposed = _Audit(table, {fn, fs, ms, mn}, {fn, ms}, 10, set()).exposed_rates()
+    assert [(e.cell, e.need) for e in exposed] == [(fn, f"zero:{BASE_RATE}")]
+    plan = plan_suppression(report)
+    assert plan.primary == {"sex|region": frozenset({"f|n", "m|s"})}
+    assert plan.secondary == {"sex|region": frozenset({"f|s", "m|n"}), "region": frozenset({"n", "s"})}
+    assert plan.residual == ()
