@@ -397,7 +397,11 @@ def plan_suppression(report: FairnessReport, min_size: int | None = None) -> Sup
     residual: set[int] = set()
     neighbours = _neighbours(table)
     safe: set[tuple[int, str]] = set()
-    for _ in range(len(table.cells) + 1):
+    # Until the audit finds nothing exposed. No round limit: it could stop with an exposure neither
+    # protected nor listed as residual. Each round that goes on adds a cell to ``hidden`` or to
+    # ``residual`` (its first exposure is never skipped: nothing is ``added`` yet), so it ends within
+    # twice the number of cells.
+    while True:
         audit = _Audit(table, hidden, primary, min_size, safe)
         exposed = [e for e in audit.exposed_counts() if e.cell not in residual]
         if not exposed:
