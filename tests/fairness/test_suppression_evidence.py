@@ -133,8 +133,10 @@ def test_the_cheap_proof_never_certifies_what_the_linear_programme_finds_exposed
     """Soundness of ``_moves``: whenever it certifies that a withheld count can change by one (both
     ways) or a withheld rate's numerator can rise by one, the linear programme agrees. A wrong "safe"
     skips the programme and publishes a derivable figure. Kills _moves ``return False`` -> ``True``
-    on an empty interval, ``span`` with ``both_ways`` -> ``or True`` (a rate judged both ways),
-    ``span * step`` -> ``span / step`` and the bound arithmetic mutants that widen the interval."""
+    on an empty interval, ``span`` with ``both_ways`` -> ``or True`` (a rate judged both ways) and the
+    bound arithmetic mutants that widen the interval (``span * step`` -> ``span / step`` is killed by
+    ``test_suppression_kills_2.py::test_the_cheap_proof_certifies_a_count_only_when_it_can_move_by_one``:
+    no table of these audits reaches it)."""
     checked = certified = 0
     for table, audit in _audits():
         unknown = audit.unknown

@@ -186,3 +186,24 @@ def test_a_rate_forced_to_zero_by_an_upper_bound_is_exposed():
     assert plan.primary == {"sex|region": frozenset({"f|n", "m|s"})}
     assert plan.secondary == {"sex|region": frozenset({"f|s", "m|n"}), "region": frozenset({"n", "s"})}
     assert plan.residual == ()
+
+
+def test_the_cheap_proof_certifies_a_count_only_when_it_can_move_by_one():
+    """``_moves`` by hand: two withheld counts whose sum is known (one free direction, (1, 1)/sqrt 2;
+    the first count's step along it is 1/2). Held in [3, 3.8] the first count can move by 0.8 only:
+    not certified (the linear programme decides); in [3, 4] by exactly one: certified; in [3, 3.99]
+    not. Kills _moves ``span * step`` -> ``span / step`` (0.8 read as 3.2: a count fixed to within
+    less than one certified as safe, the programme skipped, the figure published), and the threshold
+    ``1 - eps`` -> ``1 + eps`` / ``2 - eps`` (a move of exactly one refused)."""
+    from aimsflow.fairness.suppression import _moves
+
+    null = np.array([[1.0], [1.0]]) / np.sqrt(2.0)
+    truth = np.array([3.0, 3.0])
+    wide = (0.0, 10.0)
+    assert not _moves(truth, null, 0, [(3.0, 3.8), wide], both_ways=True)
+    assert _moves(truth, null, 0, [(3.0, 4.0), wide], both_ways=True)
+    assert not _moves(truth, null, 0, [(3.0, 3.99), wide], both_ways=True)
+    # Upwards only (a rate's numerator): the room above the truth counts, not the room below it.
+    assert not _moves(truth, null, 0, [(1.0, 3.5), wide], both_ways=False)
+    assert _moves(truth, null, 0, [(1.0, 3.5), wide], both_ways=True)
+    assert _moves(truth, null, 0, [(1.0, 4.0), wide], both_ways=False)
