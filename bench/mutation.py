@@ -66,6 +66,7 @@ TARGETS = {
                 "tests/retention/test_forged_recovery.py",
                 "tests/retention/test_plan_trust.py",
                 "tests/retention/test_trusted_planning.py",
+                "tests/retention/test_verified_readers_disposal.py",
                 "tests/risk/test_untrusted.py",
             ),
             about="the evidence package: records, keys, DSSE, the log, witness, seals, verify, listing",
