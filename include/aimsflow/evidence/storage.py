@@ -139,7 +139,9 @@ class LocalStorage:
 
     def iter_dirs_with(self, prefix: str, marker: str) -> Iterator[str]:
         """Keys of folders under ``prefix`` that contain a file named ``marker``. A ``marker`` in
-        ``prefix`` itself is no such folder: it neither is one nor hides the folders below it."""
+        ``prefix`` itself makes no such folder, and no marker hides the folders below its own: a
+        stray one (a file or a link planted in ``records/<period>/``) is yielded for the caller to
+        refuse, the records below it still are."""
         base = self.path(prefix)
         if not base.exists():
             return
@@ -147,7 +149,6 @@ class LocalStorage:
         for dirpath, dirnames, filenames in os.walk(base):
             dirnames.sort()
             if marker in filenames and dirpath != top:
-                dirnames.clear()
                 yield Path(dirpath).relative_to(self.root).as_posix()
 
     def remove_dir(self, key: str) -> None:
