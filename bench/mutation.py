@@ -287,7 +287,12 @@ def _report(
             "rerun": list(rerun),
         }
         verdicts = ("killed", "timeout", "survived", "no tests")  # not "not checked": a cut recheck
-        mutants = base["mutants"] | {n: mutants[n] for n in only if mutants.get(n) in verdicts}
+        # A rerun mutant keeps whatever status it has now (its old entry is gone): "not checked" too.
+        mutants = base["mutants"] | {
+            n: mutants[n]
+            for n in only
+            if mutants.get(n) in verdicts or (n in mutants and any(fnmatch(n, r) for r in rerun))
+        }
         only, seconds, code, timed_out = (), base["seconds"], base["mutmut_exit"], base["timed_out"]
     counts = Counter(mutants.values())
     # Detected: killed, or a test hung or looped on it (timeout). Undetected: survived, and "no tests"
@@ -363,6 +368,8 @@ def main(argv: list[str] | None = None) -> int:
         help="with --recheck: mutant name glob of code changed since the full run, all run again (repeatable)",
     )
     args = parser.parse_args(argv)
+    if args.rerun and not args.recheck:
+        parser.error("--rerun goes with --recheck (a full run runs everything anyway)")
     if unknown := sorted(set(args.targets) - set(TARGETS)):
         parser.error(f"unknown target(s) {unknown}; known: {', '.join(TARGETS)}")
     if not MUTMUT.exists():
